@@ -1,0 +1,469 @@
+//! The event model: one fixed-size `Copy` record per thing that happened.
+//!
+//! An [`Event`] holds no heap pointers. Names are `&'static str` (string literals cost nothing;
+//! dynamic names are interned once through [`crate::symbol::Interner`]), string values are
+//! [`Symbol`]s or short inline text, and the source location is the `'static`
+//! [`core::panic::Location`] that `#[track_caller]` hands out for free.
+//!
+//! Events carry only the logical thread that recorded them. Per-thread counters and full vector
+//! clocks are rebuilt by the consumer from ring order (see [`crate::causality`]), so the record
+//! path stays a claim, a copy and a publish.
+//!
+//! # Size
+//!
+//! 80 bytes on 64-bit targets and 72 on 32-bit ones (checked at compile time against the hard
+//! limit of 128). The 64-byte target gives way to `&'static str` names: a fat pointer is what
+//! makes a literal name free at run time, where a 4-byte id would cost a table lookup per event.
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway_core::event::{Access, Event, Kind, ThreadId, Value};
+//!
+//! let event = Event::new(
+//!     7,
+//!     ThreadId::from_raw(1),
+//!     Kind::StateChange {
+//!         variable: "accounts.alice.balance",
+//!         access: Access::Write,
+//!         old: Value::I64(100),
+//!         new: Value::I64(50),
+//!     },
+//! );
+//! assert_eq!(event.kind.variable(), Some("accounts.alice.balance"));
+//! ```
+
+use core::fmt;
+use core::panic::Location;
+
+use crate::symbol::Symbol;
+
+/// One recorded event: when, where in the source, which logical thread, and what.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    /// Timestamp from the recorder's time source (nanoseconds or device ticks).
+    pub time: u64,
+    /// The source line that recorded the event.
+    pub location: &'static Location<'static>,
+    /// The logical thread (OS thread, task, request, interrupt handler) that recorded it.
+    pub thread: ThreadId,
+    /// What happened.
+    pub kind: Kind,
+}
+
+const _: () = assert!(core::mem::size_of::<Event>() <= 128, "events must stay small");
+
+impl Event {
+    /// An event recorded at the caller's source location.
+    #[track_caller]
+    #[inline]
+    pub fn new(time: u64, thread: ThreadId, kind: Kind) -> Self {
+        Event {
+            time,
+            location: Location::caller(),
+            thread,
+            kind,
+        }
+    }
+
+    /// The marker that stands in the stream where `count` events were lost to a full ring.
+    pub fn dropped(count: u32) -> Self {
+        Event {
+            time: 0,
+            location: Location::caller(),
+            thread: ThreadId::NONE,
+            kind: Kind::Dropped { count },
+        }
+    }
+}
+
+/// A logical thread: an OS thread, an async task, a request context or an interrupt handler.
+///
+/// Each one is its own vector clock component, so concurrent requests in one process stay
+/// distinguishable. Ids come from [`crate::recorder::Recorder::new_thread`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadId(u32);
+
+impl ThreadId {
+    /// No thread: used by stream markers that no thread recorded.
+    pub const NONE: ThreadId = ThreadId(0);
+
+    /// A thread id from its raw number (0 is [`ThreadId::NONE`]).
+    pub const fn from_raw(raw: u32) -> Self {
+        ThreadId(raw)
+    }
+
+    /// The raw number, for encoders.
+    pub const fn to_raw(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ThreadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}", self.0)
+    }
+}
+
+/// What an event records. The variants map one to one onto the Raceway server's event kinds,
+/// plus the synchronisation edges and the loss marker the server has no kind for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A read or write of shared state (`StateChange` on the wire).
+    StateChange {
+        /// The variable's name, e.g. `accounts.alice.balance`.
+        variable: &'static str,
+        /// How it was accessed.
+        access: Access,
+        /// The value before the access (`Value::None` when unknown or a read).
+        old: Value,
+        /// The value after the access (or the value read).
+        new: Value,
+    },
+    /// A function was entered (`FunctionCall`).
+    FunctionCall {
+        /// The function's name.
+        function: &'static str,
+        /// A summary of its arguments.
+        args: Value,
+    },
+    /// A function returned after `duration_ns` (the wire has no return kind: encoders map it).
+    FunctionReturn {
+        /// The function's name.
+        function: &'static str,
+        /// How long the call took.
+        duration_ns: u64,
+        /// What it returned, if worth recording.
+        value: Value,
+    },
+    /// This thread started `child` (`AsyncSpawn`): everything before happens before the child.
+    Spawn {
+        /// The new logical thread.
+        child: ThreadId,
+    },
+    /// This thread waited for `child` to finish (`AsyncAwait`): the child's events happen before.
+    Join {
+        /// The awaited logical thread.
+        child: ThreadId,
+    },
+    /// The lock is now held (recorded after it was really acquired).
+    LockAcquire {
+        /// The lock's name.
+        lock: &'static str,
+        /// What kind of lock and how it is held.
+        lock_kind: LockKind,
+    },
+    /// The lock is about to be released (recorded before it really is).
+    LockRelease {
+        /// The lock's name.
+        lock: &'static str,
+        /// What kind of lock and how it was held.
+        lock_kind: LockKind,
+    },
+    /// A memory fence.
+    MemoryFence {
+        /// Its ordering.
+        ordering: FenceOrdering,
+    },
+    /// An HTTP request sent or received; `span` links the two ends (send → receive edge).
+    HttpRequest {
+        /// `GET`, `POST`, ...
+        method: &'static str,
+        /// The URL or route.
+        url: Value,
+        /// Whether this process sent or received it.
+        direction: Direction,
+        /// The span id carried in the propagation headers (0 when none).
+        span: u64,
+    },
+    /// An HTTP response sent or received.
+    HttpResponse {
+        /// The status code.
+        status: u16,
+        /// Time from request to response.
+        duration_ns: u64,
+        /// Whether this process sent or received it.
+        direction: Direction,
+        /// The span id of the exchange (0 when none).
+        span: u64,
+    },
+    /// A database query (`DatabaseQuery`).
+    DatabaseQuery {
+        /// The database's name.
+        database: &'static str,
+        /// The query text.
+        query: Value,
+        /// How long it took.
+        duration_ns: u64,
+    },
+    /// A database result (`DatabaseResult`).
+    DatabaseResult {
+        /// Rows affected or returned.
+        rows_affected: u64,
+    },
+    /// An error (`Error`).
+    Error {
+        /// The error's type, e.g. `io::Error`.
+        error_type: &'static str,
+        /// Its message.
+        message: Value,
+    },
+    /// Anything else (`Custom`).
+    Custom {
+        /// The event's name.
+        name: &'static str,
+        /// Its data.
+        data: Value,
+    },
+    /// A message was sent on an instrumented channel or queue: happens before its receipt.
+    Send {
+        /// An id both ends agree on.
+        message: u64,
+    },
+    /// A message was received: everything before its [`Kind::Send`] happens before this.
+    Receive {
+        /// The id the sender used.
+        message: u64,
+    },
+    /// `count` events were lost here because the ring was full. Anything ordered through them
+    /// (a lock release, a spawn) may be missing, so analysis after this point is uncertain.
+    Dropped {
+        /// How many events were lost.
+        count: u32,
+    },
+}
+
+impl Kind {
+    /// The variable a state change touches, if this is one.
+    pub fn variable(&self) -> Option<&'static str> {
+        match *self {
+            Kind::StateChange { variable, .. } => Some(variable),
+            _ => None,
+        }
+    }
+}
+
+/// How shared state was accessed (the server's `access_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// A plain read.
+    Read,
+    /// A plain write.
+    Write,
+    /// An atomic load.
+    AtomicRead,
+    /// An atomic store.
+    AtomicWrite,
+    /// An atomic read-modify-write.
+    AtomicRmw,
+}
+
+impl Access {
+    /// Whether the access changes the value.
+    pub const fn is_write(self) -> bool {
+        matches!(self, Access::Write | Access::AtomicWrite | Access::AtomicRmw)
+    }
+
+    /// Whether the access is atomic (atomics never race with each other).
+    pub const fn is_atomic(self) -> bool {
+        matches!(
+            self,
+            Access::AtomicRead | Access::AtomicWrite | Access::AtomicRmw
+        )
+    }
+
+    /// The server's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "Read",
+            Access::Write => "Write",
+            Access::AtomicRead => "AtomicRead",
+            Access::AtomicWrite => "AtomicWrite",
+            Access::AtomicRmw => "AtomicRMW",
+        }
+    }
+}
+
+/// What kind of lock, and how it is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LockKind {
+    /// An exclusive mutex.
+    Mutex,
+    /// A reader-writer lock held for reading (shared).
+    RwRead,
+    /// A reader-writer lock held for writing (exclusive).
+    RwWrite,
+    /// A critical section (interrupts masked) on firmware.
+    CriticalSection,
+}
+
+impl LockKind {
+    /// The server's `lock_type` spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Mutex => "Mutex",
+            LockKind::RwRead => "RwLockRead",
+            LockKind::RwWrite => "RwLockWrite",
+            LockKind::CriticalSection => "CriticalSection",
+        }
+    }
+
+    /// Whether holding it this way excludes every other holder.
+    pub const fn is_exclusive(self) -> bool {
+        !matches!(self, LockKind::RwRead)
+    }
+}
+
+/// A memory fence's ordering (the server's `MemoryFence.ordering`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FenceOrdering {
+    /// `Relaxed`.
+    Relaxed,
+    /// `Acquire`.
+    Acquire,
+    /// `Release`.
+    Release,
+    /// `AcqRel`.
+    AcqRel,
+    /// `SeqCst`.
+    SeqCst,
+}
+
+impl FenceOrdering {
+    /// The server's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FenceOrdering::Relaxed => "Relaxed",
+            FenceOrdering::Acquire => "Acquire",
+            FenceOrdering::Release => "Release",
+            FenceOrdering::AcqRel => "AcqRel",
+            FenceOrdering::SeqCst => "SeqCst",
+        }
+    }
+}
+
+/// Which end of an HTTP exchange this process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// This process sent the request (client side).
+    Outbound,
+    /// This process received the request (server side).
+    Inbound,
+}
+
+/// A small value: old/new values, arguments, messages. 16 bytes, no heap.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Value {
+    /// No value (the wire's `null`).
+    #[default]
+    None,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float.
+    F64(f64),
+    /// An interned string.
+    Str(Symbol),
+    /// Short text kept inline (up to [`InlineStr::CAPACITY`] bytes).
+    Text(InlineStr),
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+macro_rules! value_from_int {
+    ($($t:ty => $variant:ident as $as:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$variant(v as $as)
+            }
+        }
+    )*};
+}
+value_from_int!(i8 => I64 as i64, i16 => I64 as i64, i32 => I64 as i64, i64 => I64 as i64,
+    isize => I64 as i64, u8 => U64 as u64, u16 => U64 as u64, u32 => U64 as u64,
+    u64 => U64 as u64, usize => U64 as u64, f32 => F64 as f64, f64 => F64 as f64);
+
+impl From<Symbol> for Value {
+    fn from(v: Symbol) -> Self {
+        Value::Str(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::None, Into::into)
+    }
+}
+
+/// Up to 14 bytes of UTF-8 kept inside the event; longer text is cut at a character boundary.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InlineStr {
+    len: u8,
+    bytes: [u8; InlineStr::CAPACITY],
+}
+
+impl InlineStr {
+    /// How many bytes fit.
+    pub const CAPACITY: usize = 14;
+
+    /// `text`, cut to at most [`Self::CAPACITY`] bytes without splitting a character.
+    pub fn truncate(text: &str) -> Self {
+        let mut len = text.len().min(Self::CAPACITY);
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut bytes = [0; Self::CAPACITY];
+        bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+        InlineStr {
+            len: len as u8,
+            bytes,
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // The bytes came from a `&str` cut at a character boundary, so this cannot fail.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for InlineStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_is_small() {
+        assert!(core::mem::size_of::<Event>() <= 80);
+        assert_eq!(core::mem::size_of::<Value>(), 16);
+    }
+
+    #[test]
+    fn inline_str_cuts_at_char_boundary() {
+        assert_eq!(InlineStr::truncate("short").as_str(), "short");
+        assert_eq!(InlineStr::truncate("exactly14bytes").as_str(), "exactly14bytes");
+        assert_eq!(InlineStr::truncate("fifteen bytes!!").as_str(), "fifteen bytes!");
+        // "é" is two bytes: 13 ASCII + "é" would split at 14.
+        assert_eq!(InlineStr::truncate("aaaaaaaaaaaaaé").as_str(), "aaaaaaaaaaaaa");
+    }
+
+    #[test]
+    fn access_classification() {
+        assert!(Access::Write.is_write() && !Access::Read.is_write());
+        assert!(Access::AtomicRmw.is_write() && Access::AtomicRmw.is_atomic());
+        assert_eq!(Access::AtomicRmw.as_str(), "AtomicRMW");
+    }
+}
