@@ -51,7 +51,10 @@ pub struct Event {
     pub kind: Kind,
 }
 
-const _: () = assert!(core::mem::size_of::<Event>() <= 128, "events must stay small");
+const _: () = assert!(
+    core::mem::size_of::<Event>() <= 128,
+    "events must stay small"
+);
 
 impl Event {
     /// An event recorded at the caller's source location.
@@ -262,7 +265,10 @@ pub enum Access {
 impl Access {
     /// Whether the access changes the value.
     pub const fn is_write(self) -> bool {
-        matches!(self, Access::Write | Access::AtomicWrite | Access::AtomicRmw)
+        matches!(
+            self,
+            Access::Write | Access::AtomicWrite | Access::AtomicRmw
+        )
     }
 
     /// Whether the access is atomic (atomics never race with each other).
@@ -454,10 +460,19 @@ mod tests {
     #[test]
     fn inline_str_cuts_at_char_boundary() {
         assert_eq!(InlineStr::truncate("short").as_str(), "short");
-        assert_eq!(InlineStr::truncate("exactly14bytes").as_str(), "exactly14bytes");
-        assert_eq!(InlineStr::truncate("fifteen bytes!!").as_str(), "fifteen bytes!");
+        assert_eq!(
+            InlineStr::truncate("exactly14bytes").as_str(),
+            "exactly14bytes"
+        );
+        assert_eq!(
+            InlineStr::truncate("fifteen bytes!!").as_str(),
+            "fifteen bytes!"
+        );
         // "é" is two bytes: 13 ASCII + "é" would split at 14.
-        assert_eq!(InlineStr::truncate("aaaaaaaaaaaaaé").as_str(), "aaaaaaaaaaaaa");
+        assert_eq!(
+            InlineStr::truncate("aaaaaaaaaaaaaé").as_str(),
+            "aaaaaaaaaaaaa"
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod event;
 pub mod recorder;
 pub mod ring;
 pub mod symbol;
+mod sync;
 pub mod trace_context;
 
 pub use event::{Access, Event, Kind, LockKind, ThreadId, Value};

@@ -1,0 +1,274 @@
+//! The record hot path, side by side with what a user would otherwise pick, in one run.
+//!
+//! * `record/state_change` — one StateChange into a ring a consumer thread keeps drained.
+//! * `record/state_change_2_producers` — the same from two threads at once (aggregate).
+//! * `baseline/tracing_layer` — `tracing::info!` with the same fields into a minimal
+//!   collecting `tracing_subscriber::Layer`.
+//! * `baseline/crossbeam_2_producers` — crossbeam's `ArrayQueue` of the same event type under
+//!   the same two-producer contention.
+//!
+//! Run: `cargo bench -p raceway-benches --bench record`.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use crossbeam_queue::ArrayQueue;
+use raceway_benches::fast_now;
+use raceway_core::event::{Access, Event, Kind, ThreadId, Value};
+use raceway_core::recorder::Recorder;
+use raceway_core::ring::{Ring, Slot};
+
+const CAPACITY: usize = 1 << 16;
+
+type HeapRecorder = Recorder<Box<[Slot]>>;
+
+fn state_change(i: u64) -> Kind {
+    Kind::StateChange {
+        variable: "accounts.alice.balance",
+        access: Access::Write,
+        old: Value::U64(i),
+        new: Value::U64(i + 1),
+    }
+}
+
+/// Runs `drain` on a thread until the returned guard is dropped: the steady state in which a
+/// real drain keeps the ring from filling.
+struct Drainer {
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<u64>>,
+}
+
+impl Drainer {
+    fn start(mut drain: impl FnMut() -> u64 + Send + 'static) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = thread::spawn(move || {
+            let mut total = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let n = drain();
+                total += n;
+                if n == 0 {
+                    // Like the real drain: poll, empty the ring in one batch, sleep again.
+                    thread::sleep(Duration::from_micros(10));
+                }
+            }
+            total + drain()
+        });
+        Drainer {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Drainer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn recorder_with_drainer() -> (Arc<HeapRecorder>, Drainer) {
+    let recorder = Arc::new(Recorder::new(Ring::with_capacity(CAPACITY), fast_now));
+    let drained = Arc::clone(&recorder);
+    let drainer = Drainer::start(move || {
+        let Some(consumer) = drained.consumer() else {
+            return 0;
+        };
+        consumer.fold(0, |n, e| {
+            black_box(e.time);
+            n + 1
+        })
+    });
+    (recorder, drainer)
+}
+
+/// Times `per_thread` operations on each of two threads started together.
+fn two_producers(per_thread: u64, op: impl Fn(u32, u64) + Send + Sync + 'static) -> Duration {
+    let op = Arc::new(op);
+    let barrier = Arc::new(Barrier::new(3));
+    let workers: Vec<_> = (0..2u32)
+        .map(|t| {
+            let (op, barrier) = (Arc::clone(&op), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                for i in 0..per_thread {
+                    op(t, i);
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    workers.into_iter().for_each(|w| w.join().unwrap());
+    start.elapsed()
+}
+
+fn record(c: &mut Criterion) {
+    let mut group = c.benchmark_group("record");
+    group.throughput(Throughput::Elements(1));
+    {
+        let (recorder, drainer) = recorder_with_drainer();
+        let thread = recorder.new_thread();
+        group.bench_function("state_change", |b| {
+            let mut i = 0u64;
+            b.iter(|| {
+                i += 1;
+                recorder.record(thread, state_change(black_box(i)));
+            })
+        });
+        drop(drainer);
+        report_drops("record/state_change", recorder.stats().dropped);
+    }
+    group.throughput(Throughput::Elements(2));
+    {
+        let (recorder, drainer) = recorder_with_drainer();
+        let producer = Arc::clone(&recorder);
+        group.bench_function("state_change_2_producers", |b| {
+            let producer = Arc::clone(&producer);
+            b.iter_custom(move |iters| {
+                let producer = Arc::clone(&producer);
+                two_producers(iters, move |t, i| {
+                    producer.record(ThreadId::from_raw(t + 1), state_change(i))
+                })
+            })
+        });
+        drop(drainer);
+        report_drops("record/state_change_2_producers", recorder.stats().dropped);
+    }
+    group.finish();
+}
+
+/// A minimal collecting layer: visits the event's fields into a record and keeps it.
+mod collecting {
+    use std::fmt;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::{Event, Subscriber};
+    use tracing_subscriber::layer::Context;
+    use tracing_subscriber::Layer;
+
+    /// What the layer keeps of each event; the metadata (names, callsite) is `'static` already.
+    pub struct Record {
+        pub metadata: &'static tracing::Metadata<'static>,
+        pub old: u64,
+        pub new: u64,
+    }
+
+    impl Visit for Record {
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            match field.name() {
+                "old" => self.old = value,
+                "new" => self.new = value,
+                _ => {}
+            }
+        }
+        fn record_str(&mut self, _: &Field, _: &str) {}
+        fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
+    }
+
+    pub struct CollectingLayer(pub Arc<Mutex<Vec<Record>>>);
+
+    impl<S: Subscriber> Layer<S> for CollectingLayer {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let mut record = Record {
+                metadata: event.metadata(),
+                old: 0,
+                new: 0,
+            };
+            event.record(&mut record);
+            self.0.lock().unwrap().push(record);
+        }
+    }
+}
+
+fn baselines(c: &mut Criterion) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let mut group = c.benchmark_group("baseline");
+    group.throughput(Throughput::Elements(1));
+    {
+        let records: Arc<Mutex<Vec<collecting::Record>>> =
+            Arc::new(Mutex::new(Vec::with_capacity(CAPACITY)));
+        let drained = Arc::clone(&records);
+        let drainer = Drainer::start(move || {
+            let mut taken = std::mem::take(&mut *drained.lock().unwrap());
+            let n = taken.len() as u64;
+            black_box(
+                taken
+                    .iter()
+                    .map(|r| r.metadata.line().unwrap_or(0) as u64 + r.old + r.new)
+                    .sum::<u64>(),
+            );
+            taken.clear();
+            *drained.lock().unwrap() = taken;
+            n
+        });
+        let subscriber =
+            tracing_subscriber::registry().with(collecting::CollectingLayer(Arc::clone(&records)));
+        tracing::subscriber::with_default(subscriber, || {
+            group.bench_function("tracing_layer", |b| {
+                let mut i = 0u64;
+                b.iter(|| {
+                    i += 1;
+                    let old = black_box(i);
+                    tracing::info!(
+                        variable = "accounts.alice.balance",
+                        access = "Write",
+                        old,
+                        new = old + 1
+                    );
+                })
+            });
+        });
+        drop(drainer);
+    }
+    group.throughput(Throughput::Elements(2));
+    {
+        let queue: Arc<ArrayQueue<Event>> = Arc::new(ArrayQueue::new(CAPACITY));
+        let drained = Arc::clone(&queue);
+        let drainer = Drainer::start(move || {
+            let mut n = 0;
+            while let Some(e) = drained.pop() {
+                black_box(e.time);
+                n += 1;
+            }
+            n
+        });
+        let drops = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (producer, dropped) = (Arc::clone(&queue), Arc::clone(&drops));
+        group.bench_function("crossbeam_2_producers", |b| {
+            let (producer, dropped) = (Arc::clone(&producer), Arc::clone(&dropped));
+            b.iter_custom(move |iters| {
+                let (producer, dropped) = (Arc::clone(&producer), Arc::clone(&dropped));
+                two_producers(iters, move |t, i| {
+                    let event = Event::new(fast_now(), ThreadId::from_raw(t + 1), state_change(i));
+                    if producer.push(event).is_err() {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+        });
+        drop(drainer);
+        report_drops(
+            "baseline/crossbeam_2_producers",
+            drops.load(Ordering::Relaxed) as usize as u64,
+        );
+    }
+    group.finish();
+}
+
+/// A benchmark whose ring overflowed measured the cheaper "drop" path: say so.
+fn report_drops(id: &str, dropped: u64) {
+    eprintln!("{id}: {dropped} events dropped during the run");
+}
+
+criterion_group!(benches, record, baselines);
+criterion_main!(benches);
