@@ -17,6 +17,7 @@
 //! | shared `LockAcquire` | the thread joins the write clock only: readers do not order each other |
 //! | `Spawn { child }` | the child's first event starts from the parent's clock |
 //! | `Join { child }` | the thread joins the child's clock as of its latest event |
+//! | `ThreadEnd` | none: the thread is finished, and its clock is kept only for a later join |
 //! | `Send` → `Receive` | the receiver joins the sender's clock (matched by message id) |
 //! | outbound `HttpRequest` → inbound `HttpRequest` | same, matched by span (0 = no edge) |
 //! | inbound `HttpResponse` → outbound `HttpResponse` | same: the server's response reaches the client |
@@ -167,7 +168,7 @@ impl<const N: usize> HappensBefore<N> {
 
     /// Applies the next event of the stream; afterwards [`clock`](Self::clock) of its thread is
     /// the event's vector clock.
-    pub fn observe(&mut self, event: &Event) -> Observed {
+    pub fn observe<L>(&mut self, event: &Event<L>) -> Observed {
         let thread = event.thread;
         if let Kind::Dropped { count } = event.kind {
             self.dropped_events += u64::from(count);
@@ -184,6 +185,10 @@ impl<const N: usize> HappensBefore<N> {
             Kind::Join { child } if child != thread => self.finish(child),
             _ => None,
         };
+        if let Kind::ThreadEnd = event.kind {
+            // Its clock stays for a later join; it is freed with the other finished threads.
+            self.finish(thread);
+        }
         if !self.threads.contains_key(&thread) {
             self.start(thread);
         }
@@ -307,7 +312,7 @@ impl<const N: usize> HappensBefore<N> {
         self.threads.insert(thread, state);
     }
 
-    /// Marks `child` joined and returns its clock.
+    /// Marks `child` finished (joined, or ended) and returns its clock.
     fn finish(&mut self, child: ThreadId) -> Option<VectorClock<N>> {
         let state = self.threads.get_mut(&child)?;
         if !state.joined {

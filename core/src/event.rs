@@ -37,14 +37,19 @@ use core::fmt;
 use core::panic::Location;
 
 use crate::symbol::Symbol;
+use crate::trace_context::{SpanId, TraceId};
 
 /// One recorded event: when, where in the source, which logical thread, and what.
+///
+/// In the recording process the location is the `'static` [`Location`] from `#[track_caller]`;
+/// a host that decodes events from a device or a capture file uses [`Site`] instead. Everything
+/// downstream (analysis, encoders) takes any [`SourceLocation`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Event {
+pub struct Event<L = &'static Location<'static>> {
     /// Timestamp from the recorder's time source (nanoseconds or device ticks).
     pub time: u64,
     /// The source line that recorded the event.
-    pub location: &'static Location<'static>,
+    pub location: L,
     /// The logical thread (OS thread, task, request, interrupt handler) that recorded it.
     pub thread: ThreadId,
     /// What happened.
@@ -77,6 +82,52 @@ impl Event {
             thread: ThreadId::NONE,
             kind: Kind::Dropped { count },
         }
+    }
+}
+
+/// Where in the source an event was recorded.
+pub trait SourceLocation: Copy + fmt::Debug {
+    /// The source file.
+    fn file(&self) -> &str;
+    /// The line, from 1.
+    fn line(&self) -> u32;
+    /// The column, from 1.
+    fn column(&self) -> u32;
+}
+
+impl SourceLocation for &'static Location<'static> {
+    fn file(&self) -> &str {
+        Location::file(self)
+    }
+    fn line(&self) -> u32 {
+        Location::line(self)
+    }
+    fn column(&self) -> u32 {
+        Location::column(self)
+    }
+}
+
+/// A source location rebuilt from data (a decoded device stream or capture file), where no
+/// [`Location`] can exist. The host decoder keeps file names `'static` by interning them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Site {
+    /// The source file.
+    pub file: &'static str,
+    /// The line, from 1 (0 when unknown).
+    pub line: u32,
+    /// The column, from 1 (0 when unknown).
+    pub column: u32,
+}
+
+impl SourceLocation for Site {
+    fn file(&self) -> &str {
+        self.file
+    }
+    fn line(&self) -> u32 {
+        self.line
+    }
+    fn column(&self) -> u32 {
+        self.column
     }
 }
 
@@ -229,12 +280,46 @@ pub enum Kind {
         /// The id the sender used.
         message: u64,
     },
+    /// The recording thread belongs to this trace, as this span (recorded once, as a logical
+    /// thread's first event; spawned threads inherit their parent's). Metadata for encoders,
+    /// not an event of its own on the wire.
+    TraceStart {
+        /// The trace (a UUID on the wire).
+        trace_id: TraceId,
+        /// The thread's span (`distributed_span_id` on the wire).
+        span_id: SpanId,
+        /// The caller's span when the trace came from another service
+        /// ([`SpanId::INVALID`] when not).
+        upstream_span_id: SpanId,
+    },
+    /// One entry of a vector clock received from another service (`raceway-clock`), kept by the
+    /// recording thread and passed on in its `causality_vector`.
+    RemoteClock {
+        /// The component, e.g. `checkout#web-1`.
+        component: Symbol,
+        /// Its counter.
+        counter: u64,
+    },
+    /// The recording thread will record nothing more: consumers may free what they keep for it.
+    ThreadEnd,
     /// `count` events were lost here because the ring was full. Anything ordered through them
     /// (a lock release, a spawn) may be missing, so analysis after this point is uncertain.
     Dropped {
         /// How many events were lost.
         count: u32,
     },
+}
+
+impl<L> Event<L> {
+    /// The same event with its location mapped (e.g. a [`Location`] to a [`Site`]).
+    pub fn with_location<M>(self, location: M) -> Event<M> {
+        Event {
+            time: self.time,
+            location,
+            thread: self.thread,
+            kind: self.kind,
+        }
+    }
 }
 
 impl Kind {

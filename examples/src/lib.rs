@@ -1,0 +1,1 @@
+//! Hosts the runnable examples (`cargo run --example NAME`).

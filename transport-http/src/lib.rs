@@ -1,0 +1,1 @@
+//! raceway-transport-http (being built).

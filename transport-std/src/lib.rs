@@ -1,0 +1,1 @@
+//! raceway-transport-std (being built).

@@ -1,0 +1,1 @@
+//! raceway-transport-uart (being built).
