@@ -259,18 +259,14 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[cfg(all(test, not(loom)))]
 mod tests {
     extern crate std;
-    use std::boxed::Box;
     use std::format;
 
     use super::*;
 
-    fn leaked<const S: usize, const B: usize>() -> &'static Interner<S, B> {
-        Box::leak(Box::new(Interner::new()))
-    }
-
     #[test]
     fn same_text_same_symbol() {
-        let names = leaked::<16, 256>();
+        static NAMES: Interner<16, 256> = Interner::new();
+        let names = &NAMES;
         let a = names.intern("a.b").unwrap();
         let b = names.intern(&format!("a.{}", "b")).unwrap();
         assert!(core::ptr::eq(a.0, b.0));
@@ -279,7 +275,8 @@ mod tests {
 
     #[test]
     fn full_table_fails_and_counts() {
-        let names = leaked::<4, 1024>();
+        static NAMES: Interner<4, 1024> = Interner::new();
+        let names = &NAMES;
         for i in 0..4 {
             names.intern_fmt(format_args!("n{i}")).unwrap();
         }
@@ -290,7 +287,8 @@ mod tests {
 
     #[test]
     fn full_arena_fails_and_counts() {
-        let names = leaked::<16, 8>();
+        static NAMES: Interner<16, 8> = Interner::new();
+        let names = &NAMES;
         names.intern("12345").unwrap();
         assert_eq!(names.intern("678910"), Err(InternError::Full));
         assert_eq!(names.intern("678").unwrap().as_str(), "678");
@@ -299,7 +297,8 @@ mod tests {
 
     #[test]
     fn too_long_formatted_text_fails() {
-        let names = leaked::<16, 1024>();
+        static NAMES: Interner<16, 1024> = Interner::new();
+        let names = &NAMES;
         let long = "x".repeat(MAX_FORMATTED_LEN + 1);
         assert_eq!(
             names.intern_fmt(format_args!("{long}")),
@@ -310,7 +309,8 @@ mod tests {
 
     #[test]
     fn threads_agree_on_text() {
-        let names = leaked::<256, 8192>();
+        static NAMES: Interner<256, 8192> = Interner::new();
+        let names = &NAMES;
         let handles: std::vec::Vec<_> = (0..4)
             .map(|_| {
                 std::thread::spawn(move || {
