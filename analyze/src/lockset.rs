@@ -1,0 +1,188 @@
+//! Which locks each logical thread holds, interned so that an access stores one small id.
+//!
+//! Happens-before already orders two accesses made under the same lock, so the lockset is a
+//! second opinion: it suppresses a race only where happens-before was under-estimated (an
+//! overflowed clock, a release lost with dropped events). Two holds of one lock protect a pair of
+//! accesses only if at least one of them is exclusive: readers of an `RwLock` do not exclude
+//! each other, so a write made under a shared hold is not protected by it.
+
+use raceway_core::{LockKind, ThreadId};
+
+use crate::HashMap;
+
+/// Distinct locksets kept; beyond it a new lockset is treated as empty (counted), which can
+/// only leave the decision to happens-before, never hide a race.
+pub(crate) const MAX_LOCKSETS: usize = 4096;
+
+/// An interned lockset; [`Locksets::EMPTY`] holds nothing.
+pub(crate) type LocksetId = u32;
+
+/// One lock in a lockset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Held {
+    lock: &'static str,
+    exclusive: bool,
+}
+
+/// What one thread holds right now (only threads holding something have an entry).
+#[derive(Debug, Default)]
+struct Holding {
+    /// Each hold with its re-entry depth.
+    holds: Vec<(&'static str, LockKind, u32)>,
+    id: LocksetId,
+}
+
+#[derive(Debug)]
+pub(crate) struct Locksets {
+    /// Sets by id, each sorted by lock name.
+    sets: Vec<Box<[Held]>>,
+    ids: HashMap<Box<[Held]>, LocksetId>,
+    threads: HashMap<ThreadId, Holding>,
+    /// Locksets that did not fit in the table and were treated as empty.
+    pub(crate) capped: u64,
+}
+
+impl Locksets {
+    pub(crate) const EMPTY: LocksetId = 0;
+
+    pub(crate) fn new() -> Self {
+        let empty: Box<[Held]> = Box::new([]);
+        Locksets {
+            sets: vec![empty.clone()],
+            ids: HashMap::from_iter([(empty, Self::EMPTY)]),
+            threads: HashMap::default(),
+            capped: 0,
+        }
+    }
+
+    /// The lockset `thread` holds now.
+    pub(crate) fn current(&self, thread: ThreadId) -> LocksetId {
+        self.threads.get(&thread).map_or(Self::EMPTY, |h| h.id)
+    }
+
+    pub(crate) fn acquire(&mut self, thread: ThreadId, lock: &'static str, kind: LockKind) {
+        let holding = self.threads.entry(thread).or_default();
+        match holding
+            .holds
+            .iter_mut()
+            .find(|(l, k, _)| *l == lock && *k == kind)
+        {
+            Some((_, _, depth)) => *depth += 1,
+            None => holding.holds.push((lock, kind, 1)),
+        }
+        self.refresh(thread);
+    }
+
+    /// Releasing a lock the thread does not hold (its acquire was dropped) is ignored.
+    pub(crate) fn release(&mut self, thread: ThreadId, lock: &'static str, kind: LockKind) {
+        let Some(holding) = self.threads.get_mut(&thread) else {
+            return;
+        };
+        if let Some(index) = holding
+            .holds
+            .iter()
+            .position(|(l, k, _)| *l == lock && *k == kind)
+        {
+            holding.holds[index].2 -= 1;
+            if holding.holds[index].2 == 0 {
+                holding.holds.swap_remove(index);
+            }
+        }
+        if holding.holds.is_empty() {
+            self.threads.remove(&thread);
+        } else {
+            self.refresh(thread);
+        }
+    }
+
+    /// `thread` records nothing more: forget what it held.
+    pub(crate) fn end(&mut self, thread: ThreadId) {
+        self.threads.remove(&thread);
+    }
+
+    /// Whether some lock is held in both sets, exclusively in at least one.
+    pub(crate) fn protects(&self, a: LocksetId, b: LocksetId) -> bool {
+        if a == Self::EMPTY || b == Self::EMPTY {
+            return false;
+        }
+        let (a, b) = (&self.sets[a as usize], &self.sets[b as usize]);
+        a.iter().any(|x| {
+            b.iter()
+                .any(|y| x.lock == y.lock && (x.exclusive || y.exclusive))
+        })
+    }
+
+    fn refresh(&mut self, thread: ThreadId) {
+        let Some(holding) = self.threads.get_mut(&thread) else {
+            return;
+        };
+        let mut set: Vec<Held> = Vec::with_capacity(holding.holds.len());
+        for &(lock, kind, _) in &holding.holds {
+            match set.iter_mut().find(|held| held.lock == lock) {
+                Some(held) => held.exclusive |= kind.is_exclusive(),
+                None => set.push(Held {
+                    lock,
+                    exclusive: kind.is_exclusive(),
+                }),
+            }
+        }
+        set.sort_unstable();
+        let set = set.into_boxed_slice();
+        holding.id = match self.ids.get(&set) {
+            Some(&id) => id,
+            None if self.sets.len() < MAX_LOCKSETS => {
+                let id = self.sets.len() as LocksetId;
+                self.sets.push(set.clone());
+                self.ids.insert(set, id);
+                id
+            }
+            None => {
+                self.capped += 1;
+                Self::EMPTY
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: ThreadId = ThreadId::from_raw(1);
+    const B: ThreadId = ThreadId::from_raw(2);
+
+    #[test]
+    fn shared_holds_do_not_protect_each_other() {
+        let mut sets = Locksets::new();
+        sets.acquire(A, "config", LockKind::RwRead);
+        sets.acquire(B, "config", LockKind::RwRead);
+        assert!(!sets.protects(sets.current(A), sets.current(B)));
+        sets.release(B, "config", LockKind::RwRead);
+        sets.acquire(B, "config", LockKind::RwWrite);
+        assert!(sets.protects(sets.current(A), sets.current(B)));
+    }
+
+    #[test]
+    fn reentrant_holds_need_every_release() {
+        let mut sets = Locksets::new();
+        sets.acquire(A, "m", LockKind::Mutex);
+        sets.acquire(A, "m", LockKind::Mutex);
+        sets.release(A, "m", LockKind::Mutex);
+        assert_ne!(sets.current(A), Locksets::EMPTY);
+        sets.release(A, "m", LockKind::Mutex);
+        assert_eq!(sets.current(A), Locksets::EMPTY);
+        // A release with no acquire (lost to a drop) is ignored.
+        sets.release(A, "m", LockKind::Mutex);
+        assert_eq!(sets.current(A), Locksets::EMPTY);
+    }
+
+    #[test]
+    fn same_set_gets_the_same_id_and_names_compare_by_content() {
+        let mut sets = Locksets::new();
+        let dynamic: &'static str = String::from("m").leak();
+        sets.acquire(A, "m", LockKind::Mutex);
+        sets.acquire(B, dynamic, LockKind::Mutex);
+        assert_eq!(sets.current(A), sets.current(B));
+        assert!(sets.protects(sets.current(A), sets.current(B)));
+    }
+}
