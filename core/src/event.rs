@@ -86,7 +86,7 @@ impl Event {
 }
 
 /// Where in the source an event was recorded.
-pub trait SourceLocation: Copy + fmt::Debug {
+pub trait SourceLocation: Copy + Eq + core::hash::Hash + fmt::Debug {
     /// The source file.
     fn file(&self) -> &str;
     /// The line, from 1.
