@@ -1,1 +1,81 @@
-//! raceway-transport-http (being built).
+//! `raceway-transport-http`: Raceway events to the Raceway server, over blocking HTTP.
+//!
+//! Two halves, used in this order by a drain thread (`raceway-transport-std` runs one):
+//!
+//! * [`Encoder`] turns core [`Event`](raceway_core::Event)s, in the order the ring hands them
+//!   out, into the server's JSON events (ids, parent chains, traces, vector clocks, lock sets)
+//!   and packs them into [`Batch`]es under the server's 2 MiB body limit.
+//! * [`Client`] posts each batch to `{server}/events` and handles every answer the server
+//!   gives: partial ingestion, malformed bodies, a refused key, oversized bodies, rate limits
+//!   and outages, all within the caller's deadline, with every event accounted for.
+//!
+//! With the `test-receiver` feature, `testing::TestReceiver` is a loopback HTTP server that
+//! speaks the server's ingest contract (and validates bodies against the wire schema) for tests.
+//!
+//! # Examples
+//!
+//! The drain loop of a service:
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! use raceway_core::{Event, Kind, ThreadId, Value};
+//! use raceway_transport_http::{Client, ClientConfig, Encoder, EncoderConfig};
+//!
+//! let mut encoder = Encoder::new(EncoderConfig::new("checkout", "web-1-4242"));
+//! let client = Client::new(ClientConfig::new("http://localhost:8080"))?;
+//! let events: Vec<Event> = vec![Event::new(
+//!     1_795_709_498_000_000_000,
+//!     ThreadId::from_raw(1),
+//!     Kind::Custom { name: "started", data: Value::None },
+//! )];
+//!
+//! for event in &events {
+//!     // A batch is handed out as soon as it is full.
+//!     if let Some(batch) = encoder.encode(event) {
+//!         client.deliver(batch, Instant::now() + Duration::from_secs(10));
+//!     }
+//! }
+//! // On the flush interval, and at shutdown with the shutdown deadline:
+//! if let Some(batch) = encoder.flush() {
+//!     let report = client.deliver(batch, Instant::now() + Duration::from_secs(2));
+//!     if let Some(error) = &report.error {
+//!         eprintln!("{} events not delivered: {error}", report.undelivered());
+//!     }
+//! }
+//! # Ok::<(), raceway_transport_http::ConfigError>(())
+//! ```
+//!
+//! # Benchmarks
+//!
+//! `drain/encode_json` (`cargo bench -p raceway-benches --bench encode`): [`Encoder::encode`] on
+//! one thread over four logical threads taking turns on a lock (state changes, function
+//! calls, lock events), ids, timestamps, clocks and batching included: **2.5 M events/s**
+//! (~400 ns an event) on the project machine, against 0.44 M/s for building a
+//! `serde_json::Value` per event with `json!` in the same run.
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+pub mod batch;
+pub mod client;
+pub mod encode;
+mod json;
+pub mod timestamp;
+mod uuid;
+
+#[cfg(feature = "test-receiver")]
+pub mod testing;
+
+pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
+pub use client::{
+    ApiKey, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
+};
+pub use encode::{Encoder, EncoderConfig, EncoderStats};
+pub use json::MAX_STRING_BYTES;
+
+// The drain thread owns the encoder; the client is shared with whoever reads statistics.
+const _: () = {
+    const fn send<T: Send>() {}
+    const fn send_sync<T: Send + Sync>() {}
+    send::<Encoder>();
+    send::<Batch>();
+    send_sync::<Client>();
+};

@@ -1,0 +1,889 @@
+//! The stream encoder: core events in ring order in, the Raceway server's JSON events out,
+//! packed into [`Batch`]es that respect the server's limits.
+//!
+//! [`Encoder::encode`] takes each event exactly in the order the ring hands them out, because
+//! the encoder replays happens-before ([`HappensBefore`]) and keeps per-thread state as it goes:
+//!
+//! * **ids and parents**: every wire event gets a random UUID v4 `id`; each logical thread's
+//!   events form a chain through `parent_id`, and a spawned thread's first event is parented on
+//!   the spawning event, which is what the server needs to order events of different threads.
+//!   A thread's first event after a [`Kind::TraceStart`] into a *different* trace is a root
+//!   (`parent_id: null`).
+//! * **traces**: `TraceStart` binds a thread to a trace and span; a spawned child inherits its
+//!   parent's trace and span; a thread never bound uses this encoder's default trace (a random
+//!   UUID drawn at construction). `upstream_span_id` is written only on the thread's first event
+//!   after a `TraceStart` that carries one, because the server adds a distributed edge for every
+//!   event that has it.
+//! * **`thread_id` and clocks**: a logical thread is `service#instance#t<N>` both as
+//!   `metadata.thread_id` and as its `causality_vector` component. The server overwrites the
+//!   plain `service#instance` component with its own counter, so threads need names of their
+//!   own; `instance_id` stays one per process. The vector is the thread's clock from
+//!   [`HappensBefore`], followed by the [`Kind::RemoteClock`] entries the thread received (and
+//!   inherited from its spawner).
+//! * **`lock_set`**: the locks the thread holds at the event (an acquire lists the lock it
+//!   took, a release the lock it is letting go).
+//! * **metadata events**: `TraceStart`, `RemoteClock` and `ThreadEnd` update state and produce
+//!   no wire event; `ThreadEnd` frees the thread's state.
+//!
+//! # Kind mapping
+//!
+//! | core [`Kind`] | wire kind |
+//! |---|---|
+//! | `StateChange` | `StateChange` (`location` is `file:line`) |
+//! | `FunctionCall` | `FunctionCall` (`module::name` split into `module` and `function_name`) |
+//! | `FunctionReturn` | `Custom` named `FunctionReturn`, data `{function_name, module, duration_ns, return_value, file, line}`, and `metadata.duration_ns` |
+//! | `Spawn` | `AsyncSpawn`, `task_id` a UUID derived from the child thread (same for its `Join`) |
+//! | `Join` | `AsyncAwait`, `future_id` the child's task id, `awaited_at` `file:line` |
+//! | `LockAcquire` / `LockRelease` | same names, `lock_type` from [`LockKind::as_str`](raceway_core::LockKind::as_str) |
+//! | `MemoryFence` | `MemoryFence` |
+//! | `HttpRequest` / `HttpResponse` | same names, `headers: {}`, plus `direction` and `span_id` fields the server ignores; response `duration_ms` and `metadata.duration_ns` |
+//! | `DatabaseQuery` / `DatabaseResult` | same names (`duration_ms`, `metadata.duration_ns`) |
+//! | `Error` | `Error`, `stack_trace` `["file:line"]` |
+//! | `Custom` | `Custom` |
+//! | `Send` / `Receive` | `Custom` named `Send` / `Receive`, data `{"message": id}` |
+//! | `Dropped { count }` | `Custom` named `raceway.dropped`, data `{"count": n}`, on its own (no thread, default trace) |
+//! | `TraceStart`, `RemoteClock`, `ThreadEnd` | none (state only) |
+//!
+//! Values: `None` → `null`, integers and finite floats → numbers, non-finite floats →
+//! `"NaN"`/`"inf"`/`"-inf"`, text → strings. Where the wire wants a string (URL, query,
+//! message) other values are written in their JSON spelling.
+//!
+//! # Memory and size
+//!
+//! Per-thread state is capped ([`MAX_THREADS`], least recently active evicted first), so are
+//! pending spawns ([`MAX_PENDING_SPAWNS`]), remote clock entries per thread
+//! ([`MAX_REMOTE_ENTRIES`]) and listed locks ([`MAX_LOCK_SET`]). Every string field is cut to
+//! [`MAX_STRING_BYTES`](crate::json::MAX_STRING_BYTES) (names in lists and config strings to
+//! [`MAX_NAME_BYTES`]), which bounds one event to [`MAX_EVENT_BYTES`], half the server's body
+//! limit.
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway_core::{Access, Event, Kind, ThreadId, Value};
+//! use raceway_transport_http::{Encoder, EncoderConfig};
+//!
+//! let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-4242"));
+//! let write = Kind::StateChange {
+//!     variable: "accounts.alice.balance",
+//!     access: Access::Write,
+//!     old: Value::I64(100),
+//!     new: Value::I64(50),
+//! };
+//! // Event times are Unix nanoseconds unless the config says how to convert them.
+//! let full = encoder.encode(&Event::new(1_795_709_498_773_642_605, ThreadId::from_raw(1), write));
+//! assert!(full.is_none(), "one event does not fill a batch");
+//!
+//! let batch = encoder.flush().expect("one event is pending");
+//! let body: serde_json::Value = serde_json::from_slice(batch.body()).unwrap();
+//! let event = &body["events"][0];
+//! assert_eq!(event["kind"]["StateChange"]["access_type"], "Write");
+//! assert_eq!(event["metadata"]["thread_id"], "bank#host-4242#t1");
+//! assert_eq!(event["timestamp"], "2026-11-26T16:11:38.773642605Z");
+//! ```
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use raceway_core::causality::HappensBefore;
+use raceway_core::event::{Direction, Event, Kind, SourceLocation, ThreadId};
+use raceway_core::trace_context::SpanId;
+
+use crate::batch::{Batch, BatchLimits};
+use crate::json::{self, escape_into, truncate};
+use crate::timestamp::format_unix_nanos;
+use crate::uuid::{Rng, Uuid, UUID_LEN};
+
+/// Logical threads whose state is kept at once (least recently active evicted beyond it).
+pub const MAX_THREADS: usize = 65_536;
+/// Spawns remembered until the child's first event (oldest evicted beyond it).
+pub const MAX_PENDING_SPAWNS: usize = 4096;
+/// Remote clock entries kept per thread (later ones are ignored).
+pub const MAX_REMOTE_ENTRIES: usize = 32;
+/// Locks listed in one event's `lock_set` (the server rebuilds lock sets itself).
+pub const MAX_LOCK_SET: usize = 32;
+/// The longest service name, instance id, environment, tag, lock name in `lock_set` and remote
+/// clock component, in bytes (longer ones are cut at a character boundary).
+pub const MAX_NAME_BYTES: usize = 256;
+/// Tags kept from the configuration (the first ones in key order).
+pub const MAX_TAGS: usize = 64;
+/// An upper bound on one encoded event, whatever its content: half of
+/// [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES), so any event fits in a request.
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Converts an event's `time` to nanoseconds since the Unix epoch.
+pub type TimeToUnixNanos = Arc<dyn Fn(u64) -> u64 + Send + Sync>;
+
+/// What the encoder writes into every event's metadata, and how it batches.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct EncoderConfig {
+    /// `metadata.service_name`.
+    pub service_name: String,
+    /// `metadata.instance_id`: one per process (see the [module docs](self)).
+    pub instance_id: String,
+    /// `metadata.environment` (may be empty).
+    pub environment: String,
+    /// `metadata.process_id`.
+    pub process_id: u32,
+    /// `metadata.tags`; `sdk_language: rust` is always added.
+    pub tags: BTreeMap<String, String>,
+    /// Batch size in events and bytes.
+    pub limits: BatchLimits,
+    /// Converts event times to Unix nanoseconds (default: they already are).
+    pub time_to_unix_nanos: TimeToUnixNanos,
+}
+
+impl EncoderConfig {
+    /// A configuration for `service_name` / `instance_id` with environment `development`, this
+    /// process's id, no extra tags, default [`BatchLimits`] and event times in Unix nanoseconds.
+    pub fn new(service_name: impl Into<String>, instance_id: impl Into<String>) -> Self {
+        EncoderConfig {
+            service_name: service_name.into(),
+            instance_id: instance_id.into(),
+            environment: "development".into(),
+            process_id: std::process::id(),
+            tags: BTreeMap::new(),
+            limits: BatchLimits::default(),
+            time_to_unix_nanos: Arc::new(|time| time),
+        }
+    }
+}
+
+impl fmt::Debug for EncoderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncoderConfig")
+            .field("service_name", &self.service_name)
+            .field("instance_id", &self.instance_id)
+            .field("environment", &self.environment)
+            .field("process_id", &self.process_id)
+            .field("tags", &self.tags)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the encoder did with the events it was given.
+///
+/// `consumed == metadata + encoded + oversized` at all times; `encoded` events are in batches
+/// handed out or in the one being filled ([`Encoder::pending_events`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncoderStats {
+    /// Events passed to [`Encoder::encode`], loss markers included.
+    pub consumed: u64,
+    /// `TraceStart`, `RemoteClock` and `ThreadEnd` events: state only, nothing sent.
+    pub metadata: u64,
+    /// Wire events produced (a `Dropped` marker becomes one).
+    pub encoded: u64,
+    /// Events that could not fit in a request under the configured byte limit (never with
+    /// the default limits; see [`MAX_EVENT_BYTES`]).
+    pub oversized: u64,
+    /// Events lost to a full ring, as reported by `Dropped` markers.
+    pub ring_dropped: u64,
+    /// Batches handed out.
+    pub batches: u64,
+}
+
+/// Per logical thread: where its chain is, which trace it is in, what it holds.
+#[derive(Debug)]
+struct ThreadState {
+    /// The thread's latest wire event: the next one's parent.
+    last: Option<Uuid>,
+    trace: Uuid,
+    span: Option<SpanId>,
+    /// Written on the next event only.
+    upstream: Option<SpanId>,
+    locks: Vec<&'static str>,
+    remote: Vec<(&'static str, u64)>,
+    last_active: u64,
+}
+
+/// What a spawned thread inherits from the spawn.
+#[derive(Debug)]
+struct Inherited {
+    spawn_event: Uuid,
+    trace: Uuid,
+    span: Option<SpanId>,
+    remote: Vec<(&'static str, u64)>,
+}
+
+/// Turns core events, in stream order, into batches of the Raceway server's JSON events.
+///
+/// One encoder per event stream; it is `Send`, so it can live in the drain thread. See the
+/// [module docs](self) for what it writes.
+pub struct Encoder {
+    limits: BatchLimits,
+    time_to_unix_nanos: TimeToUnixNanos,
+    /// `service#instance`, JSON-escaped, without quotes.
+    component_prefix: Vec<u8>,
+    /// `"process_id":…,"service_name":…,"environment":…,"tags":{…},"instance_id":…`
+    static_metadata: Vec<u8>,
+    default_trace: Uuid,
+    /// Mixed into derived task ids so that two processes' tasks never share one.
+    task_namespace: u64,
+    rng: Rng,
+    hb: HappensBefore,
+    threads: HashMap<ThreadId, ThreadState>,
+    spawns: HashMap<ThreadId, Inherited>,
+    spawn_order: VecDeque<ThreadId>,
+    /// Events seen: the clock for "least recently active".
+    tick: u64,
+    last_unix_nanos: u64,
+    scratch: Vec<u8>,
+    batch: Batch,
+    stats: EncoderStats,
+}
+
+impl fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encoder")
+            .field(
+                "component_prefix",
+                &String::from_utf8_lossy(&self.component_prefix),
+            )
+            .field("limits", &self.limits)
+            .field("threads", &self.threads.len())
+            .field("pending_spawns", &self.spawns.len())
+            .field("pending_events", &self.batch.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encoder {
+    /// An encoder writing `config`'s metadata into every event. Over-long strings in the
+    /// configuration are cut to [`MAX_NAME_BYTES`] and tags beyond [`MAX_TAGS`] are left out.
+    pub fn new(config: EncoderConfig) -> Self {
+        let service = truncate(&config.service_name, MAX_NAME_BYTES);
+        let instance = truncate(&config.instance_id, MAX_NAME_BYTES);
+
+        let mut component_prefix = Vec::new();
+        escape_into(&mut component_prefix, service);
+        component_prefix.push(b'#');
+        escape_into(&mut component_prefix, instance);
+
+        let mut tags: BTreeMap<&str, &str> = config
+            .tags
+            .iter()
+            .filter(|(key, _)| key.as_str() != "sdk_language")
+            .take(MAX_TAGS - 1)
+            .map(|(key, value)| {
+                (
+                    truncate(key, MAX_NAME_BYTES),
+                    truncate(value, MAX_NAME_BYTES),
+                )
+            })
+            .collect();
+        tags.insert("sdk_language", "rust");
+
+        let mut meta = Vec::new();
+        meta.extend_from_slice(b"\"process_id\":");
+        json::uint(&mut meta, u64::from(config.process_id));
+        meta.extend_from_slice(b",\"service_name\":");
+        json::string(&mut meta, service);
+        meta.extend_from_slice(b",\"environment\":");
+        json::string(&mut meta, truncate(&config.environment, MAX_NAME_BYTES));
+        meta.extend_from_slice(b",\"tags\":{");
+        for (i, (key, value)) in tags.iter().enumerate() {
+            if i > 0 {
+                meta.push(b',');
+            }
+            json::string(&mut meta, key);
+            meta.push(b':');
+            json::string(&mut meta, value);
+        }
+        meta.extend_from_slice(b"},\"instance_id\":");
+        json::string(&mut meta, instance);
+
+        let mut rng = Rng::from_entropy();
+        let limits = BatchLimits {
+            max_events: config.limits.max_events.max(1),
+            max_bytes: config.limits.max_bytes,
+        };
+        Encoder {
+            limits,
+            time_to_unix_nanos: config.time_to_unix_nanos,
+            component_prefix,
+            static_metadata: meta,
+            default_trace: rng.uuid_v4(),
+            task_namespace: rng.next_u64(),
+            rng,
+            hb: HappensBefore::new(),
+            threads: HashMap::new(),
+            spawns: HashMap::new(),
+            spawn_order: VecDeque::new(),
+            tick: 0,
+            last_unix_nanos: 0,
+            scratch: Vec::with_capacity(1024),
+            batch: Batch::new(),
+            stats: EncoderStats::default(),
+        }
+    }
+
+    /// Encodes the next event of the stream. Returns a batch when one is complete: the batch
+    /// filled *before* this event (it reached `max_events`, or this event would have pushed it
+    /// over `max_bytes`). At most one batch completes per call; the rest waits for
+    /// [`flush`](Self::flush).
+    pub fn encode<L: SourceLocation>(&mut self, event: &Event<L>) -> Option<Batch> {
+        self.stats.consumed += 1;
+        self.tick += 1;
+        self.hb.observe(event);
+        let thread = event.thread;
+
+        match event.kind {
+            Kind::Dropped { count } => {
+                self.stats.ring_dropped += u64::from(count);
+                self.scratch.clear();
+                self.write_dropped(event, count);
+                return self.push_scratch();
+            }
+            Kind::ThreadEnd => {
+                self.stats.metadata += 1;
+                self.threads.remove(&thread);
+                self.forget_spawn(thread);
+                return None;
+            }
+            _ => {}
+        }
+
+        self.ensure_thread(thread);
+        let namespace = self.task_namespace;
+        let Some(state) = self.threads.get_mut(&thread) else {
+            unreachable!("ensure_thread just created it")
+        };
+        state.last_active = self.tick;
+
+        match event.kind {
+            Kind::TraceStart {
+                trace_id,
+                span_id,
+                upstream_span_id,
+            } => {
+                self.stats.metadata += 1;
+                let trace = if trace_id.is_valid() {
+                    Uuid(trace_id.to_bytes())
+                } else {
+                    self.default_trace
+                };
+                if trace != state.trace {
+                    state.last = None;
+                }
+                state.trace = trace;
+                state.span = span_id.is_valid().then_some(span_id);
+                state.upstream = upstream_span_id.is_valid().then_some(upstream_span_id);
+                return None;
+            }
+            Kind::RemoteClock { component, counter } => {
+                self.stats.metadata += 1;
+                let component = truncate(component.as_str(), MAX_NAME_BYTES);
+                let full = state.remote.len() >= MAX_REMOTE_ENTRIES;
+                match state.remote.iter_mut().find(|(name, _)| *name == component) {
+                    Some(entry) => entry.1 = entry.1.max(counter),
+                    None if !full => state.remote.push((component, counter)),
+                    None => log::debug!(
+                        "raceway: more than {MAX_REMOTE_ENTRIES} remote clock entries on {thread}; ignoring {component}"
+                    ),
+                }
+                return None;
+            }
+            Kind::LockAcquire { lock, .. } if state.locks.len() < MAX_LOCK_SET => {
+                state.locks.push(truncate(lock, MAX_NAME_BYTES));
+            }
+            _ => {}
+        }
+
+        let id = self.rng.uuid_v4();
+        let parent = state.last.replace(id);
+        let upstream = state.upstream.take();
+
+        if let Kind::Spawn { child } = event.kind {
+            let inherited = Inherited {
+                spawn_event: id,
+                trace: state.trace,
+                span: state.span,
+                remote: state.remote.clone(),
+            };
+            self.remember_spawn(child, inherited);
+        }
+        let Some(state) = self.threads.get(&thread) else {
+            unreachable!("the thread is live")
+        };
+
+        let unix_nanos = (self.time_to_unix_nanos)(event.time);
+        self.last_unix_nanos = unix_nanos;
+        let out = &mut self.scratch;
+        out.clear();
+        write_head(out, id, state.trace, parent, unix_nanos);
+        let duration_ns = write_kind(out, event, &self.component_prefix, namespace);
+        out.extend_from_slice(b",\"metadata\":{\"thread_id\":");
+        write_component(out, &self.component_prefix, thread);
+        out.push(b',');
+        out.extend_from_slice(&self.static_metadata);
+        if let Some(duration_ns) = duration_ns {
+            out.extend_from_slice(b",\"duration_ns\":");
+            json::uint(out, duration_ns);
+        }
+        if let Some(span) = state.span {
+            out.extend_from_slice(b",\"distributed_span_id\":\"");
+            out.extend_from_slice(span.to_hex16().as_bytes());
+            out.push(b'"');
+        }
+        if let Some(upstream) = upstream {
+            out.extend_from_slice(b",\"upstream_span_id\":\"");
+            out.extend_from_slice(upstream.to_hex16().as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"},\"causality_vector\":[");
+        let mut first = true;
+        if let Some(clock) = self.hb.clock(thread) {
+            for (component, counter) in clock.iter() {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.push(b'[');
+                write_component(out, &self.component_prefix, component);
+                out.push(b',');
+                json::uint(out, u64::from(counter));
+                out.push(b']');
+            }
+        }
+        for &(component, counter) in &state.remote {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'[');
+            json::string(out, component);
+            out.push(b',');
+            json::uint(out, counter);
+            out.push(b']');
+        }
+        out.extend_from_slice(b"],\"lock_set\":[");
+        for (i, lock) in state.locks.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::string(out, lock);
+        }
+        out.extend_from_slice(b"]}");
+
+        if let Kind::LockRelease { lock, .. } = event.kind {
+            let lock = truncate(lock, MAX_NAME_BYTES);
+            if let Some(state) = self.threads.get_mut(&thread) {
+                if let Some(at) = state.locks.iter().rposition(|held| *held == lock) {
+                    state.locks.remove(at);
+                }
+            }
+        }
+        self.push_scratch()
+    }
+
+    /// Hands out the batch being filled, if it holds any event (call it on the flush interval
+    /// and at shutdown).
+    pub fn flush(&mut self) -> Option<Batch> {
+        if self.batch.is_empty() {
+            return None;
+        }
+        self.stats.batches += 1;
+        Some(std::mem::take(&mut self.batch))
+    }
+
+    /// Events in the batch being filled.
+    pub fn pending_events(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// What the encoder has done so far.
+    pub fn stats(&self) -> EncoderStats {
+        self.stats
+    }
+
+    /// Logical threads whose state is kept now.
+    pub fn live_threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Moves the event in `scratch` into the batch, handing out the previous batch if full.
+    fn push_scratch(&mut self) -> Option<Batch> {
+        let empty = Batch::new();
+        if empty.len_with(self.scratch.len()) > self.limits.max_bytes {
+            self.stats.oversized += 1;
+            log::error!(
+                "raceway: dropped an event of {} bytes: larger than the batch limit of {} bytes",
+                self.scratch.len(),
+                self.limits.max_bytes
+            );
+            return None;
+        }
+        let full = self.batch.len() >= self.limits.max_events
+            || self.batch.len_with(self.scratch.len()) > self.limits.max_bytes;
+        let ready = if full { self.flush() } else { None };
+        self.batch.push(&self.scratch);
+        self.stats.encoded += 1;
+        ready
+    }
+
+    fn ensure_thread(&mut self, thread: ThreadId) {
+        if self.threads.contains_key(&thread) {
+            return;
+        }
+        if self.threads.len() >= MAX_THREADS {
+            self.evict_idle_threads();
+        }
+        let state = match self.take_spawn(thread) {
+            Some(inherited) => ThreadState {
+                last: Some(inherited.spawn_event),
+                trace: inherited.trace,
+                span: inherited.span,
+                upstream: None,
+                locks: Vec::new(),
+                remote: inherited.remote,
+                last_active: self.tick,
+            },
+            None => ThreadState {
+                last: None,
+                trace: self.default_trace,
+                span: None,
+                upstream: None,
+                locks: Vec::new(),
+                remote: Vec::new(),
+                last_active: self.tick,
+            },
+        };
+        self.threads.insert(thread, state);
+    }
+
+    /// Evicts the least recently active eighth in one pass (O(1) amortised per new thread).
+    fn evict_idle_threads(&mut self) {
+        let mut idle: Vec<(u64, ThreadId)> = self
+            .threads
+            .iter()
+            .map(|(&thread, state)| (state.last_active, thread))
+            .collect();
+        let count = (MAX_THREADS / 8).min(idle.len());
+        if count == 0 {
+            return;
+        }
+        idle.select_nth_unstable(count - 1);
+        for &(_, thread) in &idle[..count] {
+            self.threads.remove(&thread);
+        }
+        log::warn!(
+            "raceway: more than {MAX_THREADS} live logical threads; evicted {count} idle ones (their next events start new chains)"
+        );
+    }
+
+    fn remember_spawn(&mut self, child: ThreadId, inherited: Inherited) {
+        if self.spawns.insert(child, inherited).is_none() {
+            self.spawn_order.push_back(child);
+        }
+        while self.spawns.len() > MAX_PENDING_SPAWNS {
+            match self.spawn_order.pop_front() {
+                Some(oldest) => {
+                    self.spawns.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        // Consumed spawns leave stale ids in the order queue: drop them once it doubles.
+        if self.spawn_order.len() > 2 * MAX_PENDING_SPAWNS {
+            let spawns = &self.spawns;
+            self.spawn_order.retain(|child| spawns.contains_key(child));
+        }
+    }
+
+    fn take_spawn(&mut self, child: ThreadId) -> Option<Inherited> {
+        self.spawns.remove(&child)
+    }
+
+    fn forget_spawn(&mut self, child: ThreadId) {
+        self.spawns.remove(&child);
+    }
+
+    fn write_dropped<L>(&mut self, event: &Event<L>, count: u32) {
+        // Markers carry no time of their own: stamp them with the latest event's.
+        let unix_nanos = if event.time == 0 {
+            self.last_unix_nanos
+        } else {
+            (self.time_to_unix_nanos)(event.time)
+        };
+        let id = self.rng.uuid_v4();
+        let out = &mut self.scratch;
+        write_head(out, id, self.default_trace, None, unix_nanos);
+        out.extend_from_slice(
+            b",\"kind\":{\"Custom\":{\"name\":\"raceway.dropped\",\"data\":{\"count\":",
+        );
+        json::uint(out, u64::from(count));
+        out.extend_from_slice(b"}}},\"metadata\":{\"thread_id\":");
+        write_component(out, &self.component_prefix, event.thread);
+        out.push(b',');
+        out.extend_from_slice(&self.static_metadata);
+        out.extend_from_slice(b"},\"causality_vector\":[],\"lock_set\":[]}");
+    }
+}
+
+/// `{"id":…,"trace_id":…,"parent_id":…,"timestamp":…` (no closing brace).
+fn write_head(out: &mut Vec<u8>, id: Uuid, trace: Uuid, parent: Option<Uuid>, unix_nanos: u64) {
+    out.extend_from_slice(b"{\"id\":");
+    write_uuid(out, id);
+    out.extend_from_slice(b",\"trace_id\":");
+    write_uuid(out, trace);
+    out.extend_from_slice(b",\"parent_id\":");
+    match parent {
+        Some(parent) => write_uuid(out, parent),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"timestamp\":\"");
+    out.extend_from_slice(format_unix_nanos(unix_nanos).as_bytes());
+    out.push(b'"');
+}
+
+fn write_uuid(out: &mut Vec<u8>, id: Uuid) {
+    let text: [u8; UUID_LEN] = id.to_text();
+    out.push(b'"');
+    out.extend_from_slice(&text);
+    out.push(b'"');
+}
+
+/// `"service#instance#t7"`.
+fn write_component(out: &mut Vec<u8>, prefix: &[u8], thread: ThreadId) {
+    out.push(b'"');
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(b"#t");
+    json::uint(out, u64::from(thread.to_raw()));
+    out.push(b'"');
+}
+
+/// `"file:line"`.
+fn write_location<L: SourceLocation>(out: &mut Vec<u8>, location: &L) {
+    out.push(b'"');
+    escape_into(out, truncate(location.file(), json::MAX_STRING_BYTES));
+    out.push(b':');
+    json::uint(out, u64::from(location.line()));
+    out.push(b'"');
+}
+
+/// `module::name` → (`module`, `name`); a bare name has an empty module.
+fn split_path(function: &str) -> (&str, &str) {
+    match function.rfind("::") {
+        Some(at) => (&function[..at], &function[at + 2..]),
+        None => ("", function),
+    }
+}
+
+fn direction_str(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Outbound => "Outbound",
+        Direction::Inbound => "Inbound",
+    }
+}
+
+/// `,"span_id":"<16 hex>"` when the exchange has a span.
+fn write_span_field(out: &mut Vec<u8>, span: u64) {
+    if span != 0 {
+        out.extend_from_slice(b",\"span_id\":\"");
+        out.extend_from_slice(SpanId::from(span).to_hex16().as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// `,"kind":{…}`; returns the duration for `metadata.duration_ns`, if the kind has one.
+fn write_kind<L: SourceLocation>(
+    out: &mut Vec<u8>,
+    event: &Event<L>,
+    prefix: &[u8],
+    task_namespace: u64,
+) -> Option<u64> {
+    let location = &event.location;
+    let mut duration = None;
+    out.extend_from_slice(b",\"kind\":{");
+    match event.kind {
+        Kind::StateChange {
+            variable,
+            access,
+            old,
+            new,
+        } => {
+            out.extend_from_slice(b"\"StateChange\":{\"variable\":");
+            json::string(out, variable);
+            out.extend_from_slice(b",\"old_value\":");
+            json::value(out, &old);
+            out.extend_from_slice(b",\"new_value\":");
+            json::value(out, &new);
+            out.extend_from_slice(b",\"location\":");
+            write_location(out, location);
+            out.extend_from_slice(b",\"access_type\":\"");
+            out.extend_from_slice(access.as_str().as_bytes());
+            out.extend_from_slice(b"\"}");
+        }
+        Kind::FunctionCall { function, args } => {
+            let (module, name) = split_path(function);
+            out.extend_from_slice(b"\"FunctionCall\":{\"function_name\":");
+            json::string(out, name);
+            out.extend_from_slice(b",\"module\":");
+            json::string(out, module);
+            out.extend_from_slice(b",\"args\":");
+            json::value(out, &args);
+            out.extend_from_slice(b",\"file\":");
+            json::string(out, location.file());
+            out.extend_from_slice(b",\"line\":");
+            json::uint(out, u64::from(location.line()));
+            out.push(b'}');
+        }
+        Kind::FunctionReturn {
+            function,
+            duration_ns,
+            value,
+        } => {
+            let (module, name) = split_path(function);
+            out.extend_from_slice(
+                b"\"Custom\":{\"name\":\"FunctionReturn\",\"data\":{\"function_name\":",
+            );
+            json::string(out, name);
+            out.extend_from_slice(b",\"module\":");
+            json::string(out, module);
+            out.extend_from_slice(b",\"duration_ns\":");
+            json::uint(out, duration_ns);
+            out.extend_from_slice(b",\"return_value\":");
+            json::value(out, &value);
+            out.extend_from_slice(b",\"file\":");
+            json::string(out, location.file());
+            out.extend_from_slice(b",\"line\":");
+            json::uint(out, u64::from(location.line()));
+            out.extend_from_slice(b"}}");
+            duration = Some(duration_ns);
+        }
+        Kind::Spawn { child } => {
+            out.extend_from_slice(b"\"AsyncSpawn\":{\"task_id\":");
+            write_uuid(
+                out,
+                Uuid::derived(task_namespace, u64::from(child.to_raw())),
+            );
+            out.extend_from_slice(b",\"spawned_by\":");
+            write_component(out, prefix, event.thread);
+            out.push(b'}');
+        }
+        Kind::Join { child } => {
+            out.extend_from_slice(b"\"AsyncAwait\":{\"future_id\":");
+            write_uuid(
+                out,
+                Uuid::derived(task_namespace, u64::from(child.to_raw())),
+            );
+            out.extend_from_slice(b",\"awaited_at\":");
+            write_location(out, location);
+            out.push(b'}');
+        }
+        Kind::LockAcquire { lock, lock_kind } | Kind::LockRelease { lock, lock_kind } => {
+            let name: &[u8] = if matches!(event.kind, Kind::LockAcquire { .. }) {
+                b"\"LockAcquire\":{\"lock_id\":"
+            } else {
+                b"\"LockRelease\":{\"lock_id\":"
+            };
+            out.extend_from_slice(name);
+            json::string(out, lock);
+            out.extend_from_slice(b",\"lock_type\":\"");
+            out.extend_from_slice(lock_kind.as_str().as_bytes());
+            out.extend_from_slice(b"\",\"location\":");
+            write_location(out, location);
+            out.push(b'}');
+        }
+        Kind::MemoryFence { ordering } => {
+            out.extend_from_slice(b"\"MemoryFence\":{\"ordering\":\"");
+            out.extend_from_slice(ordering.as_str().as_bytes());
+            out.extend_from_slice(b"\",\"location\":");
+            write_location(out, location);
+            out.push(b'}');
+        }
+        Kind::HttpRequest {
+            method,
+            url,
+            direction,
+            span,
+        } => {
+            out.extend_from_slice(b"\"HttpRequest\":{\"method\":");
+            json::string(out, method);
+            out.extend_from_slice(b",\"url\":");
+            json::value_as_string(out, &url);
+            out.extend_from_slice(b",\"headers\":{},\"direction\":\"");
+            out.extend_from_slice(direction_str(direction).as_bytes());
+            out.push(b'"');
+            write_span_field(out, span);
+            out.push(b'}');
+        }
+        Kind::HttpResponse {
+            status,
+            duration_ns,
+            direction,
+            span,
+        } => {
+            out.extend_from_slice(b"\"HttpResponse\":{\"status\":");
+            json::uint(out, u64::from(status));
+            out.extend_from_slice(b",\"headers\":{},\"duration_ms\":");
+            json::uint(out, duration_ns / 1_000_000);
+            out.extend_from_slice(b",\"direction\":\"");
+            out.extend_from_slice(direction_str(direction).as_bytes());
+            out.push(b'"');
+            write_span_field(out, span);
+            out.push(b'}');
+            duration = Some(duration_ns);
+        }
+        Kind::DatabaseQuery {
+            database,
+            query,
+            duration_ns,
+        } => {
+            out.extend_from_slice(b"\"DatabaseQuery\":{\"query\":");
+            json::value_as_string(out, &query);
+            out.extend_from_slice(b",\"database\":");
+            json::string(out, database);
+            out.extend_from_slice(b",\"duration_ms\":");
+            json::uint(out, duration_ns / 1_000_000);
+            out.push(b'}');
+            duration = Some(duration_ns);
+        }
+        Kind::DatabaseResult { rows_affected } => {
+            out.extend_from_slice(b"\"DatabaseResult\":{\"rows_affected\":");
+            json::uint(out, rows_affected);
+            out.push(b'}');
+        }
+        Kind::Error {
+            error_type,
+            message,
+        } => {
+            out.extend_from_slice(b"\"Error\":{\"error_type\":");
+            json::string(out, error_type);
+            out.extend_from_slice(b",\"message\":");
+            json::value_as_string(out, &message);
+            out.extend_from_slice(b",\"stack_trace\":[");
+            write_location(out, location);
+            out.extend_from_slice(b"]}");
+        }
+        Kind::Custom { name, data } => {
+            out.extend_from_slice(b"\"Custom\":{\"name\":");
+            json::string(out, name);
+            out.extend_from_slice(b",\"data\":");
+            json::value(out, &data);
+            out.push(b'}');
+        }
+        Kind::Send { message } | Kind::Receive { message } => {
+            let name: &[u8] = if matches!(event.kind, Kind::Send { .. }) {
+                b"\"Custom\":{\"name\":\"Send\",\"data\":{\"message\":"
+            } else {
+                b"\"Custom\":{\"name\":\"Receive\",\"data\":{\"message\":"
+            };
+            out.extend_from_slice(name);
+            json::uint(out, message);
+            out.extend_from_slice(b"}}");
+        }
+        // Handled before (no wire event), or a kind newer than this encoder: say what it was.
+        ref other => {
+            out.extend_from_slice(b"\"Custom\":{\"name\":\"raceway.unknown\",\"data\":");
+            json::string(out, &format!("{other:?}"));
+            out.push(b'}');
+        }
+    }
+    out.push(b'}');
+    duration
+}

@@ -1,0 +1,91 @@
+//! The test receiver answers the recorded corpus bodies with the real server's statuses.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use raceway_transport_http::testing::TestReceiver;
+use serde_json::Value;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/wire/corpus"
+    ))
+}
+
+/// Posts `body` with `headers` over a raw socket (so nothing is added or fixed on the way) and
+/// returns the status.
+fn post(receiver: &TestReceiver, headers: &serde_json::Map<String, Value>, body: &[u8]) -> u16 {
+    let mut stream = TcpStream::connect(receiver.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!(
+        "POST /events HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        receiver.addr(),
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {}\r\n", value.as_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn receiver_returns_the_corpus_verdicts() {
+    let index: serde_json::Map<String, Value> = serde_json::from_slice(
+        &std::fs::read(corpus_dir().join("index.json"))
+            .expect("shared/wire/corpus beside the repo"),
+    )
+    .unwrap();
+    let verdicts: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(corpus_dir().join("verdicts.json")).unwrap())
+            .unwrap();
+    let receiver = TestReceiver::start();
+
+    let (mut decided, mut duplicates, mut mismatches, mut transport) = (0, 0, Vec::new(), 0);
+    for (name, case) in &index {
+        let expected = verdicts[name].as_u64().unwrap() as u16;
+        let body = std::fs::read(corpus_dir().join(format!("{name}.json"))).unwrap();
+        let headers = case["request_headers"].as_object().unwrap();
+        let status = post(&receiver, headers, &body);
+
+        let quirk = !case["quirk"].is_null();
+        let inexpressible = case["inexpressible"].as_str();
+        let schema_decides = matches!(expected, 200 | 422)
+            && !quirk
+            && inexpressible.is_none_or(|why| why.starts_with("number spelling"));
+        // Repeated struct fields: the schema cannot see them, the receiver checks them itself.
+        let duplicate = inexpressible.is_some_and(|why| why.starts_with("duplicate keys"));
+        if schema_decides || duplicate {
+            decided += usize::from(schema_decides);
+            duplicates += usize::from(duplicate);
+            if status != expected {
+                mismatches.push(format!("{name}: expected {expected}, got {status}"));
+            }
+        } else if matches!(expected, 413 | 415) {
+            transport += 1;
+            assert_eq!(status, expected, "{name}");
+        } else if expected == 400 {
+            // Serde calls some schema errors syntax errors (400); the receiver says 422. Both refuse.
+            assert!(matches!(status, 400 | 422), "{name}: {status}");
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert_eq!(decided, 607, "the README's count of schema-decided bodies");
+    assert_eq!(duplicates, 4);
+    assert_eq!(transport, 3);
+}

@@ -1,0 +1,143 @@
+//! Parent chains, spawn roots, trace binding and inherited clocks, as the server needs them.
+
+mod common;
+
+use common::{custom, encode_valid, event};
+use raceway_core::event::{Kind, ThreadId};
+use raceway_core::symbol::Interner;
+use raceway_core::trace_context::{SpanId, TraceId};
+use serde_json::json;
+
+const TRACE: &str = "0af76519-16cd-43dd-8448-eb211c80319c";
+
+fn trace_start(upstream: SpanId) -> Kind {
+    Kind::TraceStart {
+        trace_id: TraceId::parse_uuid(TRACE).unwrap(),
+        span_id: SpanId::parse_hex16("b7ad6b7169203331").unwrap(),
+        upstream_span_id: upstream,
+    }
+}
+
+#[test]
+fn each_thread_is_a_chain_and_a_spawned_thread_starts_at_its_spawn() {
+    let child = ThreadId::from_raw(2);
+    let wire = encode_valid(&[
+        event(1, custom("a", 0)),        // 0
+        event(3, custom("other", 0)),    // 1: unrelated thread
+        event(1, Kind::Spawn { child }), // 2
+        event(2, custom("child", 0)),    // 3
+        event(1, custom("b", 0)),        // 4
+        event(2, custom("child", 1)),    // 5
+        event(2, Kind::ThreadEnd),       // (no event)
+        event(1, Kind::Join { child }),  // 6
+    ]);
+    let id = |i: usize| wire[i]["id"].clone();
+    assert_eq!(wire[0]["parent_id"], json!(null));
+    assert_eq!(wire[1]["parent_id"], json!(null));
+    assert_eq!(wire[2]["parent_id"], id(0));
+    assert_eq!(
+        wire[3]["parent_id"],
+        id(2),
+        "the child's first event hangs off the spawn"
+    );
+    assert_eq!(wire[4]["parent_id"], id(2));
+    assert_eq!(wire[5]["parent_id"], id(3));
+    assert_eq!(wire[6]["parent_id"], id(4));
+
+    // Unbound threads share the encoder's default trace.
+    for event in &wire {
+        assert_eq!(event["trace_id"], wire[0]["trace_id"]);
+    }
+    let ids: std::collections::HashSet<String> = wire
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), wire.len(), "ids are unique");
+
+    // Happens-before: the child starts from the spawn's clock; the join sees the child.
+    assert_eq!(
+        wire[3]["causality_vector"],
+        json!([["bank#host-1#t1", 2], ["bank#host-1#t2", 1]])
+    );
+    assert_eq!(
+        wire[6]["causality_vector"],
+        json!([["bank#host-1#t1", 4], ["bank#host-1#t2", 3]])
+    );
+}
+
+#[test]
+fn trace_start_binds_and_children_inherit_the_trace() {
+    static NAMES: Interner<8, 256> = Interner::new();
+    let upstream = SpanId::parse_hex16("00f067aa0ba902b7").unwrap();
+    let child = ThreadId::from_raw(2);
+    let wire = encode_valid(&[
+        event(1, custom("before", 0)), // 0: default trace
+        event(1, trace_start(upstream)),
+        event(
+            1,
+            Kind::RemoteClock {
+                component: NAMES.intern("checkout#web-1").unwrap(),
+                counter: 4,
+            },
+        ),
+        event(1, custom("first", 0)),    // 1
+        event(1, Kind::Spawn { child }), // 2
+        event(2, custom("child", 0)),    // 3
+    ]);
+    assert_ne!(wire[0]["trace_id"], TRACE);
+    assert_eq!(wire[1]["trace_id"], TRACE);
+    assert_eq!(
+        wire[1]["parent_id"],
+        json!(null),
+        "a new trace starts a new chain"
+    );
+    assert_eq!(
+        wire[1]["metadata"]["distributed_span_id"],
+        "b7ad6b7169203331"
+    );
+    assert_eq!(wire[1]["metadata"]["upstream_span_id"], "00f067aa0ba902b7");
+    assert!(
+        wire[2]["metadata"].get("upstream_span_id").is_none(),
+        "only the first event of the hop carries the upstream span"
+    );
+    assert_eq!(
+        wire[2]["metadata"]["distributed_span_id"],
+        "b7ad6b7169203331"
+    );
+    assert_eq!(
+        wire[1]["causality_vector"],
+        json!([["bank#host-1#t1", 4], ["checkout#web-1", 4]])
+    );
+
+    assert_eq!(wire[3]["trace_id"], TRACE, "the child inherits the trace");
+    assert_eq!(
+        wire[3]["metadata"]["distributed_span_id"],
+        "b7ad6b7169203331"
+    );
+    assert!(wire[3]["metadata"].get("upstream_span_id").is_none());
+    assert_eq!(wire[3]["parent_id"], wire[2]["id"]);
+    let vector = wire[3]["causality_vector"].as_array().unwrap();
+    assert!(
+        vector.contains(&json!(["checkout#web-1", 4])),
+        "remote entries are inherited"
+    );
+}
+
+#[test]
+fn thread_end_frees_the_threads_state() {
+    let mut encoder = common::encoder();
+    for thread in 1..=100 {
+        encoder.encode(&event(thread, custom("work", 0)));
+    }
+    assert_eq!(encoder.live_threads(), 100);
+    for thread in 1..=100 {
+        encoder.encode(&event(thread, Kind::ThreadEnd));
+    }
+    assert_eq!(encoder.live_threads(), 0);
+    let stats = encoder.stats();
+    assert_eq!(stats.consumed, 200);
+    assert_eq!(
+        stats.metadata + stats.encoded + stats.oversized,
+        stats.consumed
+    );
+}
