@@ -1,0 +1,541 @@
+//! Turns core events into frames, sending each name and source location once per epoch.
+//!
+//! An [`Encoder`] remembers which `&'static str` names and `&'static Location`s it has already
+//! defined, by pointer, in a table of `N` entries. The first event that uses one sends a
+//! `Symbol` or `Location` definition frame first; later events refer to the small id. When the
+//! table is full the encoder does not evict single entries (a lost re-definition would make the
+//! reader resolve an id to the wrong name): it starts a new *epoch* — a header frame, an empty
+//! table — and defines names again as they are used. Choose `N` to hold the names and
+//! locations the program records, so that epochs change rarely; each entry costs two words.
+//!
+//! Two copies of the same string literal at different addresses (the compiler may or may not
+//! merge them) are defined twice; the reader does not care.
+//!
+//! # Call order and context
+//!
+//! Encoding is the expensive part of the UART path and runs in the ring's consumer — the main
+//! loop or idle task — never in an interrupt handler: the encoder is `&mut self` and not
+//! reentrant. Each call hands complete frames, one at a time, to the `emit` callback; a stream
+//! always begins with a header frame.
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway_core::event::{Event, Kind, ThreadId};
+//! use raceway_transport_uart::{Encoder, EncoderConfig};
+//!
+//! let mut encoder: Encoder<8> = Encoder::new(EncoderConfig::DEFAULT);
+//! let mut frames = Vec::new();
+//! let event = Event::new(1, ThreadId::from_raw(1), Kind::Send { message: 9 });
+//! encoder
+//!     .encode(&event, &mut |frame: &[u8]| -> Result<(), ()> {
+//!         frames.push(frame.to_vec());
+//!         Ok(())
+//!     })
+//!     .unwrap();
+//! // Header, file symbol, location, then the event itself.
+//! assert_eq!(frames.len(), 4);
+//! assert_eq!(encoder.stats().definitions, 2);
+//! ```
+
+use core::panic::Location;
+
+use raceway_core::event::{Event, Kind, Value};
+
+use crate::frame::{self, At, Frame, Header, WireValue, MAGIC, MAX_FRAME_LEN, MAX_TEXT_LEN};
+
+/// Settings of an [`Encoder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncoderConfig {
+    /// Start a new epoch (header frame, names defined again) after this many frames, so a
+    /// reader that attaches mid-stream catches up. 0 = only when the table is full or on
+    /// request.
+    pub resync_every: u32,
+    /// Ticks per second of the recorder's time source, announced in header frames so the host
+    /// can convert times (0 = unknown).
+    pub clock_hz: u32,
+}
+
+impl EncoderConfig {
+    /// A new epoch every 1024 frames; unknown clock rate.
+    pub const DEFAULT: EncoderConfig = EncoderConfig {
+        resync_every: 1024,
+        clock_hz: 0,
+    };
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// What an [`Encoder`] has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncoderStats {
+    /// Events encoded (loss markers included).
+    pub events: u64,
+    /// Frames handed to `emit` successfully, of every kind.
+    pub frames: u64,
+    /// Bytes in those frames, delimiters included.
+    pub bytes: u64,
+    /// `Symbol` and `Location` definition frames among them.
+    pub definitions: u64,
+    /// Epochs started (header frames sent).
+    pub epochs: u64,
+    /// Definition texts cut to [`MAX_TEXT_LEN`] bytes.
+    pub truncated: u64,
+    /// Events of a kind this version cannot encode, sent as a loss marker of one instead.
+    pub unencodable: u64,
+}
+
+/// What a table entry stands for: a string by address and length, or a location by address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    addr: usize,
+    /// The string's length, or [`Key::LOCATION`] for a location.
+    len: usize,
+}
+
+impl Key {
+    /// No string is this long, so it marks a location.
+    const LOCATION: usize = usize::MAX;
+    const EMPTY: Key = Key { addr: 0, len: 0 };
+
+    fn text(text: &'static str) -> Key {
+        Key {
+            addr: text.as_ptr() as usize,
+            len: text.len(),
+        }
+    }
+
+    fn location(location: &'static Location<'static>) -> Key {
+        Key {
+            addr: location as *const Location<'static> as usize,
+            len: Key::LOCATION,
+        }
+    }
+}
+
+/// Something an event refers to by id.
+#[derive(Clone, Copy)]
+enum Ref {
+    Text(&'static str),
+    Location(&'static Location<'static>),
+}
+
+/// Frames core [`Event`]s, defining names and locations once per epoch. See the
+/// [module docs](self); `N` (8 to 65535) is the size of the name/location table.
+#[derive(Debug)]
+pub struct Encoder<const N: usize = 32> {
+    keys: [Key; N],
+    len: usize,
+    epoch: u8,
+    header_pending: bool,
+    frames_in_epoch: u32,
+    config: EncoderConfig,
+    stats: EncoderStats,
+}
+
+impl<const N: usize> Encoder<N> {
+    const TABLE_OK: () = assert!(N >= 8 && N <= u16::MAX as usize, "N must be in 8..=65535");
+
+    /// An encoder whose first frame will be a header. `const`, so it can live in a `static`.
+    pub const fn new(config: EncoderConfig) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::TABLE_OK;
+        Encoder {
+            keys: [Key::EMPTY; N],
+            len: 0,
+            epoch: 0,
+            header_pending: true,
+            frames_in_epoch: 0,
+            config,
+            stats: EncoderStats {
+                events: 0,
+                frames: 0,
+                bytes: 0,
+                definitions: 0,
+                epochs: 0,
+                truncated: 0,
+                unencodable: 0,
+            },
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> EncoderStats {
+        self.stats
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u8 {
+        self.epoch
+    }
+
+    /// Starts a new epoch with the next frame: a header, then every name defined again. Call
+    /// it when a host asks to resynchronise (e.g. a byte received on the UART).
+    pub fn resync(&mut self) {
+        if !self.header_pending {
+            self.epoch = self.epoch.wrapping_add(1);
+            self.header_pending = true;
+        }
+        self.len = 0;
+    }
+
+    /// Encodes `event` — any definitions it needs, then its own frame — handing each complete
+    /// frame (delimiter included) to `emit`. If `emit` fails, the error is returned at once
+    /// and the encoder stays consistent: a definition counts as sent only once `emit` accepted
+    /// it, so retrying the event resends what is missing.
+    pub fn encode<E>(
+        &mut self,
+        event: &Event,
+        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.config.resync_every != 0 && self.frames_in_epoch >= self.config.resync_every {
+            self.resync();
+        }
+        let refs = references(event);
+        if self.len + self.missing(&refs) > N {
+            self.resync();
+        }
+        for r in refs.iter().flatten() {
+            self.define(*r, emit)?;
+        }
+        let frame = match self.event_frame(event) {
+            Some(frame) => frame,
+            None => {
+                self.stats.unencodable += 1;
+                Frame::Dropped { count: 1 }
+            }
+        };
+        self.send(&frame, emit)?;
+        self.stats.events += 1;
+        Ok(())
+    }
+
+    /// How many table entries `refs` would add.
+    fn missing(&self, refs: &[Option<Ref>; 4]) -> usize {
+        let mut missing = 0;
+        for (i, r) in refs.iter().enumerate() {
+            let Some(r) = *r else { continue };
+            // An earlier reference of this event to the same thing adds nothing more.
+            let repeated = refs[..i].iter().flatten().any(|earlier| same(*earlier, r));
+            if repeated {
+                continue;
+            }
+            match r {
+                Ref::Text(text) => missing += usize::from(self.id(Key::text(text)).is_none()),
+                Ref::Location(location) => {
+                    if self.id(Key::location(location)).is_none() {
+                        missing += 1 + usize::from(self.id(Key::text(location.file())).is_none());
+                    }
+                }
+            }
+        }
+        missing
+    }
+
+    fn id(&self, key: Key) -> Option<u16> {
+        // Small tables and a drain that is not on the record path: a scan is fine and small.
+        self.keys[..self.len]
+            .iter()
+            .position(|k| *k == key)
+            .map(|i| i as u16)
+    }
+
+    fn define<E>(
+        &mut self,
+        r: Ref,
+        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<u16, E> {
+        match r {
+            Ref::Text(text) => {
+                let key = Key::text(text);
+                if let Some(id) = self.id(key) {
+                    return Ok(id);
+                }
+                let id = self.len as u16;
+                let cut = cut(text);
+                if cut.len() < text.len() {
+                    self.stats.truncated += 1;
+                }
+                self.send(&Frame::Symbol { id, text: cut }, emit)?;
+                Ok(self.insert(key))
+            }
+            Ref::Location(location) => {
+                let key = Key::location(location);
+                if let Some(id) = self.id(key) {
+                    return Ok(id);
+                }
+                let file = self.define(Ref::Text(location.file()), emit)?;
+                let frame = Frame::Location {
+                    id: self.len as u16,
+                    file,
+                    line: location.line(),
+                    column: location.column(),
+                };
+                self.send(&frame, emit)?;
+                Ok(self.insert(key))
+            }
+        }
+    }
+
+    fn insert(&mut self, key: Key) -> u16 {
+        self.keys[self.len] = key;
+        self.len += 1;
+        self.stats.definitions += 1;
+        (self.len - 1) as u16
+    }
+
+    /// Sends one frame, preceded by the epoch's header if it has not gone out yet.
+    fn send<E>(
+        &mut self,
+        frame: &Frame<'_>,
+        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.header_pending {
+            let header = Frame::Header(Header {
+                magic: MAGIC,
+                version: frame::VERSION,
+                epoch: self.epoch,
+                ids: N as u16,
+                clock_hz: self.config.clock_hz,
+            });
+            self.emit(&header, emit)?;
+            self.header_pending = false;
+            self.frames_in_epoch = 0;
+            self.stats.epochs += 1;
+        }
+        self.emit(frame, emit)
+    }
+
+    fn emit<E>(
+        &mut self,
+        frame: &Frame<'_>,
+        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        // Every frame this encoder builds fits (texts are cut to MAX_TEXT_LEN; the largest
+        // event frame is under 64 bytes). Should that ever break, a loss marker goes out in
+        // its place rather than a panic.
+        let len = match frame.encode(self.epoch, &mut buf) {
+            Ok(wire) => wire.len(),
+            Err(_) => {
+                self.stats.unencodable += 1;
+                let marker = Frame::Dropped { count: 1 };
+                marker.encode(self.epoch, &mut buf).map_or(0, <[u8]>::len)
+            }
+        };
+        let wire = &buf[..len];
+        emit(wire)?;
+        self.stats.frames += 1;
+        self.stats.bytes += wire.len() as u64;
+        self.frames_in_epoch = self.frames_in_epoch.saturating_add(1);
+        Ok(())
+    }
+
+    /// The event's frame, with ids of names already defined by [`Self::define`].
+    fn event_frame<'e>(&self, event: &'e Event) -> Option<Frame<'e>> {
+        if let Kind::Dropped { count } = event.kind {
+            return Some(Frame::Dropped { count });
+        }
+        let at = At {
+            time: event.time,
+            location: self.id(Key::location(event.location))?,
+            thread: event.thread.to_raw(),
+        };
+        let name = |text: &'static str| self.id(Key::text(text));
+        let value = |value: &'e Value| -> Option<WireValue<'e>> {
+            Some(match value {
+                Value::None => WireValue::None,
+                Value::Bool(b) => WireValue::Bool(*b),
+                Value::I64(v) => WireValue::I64(*v),
+                Value::U64(v) => WireValue::U64(*v),
+                Value::F64(v) => WireValue::F64(*v),
+                Value::Str(symbol) => WireValue::Str(name(symbol.as_str())?),
+                Value::Text(text) => WireValue::Text(text.as_str()),
+            })
+        };
+        Some(match &event.kind {
+            Kind::StateChange {
+                variable,
+                access,
+                old,
+                new,
+            } => Frame::StateChange {
+                at,
+                variable: name(variable)?,
+                access: frame::access_code(*access),
+                old: value(old)?,
+                new: value(new)?,
+            },
+            Kind::FunctionCall { function, args } => Frame::FunctionCall {
+                at,
+                function: name(function)?,
+                args: value(args)?,
+            },
+            Kind::FunctionReturn {
+                function,
+                duration_ns,
+                value: returned,
+            } => Frame::FunctionReturn {
+                at,
+                function: name(function)?,
+                duration_ns: *duration_ns,
+                value: value(returned)?,
+            },
+            Kind::Spawn { child } => Frame::Spawn {
+                at,
+                child: child.to_raw(),
+            },
+            Kind::Join { child } => Frame::Join {
+                at,
+                child: child.to_raw(),
+            },
+            Kind::LockAcquire { lock, lock_kind } => Frame::LockAcquire {
+                at,
+                lock: name(lock)?,
+                lock_kind: frame::lock_kind_code(*lock_kind),
+            },
+            Kind::LockRelease { lock, lock_kind } => Frame::LockRelease {
+                at,
+                lock: name(lock)?,
+                lock_kind: frame::lock_kind_code(*lock_kind),
+            },
+            Kind::MemoryFence { ordering } => Frame::MemoryFence {
+                at,
+                ordering: frame::ordering_code(*ordering),
+            },
+            Kind::HttpRequest {
+                method,
+                url,
+                direction,
+                span,
+            } => Frame::HttpRequest {
+                at,
+                method: name(method)?,
+                url: value(url)?,
+                direction: frame::direction_code(*direction),
+                span: *span,
+            },
+            Kind::HttpResponse {
+                status,
+                duration_ns,
+                direction,
+                span,
+            } => Frame::HttpResponse {
+                at,
+                status: *status,
+                duration_ns: *duration_ns,
+                direction: frame::direction_code(*direction),
+                span: *span,
+            },
+            Kind::DatabaseQuery {
+                database,
+                query,
+                duration_ns,
+            } => Frame::DatabaseQuery {
+                at,
+                database: name(database)?,
+                query: value(query)?,
+                duration_ns: *duration_ns,
+            },
+            Kind::DatabaseResult { rows_affected } => Frame::DatabaseResult {
+                at,
+                rows_affected: *rows_affected,
+            },
+            Kind::Error {
+                error_type,
+                message,
+            } => Frame::Error {
+                at,
+                error_type: name(error_type)?,
+                message: value(message)?,
+            },
+            Kind::Custom { name: n, data } => Frame::Custom {
+                at,
+                name: name(n)?,
+                data: value(data)?,
+            },
+            Kind::Send { message } => Frame::Send {
+                at,
+                message: *message,
+            },
+            Kind::Receive { message } => Frame::Receive {
+                at,
+                message: *message,
+            },
+            Kind::TraceStart {
+                trace_id,
+                span_id,
+                upstream_span_id,
+            } => Frame::TraceStart {
+                at,
+                trace_id: trace_id.to_bytes(),
+                span_id: span_id.to_bytes(),
+                upstream_span_id: upstream_span_id.to_bytes(),
+            },
+            Kind::RemoteClock { component, counter } => Frame::RemoteClock {
+                at,
+                component: name(component.as_str())?,
+                counter: *counter,
+            },
+            Kind::ThreadEnd => Frame::ThreadEnd { at },
+            _ => return None,
+        })
+    }
+}
+
+/// Everything `event` refers to by id, location first. At most four: the location, a name and
+/// two string values.
+fn references(event: &Event) -> [Option<Ref>; 4] {
+    let value = |value: &Value| match value {
+        Value::Str(symbol) => Some(Ref::Text(symbol.as_str())),
+        _ => None,
+    };
+    let text = |text: &'static str| Some(Ref::Text(text));
+    let (a, b, c) = match &event.kind {
+        // A loss marker has no location, thread or time on the wire.
+        Kind::Dropped { .. } => return [None; 4],
+        Kind::StateChange {
+            variable, old, new, ..
+        } => (text(variable), value(old), value(new)),
+        Kind::FunctionCall { function, args } => (text(function), value(args), None),
+        Kind::FunctionReturn {
+            function, value: v, ..
+        } => (text(function), value(v), None),
+        Kind::LockAcquire { lock, .. } | Kind::LockRelease { lock, .. } => (text(lock), None, None),
+        Kind::HttpRequest { method, url, .. } => (text(method), value(url), None),
+        Kind::DatabaseQuery {
+            database, query, ..
+        } => (text(database), value(query), None),
+        Kind::Error {
+            error_type,
+            message,
+        } => (text(error_type), value(message), None),
+        Kind::Custom { name, data } => (text(name), value(data), None),
+        Kind::RemoteClock { component, .. } => (text(component.as_str()), None, None),
+        _ => (None, None, None),
+    };
+    [Some(Ref::Location(event.location)), a, b, c]
+}
+
+fn same(a: Ref, b: Ref) -> bool {
+    match (a, b) {
+        (Ref::Text(a), Ref::Text(b)) => Key::text(a) == Key::text(b),
+        (Ref::Location(a), Ref::Location(b)) => core::ptr::eq(a, b),
+        // A location's file may be the same string as a name: counted twice, which only makes
+        // the estimate of missing entries safe (never too low).
+        _ => false,
+    }
+}
+
+/// `text` cut to at most [`MAX_TEXT_LEN`] bytes at a character boundary.
+fn cut(text: &str) -> &str {
+    let mut len = text.len().min(MAX_TEXT_LEN);
+    while !text.is_char_boundary(len) {
+        len -= 1;
+    }
+    &text[..len]
+}
