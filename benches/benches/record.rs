@@ -75,7 +75,8 @@ impl Drop for Drainer {
 }
 
 fn recorder_with_drainer() -> (Arc<HeapRecorder>, Drainer) {
-    let recorder = Arc::new(Recorder::new(Ring::with_capacity(CAPACITY), fast_now));
+    let recorder: HeapRecorder = Recorder::new(Ring::with_capacity(CAPACITY), fast_now);
+    let recorder = Arc::new(recorder);
     let drained = Arc::clone(&recorder);
     let drainer = Drainer::start(move || {
         let Some(consumer) = drained.consumer() else {

@@ -9,14 +9,19 @@
 //!
 //! ```
 //! use raceway_core::event::{Access, Kind, Value};
-//! use raceway_core::recorder::Recorder;
+//! use raceway_core::recorder::{Recorder, TimeSource};
 //! use raceway_core::ring::{Ring, Slot};
 //!
-//! fn ticks() -> u64 {
-//!     42 // a cycle counter or timer on firmware; a fast monotonic clock on std
+//! /// A cycle counter or timer on firmware; a fast monotonic clock on std.
+//! struct Ticks;
+//!
+//! impl TimeSource for Ticks {
+//!     fn now(&self) -> u64 {
+//!         42
+//!     }
 //! }
 //!
-//! static RECORDER: Recorder<[Slot; 256]> = Recorder::new(Ring::new(), ticks);
+//! static RECORDER: Recorder<[Slot; 256], Ticks> = Recorder::new(Ring::new(), Ticks);
 //!
 //! let main = RECORDER.new_thread();
 //! RECORDER.record(main, Kind::StateChange {
@@ -45,14 +50,31 @@ use crate::ring::{Consumer, Ring, Slot};
 // Thread ids need no model checking: plain atomics even under loom, so `new` stays `const`.
 use portable_atomic::{AtomicU32, Ordering};
 
+/// Where event timestamps come from: nanoseconds or device ticks (the consumer converts).
+///
+/// Any `Fn() -> u64` is one. Firmware that keeps its recorder in a `static` names a unit struct
+/// instead of a function pointer: the static then holds no non-zero field, so it lives in
+/// `.bss` and costs no flash for its start-up image, and the call is inlined.
+pub trait TimeSource {
+    /// The current time.
+    fn now(&self) -> u64;
+}
+
+impl<F: Fn() -> u64> TimeSource for F {
+    #[inline]
+    fn now(&self) -> u64 {
+        self()
+    }
+}
+
 /// Records events into a ring. Share it (`&'static`, `Arc`) between every producer.
-pub struct Recorder<S> {
+pub struct Recorder<S, T = fn() -> u64> {
     ring: Ring<S>,
-    now: fn() -> u64,
+    time: T,
     next_thread: AtomicU32,
 }
 
-impl<S: AsRef<[Slot]>> fmt::Debug for Recorder<S> {
+impl<S: AsRef<[Slot]>, T: TimeSource> fmt::Debug for Recorder<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Recorder")
             .field("ring", &self.ring)
@@ -77,22 +99,28 @@ pub struct Stats {
     pub in_flight: u64,
 }
 
-impl<S> Recorder<S> {
-    /// A recorder over `ring`, stamping events with `now` (nanoseconds or device ticks; the
-    /// consumer converts). `const`, so firmware can keep it in a `static`.
-    pub const fn new(ring: Ring<S>, now: fn() -> u64) -> Self {
+impl<S, T> Recorder<S, T> {
+    /// A recorder over `ring`, stamping events with `time`. `const`, so firmware can keep it in
+    /// a `static`.
+    pub const fn new(ring: Ring<S>, time: T) -> Self {
         Recorder {
             ring,
-            now,
-            next_thread: AtomicU32::new(1),
+            time,
+            // Zero, so a `static` recorder is all zero bytes and lives in `.bss`.
+            next_thread: AtomicU32::new(0),
         }
     }
 }
 
-impl<S: AsRef<[Slot]>> Recorder<S> {
+impl<S: AsRef<[Slot]>, T: TimeSource> Recorder<S, T> {
     /// A fresh logical thread id, distinct from every other this recorder handed out.
     pub fn new_thread(&self) -> ThreadId {
-        ThreadId::from_raw(self.next_thread.fetch_add(1, Ordering::Relaxed))
+        // Ids start at 1: 0 is `ThreadId::NONE`.
+        ThreadId::from_raw(
+            self.next_thread
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1),
+        )
     }
 
     /// Records `kind` for `thread` at the caller's source location.
@@ -107,7 +135,7 @@ impl<S: AsRef<[Slot]>> Recorder<S> {
     #[inline]
     pub fn record_at(&self, thread: ThreadId, kind: Kind, location: &'static Location<'static>) {
         let event = Event {
-            time: (self.now)(),
+            time: self.time.now(),
             location,
             thread,
             kind,
@@ -118,7 +146,7 @@ impl<S: AsRef<[Slot]>> Recorder<S> {
 
     /// The current time from this recorder's time source.
     pub fn now(&self) -> u64 {
-        (self.now)()
+        self.time.now()
     }
 
     /// The consumer side of the ring, if no one else holds it.

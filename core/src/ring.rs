@@ -44,24 +44,46 @@ use core::fmt;
 use core::mem::MaybeUninit;
 
 use crate::event::Event;
-use crate::sync::{const_unless_loom, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCell};
+use crate::sync::{const_unless_loom, AtomicUsize, Ordering, PaddedAtomicUsize, UnsafeCell};
 
 /// One place in the ring: an event and the stamp that says who may touch it.
+// `repr(C)` with explicit padding: see `Ring` on why no byte may be left undefined.
+#[repr(C)]
 pub struct Slot {
-    /// `pos` when free for the producer of position `pos`; `pos + 1` once that producer has
-    /// published; `pos + capacity` once the consumer has read it (free for the next lap).
-    stamp: AtomicUsize,
     event: UnsafeCell<MaybeUninit<Event>>,
+    /// The stamp minus the slot's index. The stamp is `pos` when the slot is free for the
+    /// producer of position `pos`, `pos + 1` once that producer has published, and
+    /// `pos + capacity` once the consumer has read it (free for the next lap). Storing it
+    /// relative to the index makes every initial value 0, so a `static` ring lives in `.bss`
+    /// instead of costing flash for its start-up image.
+    stamp: AtomicUsize,
+    _align: [u8; SLOT_PADDING],
 }
+
+const SLOT_PADDING: usize = {
+    let align = core::mem::align_of::<Event>();
+    (align - (core::mem::size_of::<Event>() + core::mem::size_of::<usize>()) % align) % align
+};
 
 impl Slot {
     const_unless_loom! {
-        fn new(stamp: usize) -> Self {
+        fn new() -> Self {
             Slot {
-                stamp: AtomicUsize::new(stamp),
-                event: UnsafeCell::new(MaybeUninit::uninit()),
+                // Zeroed, not uninitialised: see `Ring`.
+                event: UnsafeCell::new(MaybeUninit::zeroed()),
+                stamp: AtomicUsize::new(0),
+                _align: [0; SLOT_PADDING],
             }
         }
+    }
+
+    fn stamp(&self, index: usize) -> usize {
+        self.stamp.load(Ordering::Acquire).wrapping_add(index)
+    }
+
+    fn set_stamp(&self, index: usize, stamp: usize) {
+        self.stamp
+            .store(stamp.wrapping_sub(index), Ordering::Release);
     }
 }
 
@@ -84,18 +106,24 @@ impl fmt::Debug for Slot {
 pub struct Full(pub Event);
 
 /// A bounded lock-free MPSC ring of [`Event`]s. See the [module docs](self).
+///
+/// A new ring is all zero bytes, padding included (`repr(C)`, explicit padding fields, zeroed
+/// event storage): a compiler emits a `static` with any undefined byte to `.data` in full, which
+/// on firmware costs flash for a copy of the whole ring.
+#[repr(C)]
 pub struct Ring<S> {
     /// The next position a producer will claim.
-    tail: CachePadded<AtomicUsize>,
+    tail: PaddedAtomicUsize,
     /// The next position the consumer will read (written by the consumer only).
-    head: CachePadded<AtomicUsize>,
+    head: PaddedAtomicUsize,
     /// Every event ever lost to a full ring.
     dropped: AtomicUsize,
     /// Lost events the consumer has not reported in the stream yet.
     unreported: AtomicUsize,
     /// Where the first unreported loss happened (valid while `unreported != 0`).
     loss_position: AtomicUsize,
-    consumer_taken: AtomicBool,
+    /// 1 while a [`Consumer`] exists (a `usize`, not a `bool`, to leave no padding).
+    consumer_taken: AtomicUsize,
     slots: S,
 }
 
@@ -117,13 +145,7 @@ impl<const N: usize> Ring<[Slot; N]> {
     /// An empty ring of `N` slots in place, usable in a `static`. `N` must be a power of two.
     pub const fn new() -> Self {
         assert!(N.is_power_of_two(), "ring capacity must be a power of two");
-        let mut slots = [const { Slot::new(0) }; N];
-        let mut i = 0;
-        while i < N {
-            slots[i] = Slot::new(i);
-            i += 1;
-        }
-        Ring::from_slots(slots)
+        Ring::from_slots([const { Slot::new() }; N])
     }
 }
 
@@ -140,7 +162,7 @@ impl Ring<alloc::boxed::Box<[Slot]>> {
     /// (at least 2).
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.max(2).next_power_of_two();
-        Ring::from_slots((0..capacity).map(Slot::new).collect())
+        Ring::from_slots((0..capacity).map(|_| Slot::new()).collect())
     }
 }
 
@@ -148,12 +170,12 @@ impl<S> Ring<S> {
     const_unless_loom! {
         fn from_slots(slots: S) -> Self {
             Ring {
-                tail: CachePadded(AtomicUsize::new(0)),
-                head: CachePadded(AtomicUsize::new(0)),
+                tail: PaddedAtomicUsize::new(0),
+                head: PaddedAtomicUsize::new(0),
                 dropped: AtomicUsize::new(0),
                 unreported: AtomicUsize::new(0),
                 loss_position: AtomicUsize::new(0),
-                consumer_taken: AtomicBool::new(false),
+                consumer_taken: AtomicUsize::new(0),
                 slots,
             }
         }
@@ -204,7 +226,7 @@ impl<S: AsRef<[Slot]>> Ring<S> {
         let mut pos = self.tail.load(Ordering::Relaxed);
         loop {
             let slot = &slots[pos & mask];
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            let stamp = slot.stamp(pos & mask);
             let lag = stamp.wrapping_sub(pos) as isize;
             if lag == 0 {
                 match self.tail.compare_exchange_weak(
@@ -218,7 +240,7 @@ impl<S: AsRef<[Slot]>> Ring<S> {
                         // makes this producer the slot's only accessor until it publishes.
                         slot.event
                             .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(event)) });
-                        slot.stamp.store(pos.wrapping_add(1), Ordering::Release);
+                        slot.set_stamp(pos & mask, pos.wrapping_add(1));
                         return Ok(());
                     }
                     Err(current) => pos = current,
@@ -245,7 +267,7 @@ impl<S: AsRef<[Slot]>> Ring<S> {
     /// The consumer side, if no other consumer exists right now. Dropping it hands the role on.
     pub fn consumer(&self) -> Option<Consumer<'_, S>> {
         self.consumer_taken
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
         Some(Consumer {
             ring: self,
@@ -284,15 +306,15 @@ impl<S: AsRef<[Slot]>> Consumer<'_, S> {
             }
         }
         let slots = ring.slots.as_ref();
-        let slot = &slots[self.head & (slots.len() - 1)];
-        if slot.stamp.load(Ordering::Acquire) != self.head.wrapping_add(1) {
+        let index = self.head & (slots.len() - 1);
+        let slot = &slots[index];
+        if slot.stamp(index) != self.head.wrapping_add(1) {
             return None;
         }
         // SAFETY: the stamp says the producer of `head` published this slot (Release/Acquire),
         // and only this consumer reads it before handing it back below.
         let event = slot.event.with(|cell| unsafe { (*cell).assume_init() });
-        slot.stamp
-            .store(self.head.wrapping_add(slots.len()), Ordering::Release);
+        slot.set_stamp(index, self.head.wrapping_add(slots.len()));
         self.head = self.head.wrapping_add(1);
         ring.head.store(self.head, Ordering::Release);
         Some(event)
@@ -309,7 +331,7 @@ impl<S: AsRef<[Slot]>> Iterator for Consumer<'_, S> {
 
 impl<S: AsRef<[Slot]>> Drop for Consumer<'_, S> {
     fn drop(&mut self) {
-        self.ring.consumer_taken.store(false, Ordering::Release);
+        self.ring.consumer_taken.store(0, Ordering::Release);
     }
 }
 
@@ -400,7 +422,7 @@ mod tests {
         let start = usize::MAX - 5;
         for (i, slot) in ring.slots.iter().enumerate() {
             let pos = (start..).take(4).find(|p| p & 3 == i).unwrap();
-            slot.stamp.store(pos, Ordering::Relaxed);
+            slot.set_stamp(i, pos);
         }
         ring.tail.store(start, Ordering::Relaxed);
         ring.head.store(start, Ordering::Relaxed);

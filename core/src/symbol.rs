@@ -31,21 +31,25 @@
 
 use core::fmt::{self, Write};
 use core::hash::{Hash, Hasher};
+use core::mem::MaybeUninit;
 
-use crate::sync::{AtomicU32, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
 
 /// A slot of an [`Interner`]: one string's hash, state and text.
+#[repr(C)]
 pub struct Entry {
     /// `EMPTY`, or the string's hash with `WRITING`/`READY`/`DEAD` in the low two bits.
-    state: AtomicU32,
-    text: UnsafeCell<&'static str>,
+    state: AtomicUsize,
+    /// Written once while WRITING. Zeroed rather than uninitialised before that: an empty table
+    /// is then all zero bytes, so a `static` interner lives in `.bss`.
+    text: UnsafeCell<MaybeUninit<&'static str>>,
 }
 
-const EMPTY: u32 = 0;
-const WRITING: u32 = 1;
-const READY: u32 = 2;
-const DEAD: u32 = 3;
-const STATE_BITS: u32 = 3;
+const EMPTY: usize = 0;
+const WRITING: usize = 1;
+const READY: usize = 2;
+const DEAD: usize = 3;
+const STATE_BITS: usize = 3;
 
 impl fmt::Debug for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,7 +67,7 @@ impl Symbol {
         // SAFETY: a `Symbol` exists only for an entry whose text was written before its state
         // became READY (Release), observed by the interning thread (Acquire); the text is never
         // written again. Passing the symbol to another thread carries that ordering with it.
-        self.0.text.with(|text| unsafe { *text })
+        self.0.text.with(|text| unsafe { (*text).assume_init() })
     }
 }
 
@@ -119,11 +123,15 @@ pub const MAX_FORMATTED_LEN: usize = 256;
 /// A bounded, lock-free string table with `SLOTS` entries (a power of two) and `BYTES` bytes
 /// of text. It must be `'static` (a `static`, or leaked once at start-up) because the symbols it
 /// hands out are.
+///
+/// A new interner is all zero bytes (`repr(C)`, no padding when `BYTES` is a multiple of the
+/// pointer size), so a `static` one lives in `.bss` rather than in the binary.
+#[repr(C)]
 pub struct Interner<const SLOTS: usize, const BYTES: usize> {
-    entries: [Entry; SLOTS],
-    arena: UnsafeCell<[u8; BYTES]>,
     used: AtomicUsize,
     failures: AtomicUsize,
+    entries: [Entry; SLOTS],
+    arena: UnsafeCell<[u8; BYTES]>,
 }
 
 // SAFETY: arena bytes are written only by the thread that reserved them (an atomic bump of
@@ -154,8 +162,8 @@ impl<const SLOTS: usize, const BYTES: usize> Interner<SLOTS, BYTES> {
         Interner {
             entries: [const {
                 Entry {
-                    state: AtomicU32::new(EMPTY),
-                    text: UnsafeCell::new(""),
+                    state: AtomicUsize::new(EMPTY),
+                    text: UnsafeCell::new(MaybeUninit::zeroed()),
                 }
             }; SLOTS],
             arena: UnsafeCell::new([0; BYTES]),
@@ -175,10 +183,10 @@ impl<const SLOTS: usize, const BYTES: usize> Default for Interner<SLOTS, BYTES> 
 impl<const SLOTS: usize, const BYTES: usize> Interner<SLOTS, BYTES> {
     /// The symbol for `text`, copying it into the table on first use. Never allocates.
     pub fn intern(&'static self, text: &str) -> Result<Symbol, InternError> {
-        let hash = fnv1a(text.as_bytes()) & !STATE_BITS;
+        let hash = fnv1a(text.as_bytes()) as usize & !STATE_BITS;
         let mask = SLOTS - 1;
         for probe in 0..SLOTS {
-            let entry = &self.entries[(hash as usize).wrapping_add(probe) & mask];
+            let entry = &self.entries[hash.wrapping_add(probe) & mask];
             let mut state = entry.state.load(Ordering::Acquire);
             if state == EMPTY {
                 match entry.state.compare_exchange(
@@ -219,7 +227,7 @@ impl<const SLOTS: usize, const BYTES: usize> Interner<SLOTS, BYTES> {
     fn fill(
         &'static self,
         entry: &'static Entry,
-        hash: u32,
+        hash: usize,
         text: &str,
     ) -> Result<Symbol, InternError> {
         let reserved = self
@@ -243,7 +251,7 @@ impl<const SLOTS: usize, const BYTES: usize> Interner<SLOTS, BYTES> {
             }
         });
         // SAFETY: this thread owns the entry while its state is WRITING.
-        entry.text.with_mut(|slot| unsafe { *slot = stored });
+        entry.text.with_mut(|slot| unsafe { (*slot).write(stored) });
         entry.state.store(hash | READY, Ordering::Release);
         Ok(Symbol(entry))
     }

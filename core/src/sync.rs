@@ -2,9 +2,9 @@
 //! critical section on targets without it), loom's model-checked types under `cfg(loom)`.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
-pub(crate) use portable_atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use portable_atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
@@ -30,18 +30,6 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-/// Keeps the producers' and the consumer's hot atomics on separate cache lines.
-#[derive(Debug)]
-#[repr(align(64))]
-pub(crate) struct CachePadded<T>(pub(crate) T);
-
-impl<T> core::ops::Deref for CachePadded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
 /// Defines a function that is `const` except under loom, whose atomics cannot be built in one.
 macro_rules! const_unless_loom {
     ($(#[$meta:meta])* $vis:vis fn $($rest:tt)*) => {
@@ -52,3 +40,33 @@ macro_rules! const_unless_loom {
     };
 }
 pub(crate) use const_unless_loom;
+
+/// An atomic counter alone on its cache line. The line is filled with explicit padding bytes
+/// rather than by alignment, so a zero-initialised ring has no undefined padding and a `static`
+/// one lands in `.bss` instead of costing flash for its start-up image.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct PaddedAtomicUsize {
+    value: AtomicUsize,
+    _line: [u8; CACHE_LINE - core::mem::size_of::<usize>()],
+}
+
+const CACHE_LINE: usize = 64;
+
+impl PaddedAtomicUsize {
+    const_unless_loom! {
+        pub(crate) fn new(value: usize) -> Self {
+            PaddedAtomicUsize {
+                value: AtomicUsize::new(value),
+                _line: [0; CACHE_LINE - core::mem::size_of::<usize>()],
+            }
+        }
+    }
+}
+
+impl core::ops::Deref for PaddedAtomicUsize {
+    type Target = AtomicUsize;
+    fn deref(&self) -> &AtomicUsize {
+        &self.value
+    }
+}

@@ -139,21 +139,28 @@ mod trace {
     use core::sync::atomic::{AtomicU32, Ordering};
 
     use raceway_core::event::{Access, Kind, LockKind, ThreadId, Value};
-    use raceway_core::recorder::Recorder;
+    use raceway_core::recorder::{Recorder, TimeSource};
     use raceway_core::ring::{Consumer, Ring, Slot};
     use raceway_transport_uart::{EncoderConfig, UartTransport};
 
     use super::{Context, TICKS};
 
-    static RECORDER: Recorder<[Slot; 64]> = Recorder::new(Ring::new(), now);
+    /// A unit struct rather than a function pointer, so the recorder's `static` is all zeros
+    /// and lives in `.bss`, costing no flash.
+    static RECORDER: Recorder<[Slot; 64], Ticks> = Recorder::new(Ring::new(), Ticks);
     /// The logical threads' raw ids, set once before the timer starts.
     static MAIN: AtomicU32 = AtomicU32::new(0);
     static SYSTICK: AtomicU32 = AtomicU32::new(0);
 
     const LOCK: &str = "critical_section";
 
-    fn now() -> u64 {
-        u64::from(TICKS.load(Ordering::Relaxed))
+    /// Raceway's time source: the SysTick counter.
+    struct Ticks;
+
+    impl TimeSource for Ticks {
+        fn now(&self) -> u64 {
+            u64::from(TICKS.load(Ordering::Relaxed))
+        }
     }
 
     fn thread(context: Context) -> ThreadId {
