@@ -1,1 +1,83 @@
-//! raceway-transport-std (being built).
+//! Raceway for std services: the one dependency a service adds to find race conditions and
+//! trace requests across services.
+//!
+//! A [`Client`] owns a lock-free ring that every tracking call records into in nanoseconds, and
+//! a background drain thread that batches the events into a [`Sink`](sink::Sink) (the Raceway
+//! server over HTTP, a capture file, the local analyzer, or your own). Code records into its
+//! *current* [`Context`] — one trace, one logical thread — which the tower middleware
+//! (`middleware`, feature `tower`), [`Client::inbound_request`] or
+//! [`Client::start_trace`] provide, and which [threads](thread), [futures](future) and
+//! [child contexts](Context::child) carry along.
+//!
+//! * [`config`] — [`Config`]: every option, from code or `RACEWAY_*` variables.
+//! * [`track`] — the tracking calls (`track_write`, `track_function`, `track_error`, …).
+//! * [`sync`] — tracked `Mutex` and `RwLock`.
+//! * [`context`], [`thread`], [`future`] — carrying the context across threads and tasks.
+//! * [`propagation`] — `traceparent`, `tracestate` and `raceway-clock` in and out.
+//! * `middleware` — the tower layer `RacewayLayer` (feature `tower`).
+//! * [`sink`] — where batches go; [`time`] — timestamps; [`names`] — dynamic names.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use raceway::sink::MemorySink;
+//! use raceway::sync::Mutex;
+//! use raceway::{Client, Config};
+//!
+//! static BALANCE: Mutex<i64> = Mutex::named("balance", 100);
+//!
+//! let (sink, captured) = MemorySink::new(10_000);
+//! let client = Client::new(Config::from_env()?, sink)?;
+//!
+//! let job = client.start_trace();
+//! job.run(|| {
+//!     let workers: Vec<_> = (0..2)
+//!         .map(|_| {
+//!             raceway::thread::spawn(|| {
+//!                 let mut balance = BALANCE.lock().unwrap();
+//!                 raceway::track_write("balance", *balance, *balance - 10);
+//!                 *balance -= 10;
+//!             })
+//!         })
+//!         .collect();
+//!     for worker in workers {
+//!         worker.join().unwrap();
+//!     }
+//! });
+//! drop(job);
+//!
+//! let report = client.shutdown(Duration::from_secs(5));
+//! assert_eq!(report.undelivered, 0);
+//! assert!(captured.events().len() > 10);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod client;
+pub mod config;
+pub mod context;
+mod drain;
+pub mod future;
+mod ids;
+#[cfg(feature = "tower")]
+pub mod middleware;
+pub mod names;
+pub mod propagation;
+pub mod sink;
+pub mod sync;
+pub mod thread;
+pub mod time;
+pub mod track;
+
+pub use client::{Client, FlushError, ShutdownReport, Stats};
+pub use config::{Config, ConfigBuilder, ConfigError};
+pub use context::{Context, Entered};
+pub use future::FutureExt;
+pub use names::{intern, text, IntoName};
+pub use track::*;
+
+/// The core crate: the event model that sinks and tests inspect.
+pub use raceway_core;
+pub use raceway_core::event::Direction;
+pub use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};

@@ -1,0 +1,413 @@
+//! The client: the ring every context records into, the drain thread that empties it into a
+//! [`Sink`], and the statistics.
+//!
+//! One client per process is the norm. Recording never waits for the drain: a full ring drops
+//! events and counts them. [`Client::flush`] and [`Client::shutdown`] take a timeout and return
+//! by then whatever the sink does; dropping the last clone of a client shuts it down with
+//! [`Config::shutdown_timeout`].
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use raceway::sink::MemorySink;
+//! use raceway::{Client, Config};
+//!
+//! let (sink, captured) = MemorySink::new(1000);
+//! let client = Client::new(Config::default(), sink)?;
+//! let ctx = client.start_trace();
+//! ctx.run(|| raceway::track_write("counter", 0, 1));
+//! drop(ctx);
+//!
+//! let report = client.shutdown(Duration::from_secs(5));
+//! assert!(!report.timed_out);
+//! assert_eq!(report.undelivered, 0);
+//! let stats = report.stats;
+//! assert_eq!(stats.recorded, 3); // TraceStart, the write, ThreadEnd
+//! assert_eq!(stats.recorded, stats.sent + stats.dropped_in_ring + stats.dropped_in_delivery + stats.in_flight);
+//! assert_eq!(captured.events().len(), 3);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use raceway_core::recorder::Recorder;
+use raceway_core::ring::{Ring, Slot};
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::propagation::{HeaderSource, Incoming};
+use crate::sink::{Sink, SinkStats};
+use raceway_core::event::Direction;
+
+/// What every context and the drain thread share.
+pub(crate) struct Shared {
+    pub(crate) recorder: Recorder<Box<[Slot]>>,
+    pub(crate) config: Config,
+    /// `service#instance`, this process's clock component in `raceway-clock`.
+    pub(crate) component: String,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    /// Events the drain gave up on itself (a sink's shutdown leftovers).
+    abandoned: AtomicU64,
+    /// Set when a command waits in `control`, so the drain checks the mutex only then.
+    command: AtomicBool,
+    control: Mutex<Control>,
+    changed: Condvar,
+    drain_thread: OnceLock<Thread>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    /// Flush requests made so far.
+    pub(crate) flush_requested: u64,
+    /// The ring position every request so far wants drained.
+    pub(crate) flush_target: usize,
+    /// The latest deadline among pending requests.
+    pub(crate) flush_deadline: Option<Instant>,
+    /// Flush requests completed so far, and whether the last completed one was complete.
+    pub(crate) flush_done: u64,
+    pub(crate) flush_ok: bool,
+    pub(crate) shutdown_deadline: Option<Instant>,
+    /// The drain has finished for good.
+    pub(crate) finished: bool,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("service", &self.component)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn control(&self) -> MutexGuard<'_, Control> {
+        // Nothing panics while holding it; recover rather than propagate a poison.
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn take_command(&self) -> bool {
+        self.command.swap(false, Ordering::Acquire)
+    }
+
+    fn wake_drain(&self) {
+        self.command.store(true, Ordering::Release);
+        if let Some(thread) = self.drain_thread.get() {
+            thread.unpark();
+        }
+    }
+
+    pub(crate) fn publish(&self, stats: SinkStats) {
+        self.delivered.store(stats.delivered, Ordering::Release);
+        self.failed.store(stats.failed, Ordering::Release);
+        self.retried.store(stats.retried, Ordering::Release);
+    }
+
+    pub(crate) fn abandon(&self, events: u64) {
+        self.abandoned.fetch_add(events, Ordering::AcqRel);
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        // Downstream counters first: an event can only move downstream while we read, so the
+        // snapshot never counts one twice and `in_flight` never goes negative.
+        let sent = self.delivered.load(Ordering::Acquire);
+        let dropped_in_delivery =
+            self.failed.load(Ordering::Acquire) + self.abandoned.load(Ordering::Acquire);
+        let retried = self.retried.load(Ordering::Acquire);
+        let ring = self.recorder.stats();
+        let in_flight = ring
+            .recorded
+            .saturating_sub(ring.dropped + sent + dropped_in_delivery);
+        Stats {
+            recorded: ring.recorded,
+            sent,
+            dropped_in_ring: ring.dropped,
+            dropped_in_delivery,
+            retried,
+            in_flight,
+            untracked: crate::context::untracked(),
+            names_overflowed: crate::names::overflowed(),
+        }
+    }
+}
+
+/// Counters of a client, read at one moment.
+///
+/// `recorded == sent + dropped_in_ring + dropped_in_delivery + in_flight` holds for every
+/// snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events recorded into the ring (including those it dropped).
+    pub recorded: u64,
+    /// Events the sink delivered.
+    pub sent: u64,
+    /// Events lost because the ring was full (the drain fell behind).
+    pub dropped_in_ring: u64,
+    /// Events the sink gave up on (refused, expired, or left at shutdown).
+    pub dropped_in_delivery: u64,
+    /// Delivery attempts the sink repeated.
+    pub retried: u64,
+    /// Events in the ring, in the drain's hands, or pending in the sink.
+    pub in_flight: u64,
+    /// Tracking calls made with no current context, which recorded nothing (process-wide).
+    pub untracked: u64,
+    /// Dynamic names and values that fell back because the name table was full (process-wide).
+    pub names_overflowed: u64,
+}
+
+/// Why a flush did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The timeout passed first; `in_flight` events were still on their way.
+    TimedOut {
+        /// Events still in flight at the timeout.
+        in_flight: u64,
+    },
+    /// The client was shut down; nothing more will be delivered.
+    Closed,
+}
+
+impl fmt::Display for FlushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlushError::TimedOut { in_flight } => {
+                write!(f, "flush timed out with {in_flight} events still in flight")
+            }
+            FlushError::Closed => f.write_str("the Raceway client is shut down"),
+        }
+    }
+}
+
+impl std::error::Error for FlushError {}
+
+/// What [`Client::shutdown`] achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// The counters when shutdown returned.
+    pub stats: Stats,
+    /// Events recorded but not delivered: dropped in the ring, dropped in delivery, or left in
+    /// flight.
+    pub undelivered: u64,
+    /// Whether the timeout passed before the drain finished (it then finishes on its own).
+    pub timed_out: bool,
+}
+
+/// The Raceway client: cheap to clone, shared by every context it starts.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    shared: Arc<Shared>,
+    drain: Mutex<Option<JoinHandle<()>>>,
+    report: Mutex<Option<ShutdownReport>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.shared.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client delivering to `sink`, with its drain thread started.
+    ///
+    /// Fails only if the operating system refuses to start the thread.
+    pub fn new(config: Config, sink: impl Sink + 'static) -> std::io::Result<Client> {
+        Self::with_boxed_sink(config, Box::new(sink))
+    }
+
+    /// [`Client::new`] for a sink chosen at run time.
+    pub fn with_boxed_sink(config: Config, sink: Box<dyn Sink>) -> std::io::Result<Client> {
+        let recorder = Recorder::new(
+            Ring::with_capacity(config.ring_capacity()),
+            crate::time::tick_fn(),
+        );
+        let shared = Arc::new(Shared {
+            recorder,
+            component: config.clock_component(),
+            config,
+            delivered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            command: AtomicBool::new(false),
+            control: Mutex::new(Control::default()),
+            changed: Condvar::new(),
+            drain_thread: OnceLock::new(),
+        });
+        let handle = crate::drain::start(Arc::clone(&shared), sink)?;
+        let _ = shared.drain_thread.set(handle.thread().clone());
+        if shared.config.debug() {
+            log::debug!(target: "raceway", "client started: {:?}", shared.config);
+        }
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                shared,
+                drain: Mutex::new(Some(handle)),
+                report: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.shared.config
+    }
+
+    /// The counters right now.
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.stats()
+    }
+
+    /// Starts a new trace by hand (a job, a CLI command, a test): a fresh trace id and span, on
+    /// a new logical thread. Enter it with [`Context::enter`] or [`Context::run`].
+    #[track_caller]
+    pub fn start_trace(&self) -> Context {
+        Context::start(Arc::clone(&self.inner.shared), None)
+    }
+
+    /// Continues a trace received from another service (see [`crate::propagation::extract`]):
+    /// a new logical thread whose span is the adopted one, with the caller's span as upstream
+    /// and the received clock entries recorded.
+    #[track_caller]
+    pub fn continue_trace(&self, incoming: &Incoming) -> Context {
+        Context::start(Arc::clone(&self.inner.shared), Some(incoming))
+    }
+
+    /// Starts the context of a received request from its headers and records the inbound
+    /// request (linked to the caller's outbound request through the adopted span). What the
+    /// middleware does; use it directly in frameworks without tower.
+    #[track_caller]
+    pub fn inbound_request<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        method: &str,
+        url: &str,
+    ) -> Context {
+        let location = std::panic::Location::caller();
+        let incoming = crate::propagation::extract(headers);
+        if self.config().debug() {
+            log::debug!(target: "raceway", "{method} {url}: {incoming:?}");
+        }
+        let ctx = Context::start(Arc::clone(&self.inner.shared), Some(&incoming));
+        ctx.http_request_at(Direction::Inbound, method, url, location);
+        ctx
+    }
+
+    /// Waits until every event recorded before the call has been delivered or given up on, or
+    /// until `timeout` passes.
+    pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        let shared = &self.inner.shared;
+        let deadline = Instant::now() + timeout;
+        let mut control = shared.control();
+        if control.finished || control.shutdown_deadline.is_some() {
+            return Err(FlushError::Closed);
+        }
+        control.flush_requested += 1;
+        let ticket = control.flush_requested;
+        control.flush_target = shared.recorder.ring().claimed();
+        control.flush_deadline = Some(control.flush_deadline.map_or(deadline, |d| d.max(deadline)));
+        shared.wake_drain();
+        loop {
+            if control.flush_done >= ticket {
+                if control.flush_ok {
+                    return Ok(());
+                }
+                break;
+            }
+            if control.finished {
+                return Err(FlushError::Closed);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            control = match shared.changed.wait_timeout(control, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        drop(control);
+        Err(FlushError::TimedOut {
+            in_flight: shared.stats().in_flight,
+        })
+    }
+
+    /// Stops the drain after delivering what it can within `timeout`, and reports what could not
+    /// be delivered. Later calls return the first report. Events recorded afterwards stay in
+    /// flight (and are dropped once the ring is full).
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.inner.shutdown(timeout)
+    }
+}
+
+impl ClientInner {
+    fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(report) = *report {
+            return report;
+        }
+        let shared = &self.shared;
+        let deadline = Instant::now() + timeout;
+        let mut control = shared.control();
+        control.shutdown_deadline = Some(deadline);
+        shared.wake_drain();
+        while !control.finished {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            control = match shared.changed.wait_timeout(control, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        let timed_out = !control.finished;
+        drop(control);
+        if !timed_out {
+            let handle = self.drain.lock().ok().and_then(|mut h| h.take());
+            if let Some(handle) = handle {
+                let _ = handle.join();
+            }
+        }
+        let stats = shared.stats();
+        let done = ShutdownReport {
+            stats,
+            undelivered: stats.recorded - stats.sent,
+            timed_out,
+        };
+        if timed_out {
+            log::warn!(
+                target: "raceway",
+                "shutdown timed out after {timeout:?}: {} events not delivered",
+                done.undelivered
+            );
+        } else if done.undelivered > 0 {
+            log::warn!(target: "raceway", "shutdown: {} events not delivered", done.undelivered);
+        }
+        *report = Some(done);
+        done
+    }
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        self.shutdown(self.shared.config.shutdown_timeout());
+    }
+}

@@ -1,0 +1,677 @@
+//! Configuration: where events go, how this service names itself, and how the drain batches.
+//!
+//! Every option has a default, may be set in code, and (for the ones the other Raceway SDKs
+//! read) may come from the environment. A value set in code wins over the environment, which
+//! wins over the default, whatever order the builder calls come in. Invalid values are an error
+//! from [`ConfigBuilder::build`], never a panic later.
+//!
+//! | option | default | variable |
+//! |---|---|---|
+//! | [`server_url`](ConfigBuilder::server_url) | `http://localhost:8080` (see below) | `RACEWAY_URL` |
+//! | [`service_name`](ConfigBuilder::service_name) | `unknown-service` | `RACEWAY_SERVICE_NAME` |
+//! | [`instance_id`](ConfigBuilder::instance_id) | `<hostname>-<pid>` | `RACEWAY_INSTANCE_ID` |
+//! | [`environment`](ConfigBuilder::environment) | `development` | `RACEWAY_ENV` |
+//! | [`api_key`](ConfigBuilder::api_key) | none | `RACEWAY_API_KEY` |
+//! | [`debug`](ConfigBuilder::debug) | `false` | `RACEWAY_DEBUG` (`1/true/yes/on`, `0/false/no/off`) |
+//! | [`batch_size`](ConfigBuilder::batch_size) | 100 events | |
+//! | [`flush_interval`](ConfigBuilder::flush_interval) | 1 s | |
+//! | [`tag`](ConfigBuilder::tag) | none | |
+//! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 65 536 events | |
+//! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
+//!
+//! An empty variable counts as unset. Whether a server URL was configured at all (in code or in
+//! `RACEWAY_URL`) stays observable through [`Config::configured_server_url`]: with none, the
+//! default destination is the local analyzer rather than a server that is probably not running.
+//!
+//! The API key is never shown: `Debug` prints `<redacted>` and errors never include it.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use raceway::Config;
+//!
+//! let config = Config::builder()
+//!     .service_name("bank")
+//!     .server_url("http://raceway.internal:8080")
+//!     .api_key("s3cret")
+//!     .flush_interval(Duration::from_millis(500))
+//!     .tag("team", "payments")
+//!     .build()?;
+//! assert_eq!(config.service_name(), "bank");
+//! assert_eq!(config.server_url().events_endpoint(), "http://raceway.internal:8080/events");
+//! assert!(!format!("{config:?}").contains("s3cret"));
+//!
+//! // The environment fills in what the code leaves open.
+//! let config = Config::builder()
+//!     .with_env_from(|name| (name == "RACEWAY_ENV").then(|| "staging".to_owned()))
+//!     .build()?;
+//! assert_eq!(config.environment(), "staging");
+//! assert!(config.configured_server_url().is_none());
+//!
+//! // Invalid values are errors at construction.
+//! assert!(Config::builder().batch_size(0).build().is_err());
+//! assert!(Config::builder().server_url("localhost:8080").build().is_err());
+//! # Ok::<(), raceway::ConfigError>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// The server URL used when none is configured.
+pub const DEFAULT_SERVER_URL: &str = "http://localhost:8080";
+/// The service name used when none is configured.
+pub const DEFAULT_SERVICE_NAME: &str = "unknown-service";
+/// The environment used when none is configured.
+pub const DEFAULT_ENVIRONMENT: &str = "development";
+/// Events per batch by default.
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+/// How long events may wait in a partial batch by default.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// Ring slots by default (each 80 bytes: 5 MiB).
+pub const DEFAULT_RING_CAPACITY: usize = 1 << 16;
+/// The largest ring accepted.
+pub const MAX_RING_CAPACITY: usize = 1 << 24;
+/// How long dropping a [`Client`](crate::Client) waits for delivery by default.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A validated `http://` or `https://` server base URL, without a trailing `/`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ServerUrl(String);
+
+impl ServerUrl {
+    /// Validates `url`: scheme `http` or `https`, a host (name, IPv4 or `[IPv6]`), an optional
+    /// port, an optional path; no credentials, query, fragment or whitespace.
+    pub fn parse(url: &str) -> Result<Self, InvalidUrl> {
+        let (scheme, rest) = url.split_once("://").ok_or(InvalidUrl::Scheme)?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(InvalidUrl::Scheme);
+        }
+        if rest.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(InvalidUrl::Characters);
+        }
+        if rest.contains(['?', '#']) {
+            return Err(InvalidUrl::QueryOrFragment);
+        }
+        let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+        if authority.contains('@') {
+            return Err(InvalidUrl::Credentials);
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (address, after) = v6.split_once(']').ok_or(InvalidUrl::Host)?;
+            let valid = !address.is_empty()
+                && address
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            if !valid {
+                return Err(InvalidUrl::Host);
+            }
+            match after {
+                "" => (authority, None),
+                port => (
+                    authority,
+                    Some(port.strip_prefix(':').ok_or(InvalidUrl::Port)?),
+                ),
+            }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        let host_ok = host.starts_with('[')
+            || (!host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')));
+        if !host_ok {
+            return Err(InvalidUrl::Host);
+        }
+        if let Some(port) = port {
+            let valid = !port.is_empty()
+                && port.len() <= 5
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u16>().is_ok_and(|p| p != 0);
+            if !valid {
+                return Err(InvalidUrl::Port);
+            }
+        }
+        let path = path.trim_end_matches('/');
+        Ok(ServerUrl(format!("{scheme}://{authority}{path}")))
+    }
+
+    /// The URL text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The ingest endpoint, `{url}/events`.
+    pub fn events_endpoint(&self) -> String {
+        format!("{}/events", self.0)
+    }
+}
+
+impl fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerUrl({})", self.0)
+    }
+}
+
+/// Why a server URL was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidUrl {
+    /// It does not start with `http://` or `https://`.
+    Scheme,
+    /// It contains whitespace, control or non-ASCII characters.
+    Characters,
+    /// It has a query (`?`) or a fragment (`#`); give the server's base URL only.
+    QueryOrFragment,
+    /// It has credentials (`user:pass@`); use the API key option instead.
+    Credentials,
+    /// The host is missing or malformed.
+    Host,
+    /// The port is not a number from 1 to 65535.
+    Port,
+}
+
+impl fmt::Display for InvalidUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InvalidUrl::Scheme => "it must start with http:// or https://",
+            InvalidUrl::Characters => "it contains whitespace, control or non-ASCII characters",
+            InvalidUrl::QueryOrFragment => "give the server's base URL without ?query or #fragment",
+            InvalidUrl::Credentials => "credentials in the URL are not supported: set the API key",
+            InvalidUrl::Host => "the host is missing or malformed",
+            InvalidUrl::Port => "the port must be a number from 1 to 65535",
+        })
+    }
+}
+
+/// The API key: sent as `Authorization: Bearer <key>` to the configured server only, never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// The key itself, for the HTTP sink's `Authorization` header. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Why a configuration was rejected. The message says what to fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The server URL is malformed.
+    InvalidUrl {
+        /// Where it came from: `RACEWAY_URL` or `server_url`.
+        origin: &'static str,
+        /// The rejected URL.
+        url: String,
+        /// What is wrong with it.
+        reason: InvalidUrl,
+    },
+    /// `batch_size` is 0.
+    ZeroBatchSize,
+    /// `flush_interval` is zero.
+    ZeroFlushInterval,
+    /// `ring_capacity` is 0 or above [`MAX_RING_CAPACITY`].
+    RingCapacity(usize),
+    /// A name that appears in every event is empty.
+    Empty(&'static str),
+    /// The API key is empty or contains characters an HTTP header cannot carry (it is not shown).
+    InvalidApiKey,
+    /// An environment variable has a value that means nothing.
+    InvalidVariable {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What values are accepted.
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::InvalidUrl {
+                origin,
+                url,
+                reason,
+            } => write!(f, "invalid Raceway server URL {url:?} ({origin}): {reason}"),
+            ConfigError::ZeroBatchSize => f.write_str("batch_size must be at least 1"),
+            ConfigError::ZeroFlushInterval => f.write_str("flush_interval must be above zero"),
+            ConfigError::RingCapacity(capacity) => write!(
+                f,
+                "ring_capacity {capacity} is out of range (1 to {MAX_RING_CAPACITY} events)"
+            ),
+            ConfigError::Empty(field) => write!(f, "{field} must not be empty"),
+            ConfigError::InvalidApiKey => f.write_str(
+                "the API key (RACEWAY_API_KEY or api_key) is empty or has characters other than \
+                 visible ASCII",
+            ),
+            ConfigError::InvalidVariable {
+                variable,
+                value,
+                expected,
+            } => write!(f, "{variable}={value:?} is invalid: expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A validated configuration. Build one with [`Config::builder`] or [`Config::from_env`].
+#[derive(Clone)]
+pub struct Config {
+    server_url: Option<ServerUrl>,
+    default_url: ServerUrl,
+    service_name: String,
+    instance_id: String,
+    environment: String,
+    api_key: Option<ApiKey>,
+    debug: bool,
+    batch_size: usize,
+    flush_interval: Duration,
+    tags: BTreeMap<String, String>,
+    ring_capacity: usize,
+    shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("server_url", &self.server_url)
+            .field("service_name", &self.service_name)
+            .field("instance_id", &self.instance_id)
+            .field("environment", &self.environment)
+            .field("api_key", &self.api_key)
+            .field("debug", &self.debug)
+            .field("batch_size", &self.batch_size)
+            .field("flush_interval", &self.flush_interval)
+            .field("tags", &self.tags)
+            .field("ring_capacity", &self.ring_capacity)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    /// Every default, ignoring the environment.
+    fn default() -> Self {
+        match ConfigBuilder::default().build() {
+            Ok(config) => config,
+            Err(e) => unreachable!("the defaults are valid: {e}"),
+        }
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The defaults with the `RACEWAY_*` variables applied.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::builder().with_env().build()
+    }
+
+    /// The server URL to send to: the configured one, or [`DEFAULT_SERVER_URL`].
+    pub fn server_url(&self) -> &ServerUrl {
+        self.server_url.as_ref().unwrap_or(&self.default_url)
+    }
+
+    /// The server URL only if one was configured (in code or in `RACEWAY_URL`).
+    pub fn configured_server_url(&self) -> Option<&ServerUrl> {
+        self.server_url.as_ref()
+    }
+
+    /// The service's name (`service_name` on the wire).
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+
+    /// This process's instance id (`instance_id` on the wire).
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// The deployment environment (`environment` on the wire).
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// The API key, if any.
+    pub fn api_key(&self) -> Option<&ApiKey> {
+        self.api_key.as_ref()
+    }
+
+    /// Whether to log every batch and propagation decision at `debug` level.
+    pub fn debug(&self) -> bool {
+        self.debug
+    }
+
+    /// Events per batch handed to the sink.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The longest an event waits in a partial batch.
+    pub fn flush_interval(&self) -> Duration {
+        self.flush_interval
+    }
+
+    /// Tags added to every event's metadata.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    /// How many events the ring holds before it drops (rounded up to a power of two).
+    pub fn ring_capacity(&self) -> usize {
+        self.ring_capacity
+    }
+
+    /// How long dropping the client waits for delivery.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    /// This process's vector clock component, `service#instance`.
+    pub fn clock_component(&self) -> String {
+        format!("{}#{}", self.service_name, self.instance_id)
+    }
+}
+
+/// Builds a [`Config`]; see the [module docs](self) for every option.
+#[derive(Default)]
+pub struct ConfigBuilder {
+    server_url: Option<String>,
+    service_name: Option<String>,
+    instance_id: Option<String>,
+    environment: Option<String>,
+    api_key: Option<String>,
+    debug: Option<bool>,
+    batch_size: Option<usize>,
+    flush_interval: Option<Duration>,
+    tags: BTreeMap<String, String>,
+    ring_capacity: Option<usize>,
+    shutdown_timeout: Option<Duration>,
+    env: Env,
+}
+
+#[derive(Default)]
+struct Env {
+    url: Option<String>,
+    service_name: Option<String>,
+    instance_id: Option<String>,
+    environment: Option<String>,
+    api_key: Option<String>,
+    debug: Option<String>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("server_url", &self.server_url)
+            .field("service_name", &self.service_name)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// The Raceway server's base URL, e.g. `http://raceway:8080`.
+    pub fn server_url(mut self, url: impl Into<String>) -> Self {
+        self.server_url = Some(url.into());
+        self
+    }
+
+    /// This service's name.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// This process's instance id (one per process: see the wire contract).
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = Some(id.into());
+        self
+    }
+
+    /// The deployment environment.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// The API key the server expects.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Verbose diagnostics at `debug` level.
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.debug = Some(debug);
+        self
+    }
+
+    /// Events per batch (at least 1).
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = Some(size);
+        self
+    }
+
+    /// The longest an event waits in a partial batch (above zero).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = Some(interval);
+        self
+    }
+
+    /// Adds a tag to every event's metadata.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Ring slots (1 to [`MAX_RING_CAPACITY`], rounded up to a power of two).
+    pub fn ring_capacity(mut self, capacity: usize) -> Self {
+        self.ring_capacity = Some(capacity);
+        self
+    }
+
+    /// How long dropping the client waits for delivery.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Reads the `RACEWAY_*` variables from the process environment.
+    pub fn with_env(self) -> Self {
+        self.with_env_from(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the `RACEWAY_*` variables through `lookup` (for tests and custom sources).
+    pub fn with_env_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        self.env = Env {
+            url: get("RACEWAY_URL"),
+            service_name: get("RACEWAY_SERVICE_NAME"),
+            instance_id: get("RACEWAY_INSTANCE_ID"),
+            environment: get("RACEWAY_ENV"),
+            api_key: get("RACEWAY_API_KEY"),
+            debug: get("RACEWAY_DEBUG"),
+        };
+        self
+    }
+
+    /// Validates everything and builds the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let ConfigBuilder {
+            server_url,
+            service_name,
+            instance_id,
+            environment,
+            api_key,
+            debug,
+            batch_size,
+            flush_interval,
+            tags,
+            ring_capacity,
+            shutdown_timeout,
+            env,
+        } = self;
+        let server_url = match (server_url, env.url) {
+            (Some(url), _) => Some(parse_url(url, "server_url")?),
+            (None, Some(url)) => Some(parse_url(url, "RACEWAY_URL")?),
+            (None, None) => None,
+        };
+        let debug = match (debug, env.debug) {
+            (Some(debug), _) => debug,
+            (None, Some(value)) => parse_bool(&value).ok_or(ConfigError::InvalidVariable {
+                variable: "RACEWAY_DEBUG",
+                value,
+                expected: "1, true, yes, on, 0, false, no or off",
+            })?,
+            (None, None) => false,
+        };
+        let api_key = api_key.or(env.api_key);
+        if let Some(key) = &api_key {
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::InvalidApiKey);
+            }
+        }
+        let service_name = service_name
+            .or(env.service_name)
+            .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
+        let instance_id = instance_id
+            .or(env.instance_id)
+            .unwrap_or_else(default_instance_id);
+        if service_name.is_empty() {
+            return Err(ConfigError::Empty("service_name"));
+        }
+        if instance_id.is_empty() {
+            return Err(ConfigError::Empty("instance_id"));
+        }
+        let batch_size = batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+        if batch_size == 0 {
+            return Err(ConfigError::ZeroBatchSize);
+        }
+        let flush_interval = flush_interval.unwrap_or(DEFAULT_FLUSH_INTERVAL);
+        if flush_interval.is_zero() {
+            return Err(ConfigError::ZeroFlushInterval);
+        }
+        let ring_capacity = ring_capacity.unwrap_or(DEFAULT_RING_CAPACITY);
+        if ring_capacity == 0 || ring_capacity > MAX_RING_CAPACITY {
+            return Err(ConfigError::RingCapacity(ring_capacity));
+        }
+        Ok(Config {
+            server_url,
+            default_url: ServerUrl(DEFAULT_SERVER_URL.to_owned()),
+            service_name,
+            instance_id,
+            environment: environment
+                .or(env.environment)
+                .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
+            api_key: api_key.map(ApiKey),
+            debug,
+            batch_size,
+            flush_interval,
+            tags,
+            ring_capacity,
+            shutdown_timeout: shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+        })
+    }
+}
+
+fn parse_url(url: String, origin: &'static str) -> Result<ServerUrl, ConfigError> {
+    ServerUrl::parse(&url).map_err(|reason| ConfigError::InvalidUrl {
+        origin,
+        url,
+        reason,
+    })
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `<hostname>-<pid>`.
+fn default_instance_id() -> String {
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_validated_and_normalised() {
+        let ok = [
+            ("http://localhost:8080", "http://localhost:8080"),
+            (
+                "HTTPS://raceway.example.com/",
+                "https://raceway.example.com",
+            ),
+            ("http://10.0.0.1:80/base/", "http://10.0.0.1:80/base"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+            ("http://[::1]", "http://[::1]"),
+        ];
+        for (input, normalised) in ok {
+            assert_eq!(ServerUrl::parse(input).unwrap().as_str(), normalised);
+        }
+        let bad = [
+            ("localhost:8080", InvalidUrl::Scheme),
+            ("ftp://host", InvalidUrl::Scheme),
+            ("http://", InvalidUrl::Host),
+            ("http://:8080", InvalidUrl::Host),
+            ("http://host:0", InvalidUrl::Port),
+            ("http://host:99999", InvalidUrl::Port),
+            ("http://host:", InvalidUrl::Port),
+            ("http://host:80:80", InvalidUrl::Host),
+            ("http://ho st", InvalidUrl::Characters),
+            ("http://host/?q", InvalidUrl::QueryOrFragment),
+            ("http://user:pw@host", InvalidUrl::Credentials),
+            ("http://[zz]:1", InvalidUrl::Host),
+            ("http://[::1]x", InvalidUrl::Port),
+            ("http://hóst", InvalidUrl::Characters),
+        ];
+        for (input, reason) in bad {
+            assert_eq!(ServerUrl::parse(input), Err(reason), "{input}");
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Contexts: which trace and which logical thread the code running now belongs to.
+//!
+//! A [`Context`] is what Go's `context.Context` carries for Raceway: the trace, the span, and a
+//! logical thread of its own (one vector clock component). Each OS thread has a *current*
+//! context, and every tracking call records into it. A context is a cheap handle (`Clone`,
+//! `Send`, `Sync`): move it to another thread and [`enter`](Context::enter) it there, or wrap a
+//! future with [`in_context`](crate::future::FutureExt::in_context) so every poll enters it.
+//!
+//! * [`Client::start_trace`](crate::Client::start_trace) starts a trace by hand; the middleware
+//!   and [`Client::continue_trace`](crate::Client::continue_trace) continue one from headers.
+//! * [`Context::child`] starts a new logical thread in the same trace with a spawn edge (one per
+//!   concurrent branch, thread or task), and [`Context::join`] records that it was waited for.
+//!   [`Context::detach`] is the same edge for background work nobody waits for.
+//! * A context records [`Kind::TraceStart`] as its logical thread's first event and
+//!   [`Kind::ThreadEnd`] when its last handle is dropped.
+//!
+//! Two concurrent pieces of code must never share one context: their events would look like one
+//! thread's program order and hide exactly the races Raceway looks for. Give each a child.
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway::sink::MemorySink;
+//! use raceway::{Client, Config};
+//!
+//! let (sink, _captured) = MemorySink::new(1000);
+//! let client = Client::new(Config::default(), sink)?;
+//! let request = client.start_trace();
+//! let _entered = request.enter();
+//! raceway::track_read("cart.items", 3);
+//!
+//! // A worker thread gets its own logical thread in the same trace.
+//! let worker = request.child();
+//! let handle = std::thread::spawn({
+//!     let worker = worker.clone();
+//!     move || worker.run(|| raceway::track_write("cart.items", 3, 4))
+//! });
+//! handle.join().unwrap();
+//! request.join(worker);
+//! assert_eq!(raceway::Context::current().unwrap().trace_id(), request.trace_id());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use raceway_core::symbol::Symbol;
+use raceway_core::trace_context::{SpanId, TraceFlags, TraceId, TraceState};
+use raceway_core::{Kind, ThreadId};
+
+use crate::client::Shared;
+use crate::propagation::Incoming;
+
+/// The name of the [`Kind::Custom`] event that carries an upstream span id which is not 16 hex
+/// digits (other SDKs may send any text): it follows the thread's [`Kind::TraceStart`], whose
+/// `upstream_span_id` is then invalid.
+pub const UPSTREAM_SPAN_EVENT: &str = "raceway.upstream_span";
+
+/// A trace as seen by this service: shared by every logical thread working on it.
+#[derive(Debug)]
+pub(crate) struct Trace {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) upstream: Option<String>,
+    pub(crate) flags: TraceFlags,
+    pub(crate) state: TraceState,
+    /// Clock entries received from upstream services, passed on in outbound `raceway-clock`s.
+    pub(crate) remote_clock: Vec<(Symbol, u64)>,
+    pub(crate) distributed: bool,
+}
+
+/// A trace and a logical thread of it. See the [module docs](self).
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    thread: ThreadId,
+    trace: Arc<Trace>,
+    /// Where the context was made: the location of its `ThreadEnd`.
+    site: &'static Location<'static>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared
+            .recorder
+            .record_at(self.thread, Kind::ThreadEnd, self.site);
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("thread", &self.inner.thread)
+            .field("trace_id", &self.inner.trace.trace_id)
+            .field("span_id", &self.inner.trace.span_id)
+            .field("upstream_span", &self.inner.trace.upstream)
+            .field("distributed", &self.inner.trace.distributed)
+            .finish()
+    }
+}
+
+// Handles move between threads and tasks; guards stay on theirs.
+const _: () = {
+    const fn movable<T: Send + Sync + Clone>() {}
+    movable::<Context>();
+    movable::<crate::Client>();
+};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+static UNTRACKED: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn untracked() -> u64 {
+    UNTRACKED.load(Ordering::Relaxed)
+}
+
+/// Records `kind` into the current context, or counts the call as untracked when there is none.
+#[inline]
+pub(crate) fn record_current(kind: Kind, location: &'static Location<'static>) {
+    let recorded = CURRENT.try_with(|current| match &*current.borrow() {
+        Some(ctx) => {
+            ctx.record_at(kind, location);
+            true
+        }
+        None => false,
+    });
+    if recorded != Ok(true) {
+        no_context();
+    }
+}
+
+/// Runs `f` with the current context, if there is one.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+#[cold]
+pub(crate) fn no_context() {
+    if UNTRACKED.fetch_add(1, Ordering::Relaxed) == 0 {
+        log::warn!(
+            target: "raceway",
+            "a tracking call ran with no current context and recorded nothing: start a trace \
+             (Client::start_trace), use the middleware, or enter a context on this thread/task"
+        );
+    }
+}
+
+impl Context {
+    /// Starts a logical thread for a new trace (`incoming: None`) or one continued from headers.
+    #[track_caller]
+    pub(crate) fn start(shared: Arc<Shared>, incoming: Option<&Incoming>) -> Context {
+        let site = Location::caller();
+        let mut remote_clock = Vec::new();
+        let trace = match incoming {
+            Some(incoming) => {
+                for (component, counter) in incoming.clock() {
+                    if let Some(symbol) = crate::names::symbol(component) {
+                        remote_clock.push((symbol, *counter));
+                    }
+                }
+                Trace {
+                    trace_id: incoming.trace_id(),
+                    span_id: incoming.span_id(),
+                    upstream: incoming.upstream_span().map(str::to_owned),
+                    flags: incoming.flags(),
+                    state: incoming.trace_state().cloned().unwrap_or_default(),
+                    remote_clock,
+                    distributed: incoming.is_distributed(),
+                }
+            }
+            None => Trace {
+                trace_id: crate::ids::trace_id(),
+                span_id: crate::ids::span_id(),
+                upstream: None,
+                flags: TraceFlags::SAMPLED,
+                state: TraceState::new(),
+                remote_clock,
+                distributed: false,
+            },
+        };
+        let ctx = Context::on_new_thread(shared, Arc::new(trace), site);
+        let trace = &ctx.inner.trace;
+        let upstream = trace.upstream.as_deref();
+        let upstream_id = upstream.and_then(|span| SpanId::parse_hex16(span).ok());
+        ctx.record_at(
+            Kind::TraceStart {
+                trace_id: trace.trace_id,
+                span_id: trace.span_id,
+                upstream_span_id: upstream_id.unwrap_or(SpanId::INVALID),
+            },
+            site,
+        );
+        if let (Some(upstream), None) = (upstream, upstream_id) {
+            let data = crate::names::text(upstream);
+            ctx.record_at(
+                Kind::Custom {
+                    name: UPSTREAM_SPAN_EVENT,
+                    data,
+                },
+                site,
+            );
+        }
+        for &(component, counter) in &trace.remote_clock {
+            ctx.record_at(Kind::RemoteClock { component, counter }, site);
+        }
+        ctx
+    }
+
+    fn on_new_thread(
+        shared: Arc<Shared>,
+        trace: Arc<Trace>,
+        site: &'static Location<'static>,
+    ) -> Context {
+        let thread = shared.recorder.new_thread();
+        Context {
+            inner: Arc::new(Inner {
+                shared,
+                thread,
+                trace,
+                site,
+            }),
+        }
+    }
+
+    /// The context current on this thread, if any.
+    pub fn current() -> Option<Context> {
+        with_current(Context::clone)
+    }
+
+    /// Makes this context current on this thread until the guard is dropped (guards must be
+    /// dropped in the reverse order of entering, as scopes do).
+    pub fn enter(&self) -> Entered {
+        let previous = CURRENT
+            .try_with(|current| current.replace(Some(self.clone())))
+            .ok()
+            .flatten();
+        Entered {
+            previous,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this context current, restoring the previous one afterwards (also on panic).
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _entered = self.enter();
+        f()
+    }
+
+    /// A new logical thread in the same trace, for a concurrent branch, thread or task: records
+    /// a spawn edge here, then the child's [`Kind::TraceStart`]. Join it with [`Context::join`].
+    #[track_caller]
+    pub fn child(&self) -> Context {
+        let site = Location::caller();
+        let child = Context::on_new_thread(
+            Arc::clone(&self.inner.shared),
+            Arc::clone(&self.inner.trace),
+            site,
+        );
+        self.record_at(
+            Kind::Spawn {
+                child: child.inner.thread,
+            },
+            site,
+        );
+        child.record_at(
+            Kind::TraceStart {
+                trace_id: self.inner.trace.trace_id,
+                span_id: self.inner.trace.span_id,
+                upstream_span_id: SpanId::INVALID,
+            },
+            site,
+        );
+        child
+    }
+
+    /// A new logical thread for background work that outlives this one (a request): the same
+    /// trace, with a spawn edge, and nobody joins it. Move it to the worker and enter it there.
+    #[track_caller]
+    pub fn detach(&self) -> Context {
+        self.child()
+    }
+
+    /// Records that this logical thread waited for `child` to finish: everything `child`
+    /// recorded happens before what this one records next. Takes the handle, so that the child
+    /// ends (if this was its last handle) before the join is recorded.
+    #[track_caller]
+    pub fn join(&self, child: Context) {
+        let thread = child.inner.thread;
+        drop(child);
+        self.record(Kind::Join { child: thread });
+    }
+
+    /// Records `kind` in this context at the caller's location.
+    #[track_caller]
+    #[inline]
+    pub fn record(&self, kind: Kind) {
+        self.record_at(kind, Location::caller());
+    }
+
+    /// Records `kind` in this context at an explicit location.
+    #[inline]
+    pub fn record_at(&self, kind: Kind, location: &'static Location<'static>) {
+        self.inner
+            .shared
+            .recorder
+            .record_at(self.inner.thread, kind, location);
+    }
+
+    /// This context's logical thread.
+    pub fn thread_id(&self) -> ThreadId {
+        self.inner.thread
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.inner.trace.trace_id
+    }
+
+    /// This service's span in the trace (`distributed_span_id` on the wire).
+    pub fn span_id(&self) -> SpanId {
+        self.inner.trace.span_id
+    }
+
+    /// The caller's span when the trace came from another service.
+    pub fn upstream_span(&self) -> Option<&str> {
+        self.inner.trace.upstream.as_deref()
+    }
+
+    /// The W3C trace flags, passed on to downstream services.
+    pub fn flags(&self) -> TraceFlags {
+        self.inner.trace.flags
+    }
+
+    /// The W3C `tracestate` received, passed on unchanged.
+    pub fn trace_state(&self) -> &TraceState {
+        &self.inner.trace.state
+    }
+
+    /// Whether the trace was continued from another service's headers.
+    pub fn is_distributed(&self) -> bool {
+        self.inner.trace.distributed
+    }
+
+    /// The vector clock this service passes on: the entries received from upstream, then its
+    /// own `service#instance` entry.
+    pub fn clock(&self) -> Vec<(String, u64)> {
+        let own = &self.inner.shared.component;
+        let mut own_counter = self.inner.shared.recorder.stats().recorded;
+        let mut clock: Vec<(String, u64)> =
+            Vec::with_capacity(self.inner.trace.remote_clock.len() + 1);
+        for &(component, counter) in &self.inner.trace.remote_clock {
+            if component.as_str() == own {
+                own_counter = own_counter.max(counter.saturating_add(1));
+            } else {
+                clock.push((component.as_str().to_owned(), counter));
+            }
+        }
+        clock.push((own.clone(), own_counter));
+        clock
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    pub(crate) fn trace(&self) -> &Trace {
+        &self.inner.trace
+    }
+}
+
+/// Keeps a context current; restores the previous one when dropped. Not `Send`: it belongs to
+/// the thread that entered.
+pub struct Entered {
+    previous: Option<Context>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for Entered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entered").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let left = CURRENT
+            .try_with(|current| current.replace(previous))
+            .ok()
+            .flatten();
+        // Dropped outside the borrow: this may be the last handle and record `ThreadEnd`.
+        drop(left);
+    }
+}

@@ -1,0 +1,266 @@
+//! Sinks: where the drain thread delivers batches of events.
+//!
+//! A [`Sink`] runs on the drain thread only, so it may block (an HTTP request, a file write, an
+//! analysis step) without ever slowing the recording threads; while it blocks, events wait in
+//! the ring, and a ring that fills up drops and counts them. The drain calls it in this order:
+//!
+//! 1. [`send`](Sink::send) any number of times, each with a batch of at most
+//!    [`Config::batch_size`](crate::Config::batch_size) events in stream order;
+//! 2. [`flush`](Sink::flush) whenever the client is asked to flush;
+//! 3. [`shutdown`](Sink::shutdown) once, last; the sink is dropped afterwards.
+//!
+//! In a batch, [`Event::time`] is already converted to Unix nanoseconds (format it with
+//! [`Timestamp`](crate::time::Timestamp)), and [`Kind::Dropped`] markers stand where the ring
+//! lost events, so a sink can mark the loss in its own output. Each logical thread's events
+//! arrive in program order, every [`Kind::Spawn`] before the child's first event, and a
+//! [`Kind::TraceStart`] as each logical thread's first event.
+//!
+//! # Accounting
+//!
+//! [`SinkStats`] counts events — not loss markers — cumulatively. Every event passed to `send`
+//! must end up counted exactly once as delivered or failed; until then it is pending in the sink
+//! (bounded by the sink). After `shutdown` returns, nothing may stay pending: what it could not
+//! deliver is returned as [`Undelivered`], and the client counts it as dropped in delivery.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use raceway::sink::MemorySink;
+//! use raceway::{Client, Config};
+//!
+//! let (sink, captured) = MemorySink::new(10_000);
+//! let client = Client::new(Config::default(), sink)?;
+//! let ctx = client.start_trace();
+//! ctx.track_write("balance", 100, 50);
+//! client.flush(Duration::from_secs(5))?;
+//! assert!(captured
+//!     .events()
+//!     .iter()
+//!     .any(|e| e.kind.variable() == Some("balance")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use raceway_core::{Event, Kind};
+
+/// Where batches of events go. See the [module docs](self) for the call order and accounting.
+pub trait Sink: Send + fmt::Debug {
+    /// Takes one batch (stream order, times in Unix nanoseconds). Should return by `deadline`;
+    /// what it cannot deliver by then it may keep (bounded) for a later call, or count as failed.
+    fn send(&mut self, batch: &[Event], deadline: Instant);
+
+    /// Delivers everything still pending, giving up at `deadline`.
+    fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
+        let _ = deadline;
+        Ok(())
+    }
+
+    /// Last call: delivers what it can by `deadline`, then gives up on the rest and says how
+    /// much that was. The client counts those events as dropped in delivery: do not also count
+    /// them in [`SinkStats::failed`].
+    fn shutdown(&mut self, deadline: Instant) -> Undelivered {
+        match self.flush(deadline) {
+            Ok(()) => Undelivered::default(),
+            Err(incomplete) => Undelivered {
+                events: incomplete.pending,
+            },
+        }
+    }
+
+    /// Cumulative counters (events, not loss markers). Called on the drain thread after every
+    /// other call; the client publishes them to [`Stats`](crate::Stats).
+    fn stats(&self) -> SinkStats;
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn send(&mut self, batch: &[Event], deadline: Instant) {
+        (**self).send(batch, deadline)
+    }
+    fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
+        (**self).flush(deadline)
+    }
+    fn shutdown(&mut self, deadline: Instant) -> Undelivered {
+        (**self).shutdown(deadline)
+    }
+    fn stats(&self) -> SinkStats {
+        (**self).stats()
+    }
+}
+
+/// A sink's cumulative counters, in events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SinkStats {
+    /// Events that reached their destination.
+    pub delivered: u64,
+    /// Events given up on (refused, expired from a retry buffer, left at shutdown).
+    pub failed: u64,
+    /// Delivery attempts repeated after a transient failure.
+    pub retried: u64,
+}
+
+/// A flush ran out of time with events still pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Incomplete {
+    /// Events still pending in the sink.
+    pub pending: u64,
+}
+
+impl fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} events still pending at the deadline", self.pending)
+    }
+}
+
+impl std::error::Error for Incomplete {}
+
+/// What a sink gave up on at shutdown (not counted in its [`SinkStats::failed`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Undelivered {
+    /// Events not delivered.
+    pub events: u64,
+}
+
+/// Sends every batch to a closure; the closure's events count as delivered.
+///
+/// # Examples
+///
+/// ```
+/// use raceway::sink::CallbackSink;
+/// use raceway::{Client, Config};
+///
+/// let sink = CallbackSink::new(|batch: &[raceway_core::Event]| {
+///     for event in batch {
+///         println!("{:?}", event.kind);
+///     }
+/// });
+/// let client = Client::new(Config::default(), sink)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct CallbackSink<F> {
+    callback: F,
+    stats: SinkStats,
+}
+
+impl<F: FnMut(&[Event]) + Send> CallbackSink<F> {
+    /// A sink calling `callback` with every batch.
+    pub fn new(callback: F) -> Self {
+        CallbackSink {
+            callback,
+            stats: SinkStats::default(),
+        }
+    }
+}
+
+impl<F> fmt::Debug for CallbackSink<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackSink")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: FnMut(&[Event]) + Send> Sink for CallbackSink<F> {
+    fn send(&mut self, batch: &[Event], _deadline: Instant) {
+        (self.callback)(batch);
+        self.stats.delivered += events_in(batch);
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.stats
+    }
+}
+
+/// How many real events (not loss markers) a batch holds.
+pub fn events_in(batch: &[Event]) -> u64 {
+    batch
+        .iter()
+        .filter(|e| !matches!(e.kind, Kind::Dropped { .. }))
+        .count() as u64
+}
+
+/// Keeps events in memory, up to a capacity, for tests and in-process inspection. Events beyond
+/// the capacity count as failed (memory stays bounded).
+#[derive(Debug)]
+pub struct MemorySink {
+    shared: Arc<Captured>,
+    capacity: usize,
+    stats: SinkStats,
+}
+
+/// The reading side of a [`MemorySink`]: clone it freely, read from any thread.
+#[derive(Debug, Default)]
+pub struct Captured {
+    events: Mutex<Vec<Event>>,
+    arrived: Condvar,
+}
+
+impl MemorySink {
+    /// A sink keeping at most `capacity` events (markers included), and the handle to read them.
+    pub fn new(capacity: usize) -> (Self, Arc<Captured>) {
+        let shared = Arc::new(Captured::default());
+        let sink = MemorySink {
+            shared: Arc::clone(&shared),
+            capacity,
+            stats: SinkStats::default(),
+        };
+        (sink, shared)
+    }
+}
+
+impl Sink for MemorySink {
+    fn send(&mut self, batch: &[Event], _deadline: Instant) {
+        let mut events = self.shared.lock();
+        let room = self.capacity.saturating_sub(events.len()).min(batch.len());
+        let (kept, refused) = batch.split_at(room);
+        events.extend_from_slice(kept);
+        self.stats.delivered += events_in(kept);
+        self.stats.failed += events_in(refused);
+        drop(events);
+        self.shared.arrived.notify_all();
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.stats
+    }
+}
+
+impl Captured {
+    fn lock(&self) -> MutexGuard<'_, Vec<Event>> {
+        // A panicking reader cannot leave the vector half-updated: recover it.
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of every event kept so far, in stream order.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().clone()
+    }
+
+    /// Takes every event kept so far, leaving room for more.
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// Waits until `done` holds for the events kept so far, or `timeout` passes; returns whether
+    /// it held.
+    pub fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&[Event]) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut events = self.lock();
+        loop {
+            if done(&events) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            events = match self.arrived.wait_timeout(events, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Time: a fast tick source for the record path and its conversion to wall-clock time in the
+//! drain.
+//!
+//! The record path stamps each event with [`ticks`]: the CPU's time-stamp counter on x86_64 with
+//! an invariant TSC (one `rdtsc`, about 11 ns), nanoseconds since start-up from
+//! [`Instant`] elsewhere (about 23 ns). Nothing is converted there. The drain thread turns ticks
+//! into Unix nanoseconds with a [`WallClock`], which anchors ticks to [`SystemTime`] and measures
+//! the tick rate against [`Instant`] over an ever longer baseline, re-anchoring every
+//! [`RECALIBRATE_EVERY`] so that wall-clock adjustments (NTP) are followed.
+//!
+//! Batches handed to a [`Sink`](crate::sink::Sink) already carry Unix nanoseconds in
+//! [`Event::time`](raceway_core::Event::time); [`Timestamp`] formats them as RFC 3339, the way
+//! the Raceway server wants them.
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway::time::{ticks, Timestamp, WallClock};
+//!
+//! let mut clock = WallClock::new();
+//! let t = ticks();
+//! let unix_nanos = clock.unix_nanos(t);
+//! assert!(unix_nanos > 1_600_000_000_000_000_000);
+//!
+//! let stamp = Timestamp::from_unix_nanos(1_795_709_498_773_642_605);
+//! assert_eq!(stamp.to_string(), "2026-11-26T16:11:38.773642605Z");
+//! ```
+//!
+//! # Benchmarks
+//!
+//! `cargo bench -p raceway-benches --bench std` measures `time/ticks` against
+//! `time/instant_now`; see the crate README for figures.
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often a [`WallClock`] re-anchors to the system clock and refines its tick rate.
+pub const RECALIBRATE_EVERY: Duration = Duration::from_secs(10);
+
+/// What [`ticks`] counts on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TickSource {
+    /// The x86_64 time-stamp counter (invariant: constant rate, never stops).
+    Tsc,
+    /// Nanoseconds since the first call, from [`Instant`].
+    Instant,
+}
+
+fn start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+/// The tick source this process uses, chosen once.
+pub fn tick_source() -> TickSource {
+    static SOURCE: OnceLock<TickSource> = OnceLock::new();
+    *SOURCE.get_or_init(|| {
+        // Make sure the Instant epoch exists before anyone reads ticks from it.
+        start();
+        if invariant_tsc() {
+            TickSource::Tsc
+        } else {
+            TickSource::Instant
+        }
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn invariant_tsc() -> bool {
+    use std::arch::x86_64::__cpuid;
+    // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x8000_0000 reports the highest extended
+    // leaf, and leaf 0x8000_0007 is read only when it exists. (Newer compilers made `__cpuid`
+    // safe; the block keeps the MSRV compiling.)
+    #[allow(unused_unsafe)]
+    unsafe {
+        if __cpuid(0x8000_0000).eax < 0x8000_0007 {
+            return false;
+        }
+        // EDX bit 8: the TSC runs at a constant rate in every power state.
+        __cpuid(0x8000_0007).edx & (1 << 8) != 0
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn invariant_tsc() -> bool {
+    false
+}
+
+/// The TSC. Only used when [`tick_source`] chose it.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn tsc_ticks() -> u64 {
+    // SAFETY: `rdtsc` has no preconditions on x86_64.
+    unsafe { std::arch::x86_64::_rdtsc() }
+}
+
+fn instant_ticks() -> u64 {
+    start().elapsed().as_nanos() as u64
+}
+
+/// The tick function for this process, for a [`Recorder`](raceway_core::Recorder): the record
+/// path calls it through a function pointer with no branch on the source.
+pub fn tick_fn() -> fn() -> u64 {
+    match tick_source() {
+        #[cfg(target_arch = "x86_64")]
+        TickSource::Tsc => tsc_ticks,
+        _ => instant_ticks,
+    }
+}
+
+/// The record path's time stamp: TSC ticks or nanoseconds since start-up (see [`tick_source`]).
+/// Convert with a [`WallClock`].
+#[inline]
+pub fn ticks() -> u64 {
+    tick_fn()()
+}
+
+/// One reading of every clock at (nearly) the same moment.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    ticks: u64,
+    instant: Instant,
+    unix_nanos: u64,
+}
+
+impl Sample {
+    fn now() -> Self {
+        let before = ticks();
+        let instant = Instant::now();
+        let unix_nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let after = ticks();
+        Sample {
+            ticks: before + (after.wrapping_sub(before)) / 2,
+            instant,
+            unix_nanos,
+        }
+    }
+}
+
+/// Converts [`ticks`] to Unix nanoseconds; owned by the drain thread.
+///
+/// The rate (nanoseconds per tick, in 32.32 fixed point) is measured from the first sample to the
+/// latest, so it gets more precise the longer the process runs. Timestamps may step when the
+/// system clock is adjusted, as any wall-clock time does.
+#[derive(Clone, Debug)]
+pub struct WallClock {
+    first: Sample,
+    anchor: Sample,
+    /// Nanoseconds per tick × 2³².
+    rate_q32: u64,
+}
+
+impl Default for WallClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WallClock {
+    /// A calibrated clock. With the TSC this takes about a millisecond to measure a first rate.
+    pub fn new() -> Self {
+        let first = Sample::now();
+        let mut clock = WallClock {
+            first,
+            anchor: first,
+            rate_q32: 1 << 32,
+        };
+        if tick_source() == TickSource::Tsc {
+            let deadline = first.instant + Duration::from_millis(1);
+            while Instant::now() < deadline {
+                std::hint::spin_loop();
+            }
+            clock.recalibrate();
+        }
+        clock
+    }
+
+    /// Re-anchors to the system clock and re-measures the tick rate since the first sample.
+    pub fn recalibrate(&mut self) {
+        let now = Sample::now();
+        if tick_source() == TickSource::Tsc {
+            let ticks = now.ticks.wrapping_sub(self.first.ticks);
+            let nanos = now.instant.duration_since(self.first.instant).as_nanos();
+            if ticks > 0 && nanos > 0 {
+                let rate = (nanos << 32) / u128::from(ticks);
+                self.rate_q32 = u64::try_from(rate).unwrap_or(u64::MAX).max(1);
+            }
+        }
+        self.anchor = now;
+    }
+
+    /// Recalibrates if the last calibration is older than [`RECALIBRATE_EVERY`].
+    pub fn maybe_recalibrate(&mut self) {
+        if self.anchor.instant.elapsed() >= RECALIBRATE_EVERY {
+            self.recalibrate();
+        }
+    }
+
+    /// Nanoseconds per tick (1.0 when ticks are nanoseconds).
+    pub fn nanos_per_tick(&self) -> f64 {
+        self.rate_q32 as f64 / (1u64 << 32) as f64
+    }
+
+    /// The Unix time, in nanoseconds, of a value [`ticks`] returned.
+    pub fn unix_nanos(&self, ticks: u64) -> u64 {
+        let delta = i128::from(ticks) - i128::from(self.anchor.ticks);
+        let nanos = (delta * i128::from(self.rate_q32)) >> 32;
+        let unix = i128::from(self.anchor.unix_nanos) + nanos;
+        u64::try_from(unix.max(0)).unwrap_or(u64::MAX)
+    }
+
+    /// The current Unix time in nanoseconds, on this clock's scale.
+    pub fn now_unix_nanos(&self) -> u64 {
+        self.unix_nanos(ticks())
+    }
+}
+
+/// A Unix time in nanoseconds that displays as RFC 3339 UTC with nine fractional digits
+/// (`2026-11-26T16:11:38.773642605Z`), the spelling the Raceway server takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(u64);
+
+impl Timestamp {
+    /// Wraps Unix nanoseconds (as found in [`Event::time`](raceway_core::Event::time) in a batch).
+    pub const fn from_unix_nanos(nanos: u64) -> Self {
+        Timestamp(nanos)
+    }
+
+    /// The Unix nanoseconds.
+    pub const fn unix_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// The RFC 3339 text in a fixed buffer (no allocation): always 30 bytes.
+    pub fn to_rfc3339(self) -> [u8; 30] {
+        let secs = self.0 / 1_000_000_000;
+        let nanos = self.0 % 1_000_000_000;
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        let second_of_day = secs % 86_400;
+        let mut out = *b"0000-00-00T00:00:00.000000000Z";
+        let mut put = |at: usize, width: usize, mut value: u64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year.clamp(0, 9999) as u64);
+        put(5, 2, u64::from(month));
+        put(8, 2, u64::from(day));
+        put(11, 2, second_of_day / 3600);
+        put(14, 2, second_of_day / 60 % 60);
+        put(17, 2, second_of_day % 60);
+        put(20, 9, nanos);
+        out
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.to_rfc3339();
+        // Only ASCII digits and separators are written.
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_format_known_dates() {
+        assert_eq!(
+            Timestamp::from_unix_nanos(0).to_string(),
+            "1970-01-01T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_nanos(951_782_400_000_000_001).to_string(),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_nanos(4_102_444_799_999_999_999).to_string(),
+            "2099-12-31T23:59:59.999999999Z"
+        );
+    }
+
+    #[test]
+    fn wall_clock_tracks_system_time() {
+        let mut clock = WallClock::new();
+        std::thread::sleep(Duration::from_millis(20));
+        clock.recalibrate();
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128;
+        let ours = clock.unix_nanos(ticks()) as i128;
+        assert!((ours - system).abs() < 5_000_000, "{ours} vs {system}");
+    }
+
+    #[test]
+    fn later_ticks_are_later_times() {
+        let clock = WallClock::new();
+        let a = ticks();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = ticks();
+        let (ta, tb) = (clock.unix_nanos(a), clock.unix_nanos(b));
+        assert!(tb > ta);
+        assert!(tb - ta >= 1_000_000, "{}", tb - ta);
+    }
+}

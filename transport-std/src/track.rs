@@ -1,0 +1,447 @@
+//! The tracking API: every method the Go SDK has, recording into a context.
+//!
+//! Each method exists twice: as a free function that records into the [current
+//! context](crate::Context::current) (`raceway::track_write(…)`), and as a method of
+//! [`Context`] for code that holds one explicitly. With no current context a free function
+//! records nothing and counts the call in [`Stats::untracked`](crate::Stats::untracked).
+//!
+//! Names are [`IntoName`] (string literals are free, dynamic names are interned), values are
+//! anything `Into<Value>` (integers, floats, bools, `Option`s of those; strings through
+//! [`text`]). The source location is the caller's, captured by
+//! `#[track_caller]`. With literal names and scalar values nothing here allocates.
+//!
+//! | Go SDK | here |
+//! |---|---|
+//! | `TrackStateChange` | [`track_state_change`], [`track_read`], [`track_write`], [`track_atomic_read`], [`track_atomic_write`], [`track_atomic_rmw`] |
+//! | `TrackFunctionCall` | [`track_function_call`] |
+//! | `StartFunction` / `TrackFunctionDuration` | [`start_function`] (a guard), [`track_function`] (a closure) |
+//! | function return | [`track_function_return`] |
+//! | `TrackHTTPRequest` / `TrackHTTPResponse` | [`track_http_request`], [`track_http_response`]; linked outbound calls: [`Context::outbound`](crate::Context::outbound) |
+//! | `TrackAsyncSpawn` / `TrackAsyncAwait` | [`Context::child`](crate::Context::child) / [`Context::join`](crate::Context::join), [`crate::thread::spawn`], [`crate::future`] |
+//! | `TrackLockAcquire` / `TrackLockRelease` | [`track_lock_acquire`], [`track_lock_release`]; tracked locks in [`crate::sync`] |
+//! | `TrackError` | [`track_error`], [`track_error_with_stack`], [`track_error_value`] |
+//! | `TrackCustom` | [`track_custom`] |
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway::sink::MemorySink;
+//! use raceway::{Client, Config};
+//! use raceway_core::{Access, Kind, Value};
+//!
+//! let (sink, captured) = MemorySink::new(1000);
+//! let client = Client::new(Config::default(), sink)?;
+//! let ctx = client.start_trace();
+//! let _entered = ctx.enter();
+//!
+//! let line = line!() + 1;
+//! raceway::track_write("accounts.alice.balance", 100, 50);
+//! let total = raceway::track_function("settle", || 2 + 2);
+//! raceway::track_error("io::Error", "disk full");
+//! raceway::track_custom("cache.miss", 7);
+//!
+//! client.flush(std::time::Duration::from_secs(5))?;
+//! let write = captured.events().into_iter().find(|e| e.kind.variable().is_some()).unwrap();
+//! assert_eq!(write.kind, Kind::StateChange {
+//!     variable: "accounts.alice.balance",
+//!     access: Access::Write,
+//!     old: Value::I64(100),
+//!     new: Value::I64(50),
+//! });
+//! assert_eq!(write.location.line(), line); // the caller's line, not the SDK's
+//! assert_eq!(total, 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use raceway_core::event::{Direction, FenceOrdering};
+use raceway_core::{Access, Kind, LockKind, Value};
+
+use crate::context::{record_current, with_current, Context};
+use crate::names::{text, IntoName};
+
+/// The name of the [`Kind::Custom`] event that carries an error's stack trace: it follows the
+/// [`Kind::Error`] it belongs to, on the same logical thread.
+pub const ERROR_STACK_EVENT: &str = "raceway.error.stack";
+
+fn state_change(variable: &'static str, access: Access, old: Value, new: Value) -> Kind {
+    Kind::StateChange {
+        variable,
+        access,
+        old,
+        new,
+    }
+}
+
+/// Saturating nanoseconds of a duration.
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `GET`, `POST`… as `'static` names without interning; other methods are interned.
+pub(crate) fn method_name(method: &str) -> &'static str {
+    const METHODS: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    METHODS
+        .iter()
+        .find(|m| m.eq_ignore_ascii_case(method))
+        .copied()
+        .unwrap_or_else(|| crate::names::intern(method))
+}
+
+macro_rules! tracking {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> $kind:expr;
+    )*) => {
+        $(
+            $(#[$doc])*
+            #[track_caller]
+            #[inline]
+            pub fn $name($($arg: $ty),*) {
+                record_current($kind, Location::caller());
+            }
+        )*
+
+        impl Context {
+            $(
+                $(#[$doc])*
+                #[track_caller]
+                #[inline]
+                pub fn $name(&self, $($arg: $ty),*) {
+                    self.record_at($kind, Location::caller());
+                }
+            )*
+        }
+    };
+}
+
+tracking! {
+    /// Records an access to shared state: how it was accessed, the value before and after.
+    fn track_state_change(
+        variable: impl IntoName,
+        access: Access,
+        old: impl Into<Value>,
+        new: impl Into<Value>
+    ) -> state_change(variable.into_name(), access, old.into(), new.into());
+
+    /// Records a plain read of `variable`, which had `value`.
+    fn track_read(variable: impl IntoName, value: impl Into<Value>)
+        -> state_change(variable.into_name(), Access::Read, Value::None, value.into());
+
+    /// Records a plain write of `variable` from `old` to `new`.
+    fn track_write(variable: impl IntoName, old: impl Into<Value>, new: impl Into<Value>)
+        -> state_change(variable.into_name(), Access::Write, old.into(), new.into());
+
+    /// Records an atomic load of `variable`, which had `value`.
+    fn track_atomic_read(variable: impl IntoName, value: impl Into<Value>)
+        -> state_change(variable.into_name(), Access::AtomicRead, Value::None, value.into());
+
+    /// Records an atomic store to `variable` from `old` to `new`.
+    fn track_atomic_write(variable: impl IntoName, old: impl Into<Value>, new: impl Into<Value>)
+        -> state_change(variable.into_name(), Access::AtomicWrite, old.into(), new.into());
+
+    /// Records an atomic read-modify-write of `variable` from `old` to `new`.
+    fn track_atomic_rmw(variable: impl IntoName, old: impl Into<Value>, new: impl Into<Value>)
+        -> state_change(variable.into_name(), Access::AtomicRmw, old.into(), new.into());
+
+    /// Records a call of `function` with a summary of its arguments.
+    fn track_function_call(function: impl IntoName, args: impl Into<Value>)
+        -> Kind::FunctionCall { function: function.into_name(), args: args.into() };
+
+    /// Records that `function` returned `value` after `duration`.
+    fn track_function_return(function: impl IntoName, duration: Duration, value: impl Into<Value>)
+        -> Kind::FunctionReturn {
+            function: function.into_name(),
+            duration_ns: nanos(duration),
+            value: value.into(),
+        };
+
+    /// Records taking `lock` (call it after the lock is really held). Prefer the tracked locks
+    /// of [`crate::sync`], which do this for you.
+    fn track_lock_acquire(lock: impl IntoName, lock_kind: LockKind)
+        -> Kind::LockAcquire { lock: lock.into_name(), lock_kind };
+
+    /// Records letting `lock` go (call it before it is really released).
+    fn track_lock_release(lock: impl IntoName, lock_kind: LockKind)
+        -> Kind::LockRelease { lock: lock.into_name(), lock_kind };
+
+    /// Records an error: its type (e.g. `io::Error`) and message.
+    fn track_error(error_type: impl IntoName, message: &str)
+        -> Kind::Error { error_type: error_type.into_name(), message: text(message) };
+
+    /// Records anything else, by name, with a value.
+    fn track_custom(name: impl IntoName, data: impl Into<Value>)
+        -> Kind::Custom { name: name.into_name(), data: data.into() };
+
+    /// Records a database query that took `duration`.
+    fn track_db_query(database: impl IntoName, query: &str, duration: Duration)
+        -> Kind::DatabaseQuery {
+            database: database.into_name(),
+            query: text(query),
+            duration_ns: nanos(duration),
+        };
+
+    /// Records a database result.
+    fn track_db_result(rows_affected: u64) -> Kind::DatabaseResult { rows_affected };
+
+    /// Records a memory fence.
+    fn track_fence(ordering: FenceOrdering) -> Kind::MemoryFence { ordering };
+
+    /// Records sending `message` on a channel or queue: it happens before its receipt.
+    fn track_send(message: u64) -> Kind::Send { message };
+
+    /// Records receiving `message`: everything before its send happens before this.
+    fn track_receive(message: u64) -> Kind::Receive { message };
+}
+
+/// Records an HTTP request. `Inbound` ones are linked to the caller through the current
+/// context's span; for linked outbound calls use [`Context::outbound`], which also writes the
+/// propagation headers.
+#[track_caller]
+pub fn track_http_request(direction: Direction, method: &str, url: &str) {
+    let location = Location::caller();
+    if with_current(|ctx| ctx.http_request_at(direction, method, url, location)).is_none() {
+        crate::context::no_context();
+    }
+}
+
+/// Records an HTTP response after `duration`, linked like [`track_http_request`].
+#[track_caller]
+pub fn track_http_response(direction: Direction, status: u16, duration: Duration) {
+    let location = Location::caller();
+    if with_current(|ctx| ctx.http_response_at(direction, status, duration, location)).is_none() {
+        crate::context::no_context();
+    }
+}
+
+/// Records an error with its stack trace (kept as a [`ERROR_STACK_EVENT`] event right after
+/// the error, interned: stacks from a fixed set of sites are cheap, unique ones fill the name
+/// table).
+#[track_caller]
+pub fn track_error_with_stack(error_type: impl IntoName, message: &str, stack: &str) {
+    let location = Location::caller();
+    let error_type = error_type.into_name();
+    if with_current(|ctx| ctx.error_with_stack_at(error_type, message, stack, location)).is_none() {
+        crate::context::no_context();
+    }
+}
+
+/// Records a Rust error value: its type name and its `Display` message.
+#[track_caller]
+pub fn track_error_value<E: std::error::Error + ?Sized>(error: &E) {
+    let location = Location::caller();
+    let error_type = std::any::type_name::<E>();
+    if with_current(|ctx| ctx.error_value_at(error_type, error, location)).is_none() {
+        crate::context::no_context();
+    }
+}
+
+/// Records a call of `name` and returns a guard that records its return, with the duration,
+/// when dropped (also when unwinding).
+#[track_caller]
+pub fn start_function(name: impl IntoName) -> FunctionGuard {
+    let location = Location::caller();
+    let name = name.into_name();
+    let context = Context::current();
+    match &context {
+        Some(ctx) => ctx.record_at(
+            Kind::FunctionCall {
+                function: name,
+                args: Value::None,
+            },
+            location,
+        ),
+        None => crate::context::no_context(),
+    }
+    FunctionGuard {
+        context,
+        name,
+        location,
+        start: Instant::now(),
+        value: Value::None,
+    }
+}
+
+/// Runs `f` between a recorded call and return of `name` (with the duration), returning what
+/// `f` returns.
+#[track_caller]
+pub fn track_function<R>(name: impl IntoName, f: impl FnOnce() -> R) -> R {
+    let _guard = start_function(name);
+    f()
+}
+
+impl Context {
+    /// [`track_http_request`] in this context.
+    #[track_caller]
+    pub fn track_http_request(&self, direction: Direction, method: &str, url: &str) {
+        self.http_request_at(direction, method, url, Location::caller());
+    }
+
+    /// [`track_http_response`] in this context.
+    #[track_caller]
+    pub fn track_http_response(&self, direction: Direction, status: u16, duration: Duration) {
+        self.http_response_at(direction, status, duration, Location::caller());
+    }
+
+    /// [`track_error_with_stack`] in this context.
+    #[track_caller]
+    pub fn track_error_with_stack(&self, error_type: impl IntoName, message: &str, stack: &str) {
+        self.error_with_stack_at(error_type.into_name(), message, stack, Location::caller());
+    }
+
+    /// [`track_error_value`] in this context.
+    #[track_caller]
+    pub fn track_error_value<E: std::error::Error + ?Sized>(&self, error: &E) {
+        self.error_value_at(std::any::type_name::<E>(), error, Location::caller());
+    }
+
+    /// [`start_function`] in this context.
+    #[track_caller]
+    pub fn start_function(&self, name: impl IntoName) -> FunctionGuard {
+        let location = Location::caller();
+        let name = name.into_name();
+        self.record_at(
+            Kind::FunctionCall {
+                function: name,
+                args: Value::None,
+            },
+            location,
+        );
+        FunctionGuard {
+            context: Some(self.clone()),
+            name,
+            location,
+            start: Instant::now(),
+            value: Value::None,
+        }
+    }
+
+    fn span_for(&self, direction: Direction) -> u64 {
+        match direction {
+            Direction::Inbound => crate::propagation::span_number(self.span_id()),
+            Direction::Outbound => 0,
+        }
+    }
+
+    pub(crate) fn http_request_at(
+        &self,
+        direction: Direction,
+        method: &str,
+        url: &str,
+        location: &'static Location<'static>,
+    ) {
+        let kind = Kind::HttpRequest {
+            method: method_name(method),
+            url: text(url),
+            direction,
+            span: self.span_for(direction),
+        };
+        self.record_at(kind, location);
+    }
+
+    pub(crate) fn http_response_at(
+        &self,
+        direction: Direction,
+        status: u16,
+        duration: Duration,
+        location: &'static Location<'static>,
+    ) {
+        let kind = Kind::HttpResponse {
+            status,
+            duration_ns: nanos(duration),
+            direction,
+            span: self.span_for(direction),
+        };
+        self.record_at(kind, location);
+    }
+
+    fn error_with_stack_at(
+        &self,
+        error_type: &'static str,
+        message: &str,
+        stack: &str,
+        location: &'static Location<'static>,
+    ) {
+        self.record_at(
+            Kind::Error {
+                error_type,
+                message: text(message),
+            },
+            location,
+        );
+        self.record_at(
+            Kind::Custom {
+                name: ERROR_STACK_EVENT,
+                data: text(stack),
+            },
+            location,
+        );
+    }
+
+    fn error_value_at<E: std::error::Error + ?Sized>(
+        &self,
+        error_type: &'static str,
+        error: &E,
+        location: &'static Location<'static>,
+    ) {
+        let message = error.to_string();
+        self.record_at(
+            Kind::Error {
+                error_type,
+                message: text(&message),
+            },
+            location,
+        );
+    }
+}
+
+/// Records a function's return, with its duration, when dropped. From [`start_function`].
+#[must_use = "the return is recorded when the guard is dropped"]
+pub struct FunctionGuard {
+    context: Option<Context>,
+    name: &'static str,
+    location: &'static Location<'static>,
+    start: Instant,
+    value: Value,
+}
+
+impl FunctionGuard {
+    /// Records `value` as what the function returned.
+    pub fn set_return_value(&mut self, value: impl Into<Value>) {
+        self.value = value.into();
+    }
+
+    /// Time since the call.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+impl fmt::Debug for FunctionGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FunctionGuard")
+            .field("function", &self.name)
+            .field("elapsed", &self.elapsed())
+            .finish()
+    }
+}
+
+impl Drop for FunctionGuard {
+    fn drop(&mut self) {
+        if let Some(ctx) = &self.context {
+            ctx.record_at(
+                Kind::FunctionReturn {
+                    function: self.name,
+                    duration_ns: nanos(self.start.elapsed()),
+                    value: self.value,
+                },
+                self.location,
+            );
+        }
+    }
+}
