@@ -262,6 +262,10 @@ pub enum Kind {
         error_type: &'static str,
         /// Its message.
         message: Value,
+        /// Its stack trace: one interned string ([`Value::Str`]; short [`Value::Text`] also
+        /// works) with the frames separated by `'\n'`, or [`Value::None`] when none was
+        /// captured (encoders then fall back to the event's source location).
+        stack: Value,
     },
     /// Anything else (`Custom`).
     Custom {
@@ -288,9 +292,18 @@ pub enum Kind {
         trace_id: TraceId,
         /// The thread's span (`distributed_span_id` on the wire).
         span_id: SpanId,
-        /// The caller's span when the trace came from another service
-        /// ([`SpanId::INVALID`] when not).
-        upstream_span_id: SpanId,
+        /// The caller's span when the trace came from another service (`upstream_span_id` on
+        /// the wire):
+        ///
+        /// * [`Value::None`]: no upstream (a trace started here, or a spawned thread);
+        /// * [`Value::U64`]: a W3C span id, the number whose big-endian bytes are the id
+        ///   (`SpanId::from(n)`; written as 16 lowercase hex digits);
+        /// * [`Value::Str`]: an upstream span that is not a W3C span id (other SDKs may send
+        ///   any text, e.g. `parent-span-1111`), interned and kept verbatim (short
+        ///   [`Value::Text`] is read the same way).
+        ///
+        /// Any other value, `U64(0)` and empty text mean no upstream.
+        upstream: Value,
     },
     /// One entry of a vector clock received from another service (`raceway-clock`), kept by the
     /// recording thread and passed on in its `causality_vector`.

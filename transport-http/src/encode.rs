@@ -13,7 +13,8 @@
 //!   parent's trace and span; a thread never bound uses this encoder's default trace (a random
 //!   UUID drawn at construction). `upstream_span_id` is written only on the thread's first event
 //!   after a `TraceStart` that carries one, because the server adds a distributed edge for every
-//!   event that has it.
+//!   event that has it: a W3C upstream (`Value::U64`) as 16 lowercase hex digits, a foreign one
+//!   (`Value::Str`, e.g. another SDK's `parent-span-1111`) as its text.
 //! * **`thread_id` and clocks**: a logical thread is `service#instance#t<N>` both as
 //!   `metadata.thread_id` and as its `causality_vector` component. The server overwrites the
 //!   plain `service#instance` component with its own counter, so threads need names of their
@@ -38,7 +39,7 @@
 //! | `MemoryFence` | `MemoryFence` |
 //! | `HttpRequest` / `HttpResponse` | same names, `headers: {}`, plus `direction` and `span_id` fields the server ignores; response `duration_ms` and `metadata.duration_ns` |
 //! | `DatabaseQuery` / `DatabaseResult` | same names (`duration_ms`, `metadata.duration_ns`) |
-//! | `Error` | `Error`, `stack_trace` `["file:line"]` |
+//! | `Error` | `Error`, `stack_trace` the stack's lines (blank ones left out), or `["file:line"]` when it has none |
 //! | `Custom` | `Custom` |
 //! | `Send` / `Receive` | `Custom` named `Send` / `Receive`, data `{"message": id}` |
 //! | `Dropped { count }` | `Custom` named `raceway.dropped`, data `{"count": n}`, on its own (no thread, default trace) |
@@ -87,7 +88,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use raceway_core::causality::HappensBefore;
-use raceway_core::event::{Direction, Event, Kind, SourceLocation, ThreadId};
+use raceway_core::event::{Direction, Event, Kind, SourceLocation, ThreadId, Value};
 use raceway_core::trace_context::SpanId;
 
 use crate::batch::{Batch, BatchLimits};
@@ -192,8 +193,8 @@ struct ThreadState {
     last: Option<Uuid>,
     trace: Uuid,
     span: Option<SpanId>,
-    /// Written on the next event only.
-    upstream: Option<SpanId>,
+    /// The `TraceStart`'s upstream value, written on the next event only.
+    upstream: Value,
     locks: Vec<&'static str>,
     remote: Vec<(&'static str, u64)>,
     last_active: u64,
@@ -358,7 +359,7 @@ impl Encoder {
             Kind::TraceStart {
                 trace_id,
                 span_id,
-                upstream_span_id,
+                upstream,
             } => {
                 self.stats.metadata += 1;
                 let trace = if trace_id.is_valid() {
@@ -371,7 +372,7 @@ impl Encoder {
                 }
                 state.trace = trace;
                 state.span = span_id.is_valid().then_some(span_id);
-                state.upstream = upstream_span_id.is_valid().then_some(upstream_span_id);
+                state.upstream = upstream;
                 return None;
             }
             Kind::RemoteClock { component, counter } => {
@@ -395,7 +396,7 @@ impl Encoder {
 
         let id = self.rng.uuid_v4();
         let parent = state.last.replace(id);
-        let upstream = state.upstream.take();
+        let upstream = std::mem::take(&mut state.upstream);
 
         if let Kind::Spawn { child } = event.kind {
             let inherited = Inherited {
@@ -429,11 +430,7 @@ impl Encoder {
             out.extend_from_slice(span.to_hex16().as_bytes());
             out.push(b'"');
         }
-        if let Some(upstream) = upstream {
-            out.extend_from_slice(b",\"upstream_span_id\":\"");
-            out.extend_from_slice(upstream.to_hex16().as_bytes());
-            out.push(b'"');
-        }
+        write_upstream(out, &upstream);
         out.extend_from_slice(b"},\"causality_vector\":[");
         let mut first = true;
         if let Some(clock) = self.hb.clock(thread) {
@@ -537,7 +534,7 @@ impl Encoder {
                 last: Some(inherited.spawn_event),
                 trace: inherited.trace,
                 span: inherited.span,
-                upstream: None,
+                upstream: Value::None,
                 locks: Vec::new(),
                 remote: inherited.remote,
                 last_active: self.tick,
@@ -546,7 +543,7 @@ impl Encoder {
                 last: None,
                 trace: self.default_trace,
                 span: None,
-                upstream: None,
+                upstream: Value::None,
                 locks: Vec::new(),
                 remote: Vec::new(),
                 last_active: self.tick,
@@ -678,6 +675,52 @@ fn direction_str(direction: Direction) -> &'static str {
         Direction::Outbound => "Outbound",
         Direction::Inbound => "Inbound",
     }
+}
+
+/// `,"upstream_span_id":…` when a `TraceStart`'s upstream value names a span: a W3C span id
+/// as 16 lowercase hex digits, a foreign span's text as it came (cut to [`MAX_NAME_BYTES`]).
+fn write_upstream(out: &mut Vec<u8>, upstream: &Value) {
+    let text = match upstream {
+        Value::U64(span) if *span != 0 => {
+            out.extend_from_slice(b",\"upstream_span_id\":\"");
+            out.extend_from_slice(SpanId::from(*span).to_hex16().as_bytes());
+            out.push(b'"');
+            return;
+        }
+        Value::Str(symbol) => symbol.as_str(),
+        Value::Text(text) => text.as_str(),
+        _ => return,
+    };
+    if !text.is_empty() {
+        out.extend_from_slice(b",\"upstream_span_id\":");
+        json::string(out, truncate(text, MAX_NAME_BYTES));
+    }
+}
+
+/// `,"stack_trace":[…]`: the stack's lines, blank ones left out (the stack cut to
+/// [`MAX_STRING_BYTES`](json::MAX_STRING_BYTES) first, so the event stays bounded), or the
+/// event's `"file:line"` when there is no stack. Never empty, never null.
+fn write_stack_trace<L: SourceLocation>(out: &mut Vec<u8>, stack: &Value, location: &L) {
+    out.extend_from_slice(b",\"stack_trace\":[");
+    let stack = match stack {
+        Value::Str(symbol) => symbol.as_str(),
+        Value::Text(text) => text.as_str(),
+        _ => "",
+    };
+    let mut frames = truncate(stack, json::MAX_STRING_BYTES)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .peekable();
+    if frames.peek().is_none() {
+        write_location(out, location);
+    }
+    for (i, frame) in frames.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::string(out, frame);
+    }
+    out.push(b']');
 }
 
 /// `,"span_id":"<16 hex>"` when the exchange has a span.
@@ -851,14 +894,14 @@ fn write_kind<L: SourceLocation>(
         Kind::Error {
             error_type,
             message,
+            stack,
         } => {
             out.extend_from_slice(b"\"Error\":{\"error_type\":");
             json::string(out, error_type);
             out.extend_from_slice(b",\"message\":");
             json::value_as_string(out, &message);
-            out.extend_from_slice(b",\"stack_trace\":[");
-            write_location(out, location);
-            out.extend_from_slice(b"]}");
+            write_stack_trace(out, &stack, location);
+            out.push(b'}');
         }
         Kind::Custom { name, data } => {
             out.extend_from_slice(b"\"Custom\":{\"name\":");

@@ -16,7 +16,7 @@ fn huge(len: usize) -> &'static str {
 
 #[test]
 fn the_worst_case_event_fits_in_a_request() {
-    static NAMES: Interner<64, { 128 * 1024 }> = Interner::new();
+    static NAMES: Interner<64, { 256 * 1024 }> = Interner::new();
     let mut config = EncoderConfig::new(huge(100_000), huge(100_000));
     config.environment = huge(100_000).to_owned();
     for i in 0..200 {
@@ -36,7 +36,7 @@ fn the_worst_case_event_fits_in_a_request() {
         Kind::TraceStart {
             trace_id: TraceId::from(1u128),
             span_id: SpanId::from(1u64),
-            upstream_span_id: SpanId::from(2u64),
+            upstream: Value::Str(NAMES.intern(huge(30_000)).unwrap()),
         },
     )];
     // A full clock: 40 threads that each hand a lock to thread 1.
@@ -95,6 +95,18 @@ fn the_worst_case_event_fits_in_a_request() {
     );
     worst.location.file = big;
     events.push(worst);
+    // The longest stack trace: as many one-character lines as fit, each escaping longest.
+    let stack = Value::Str(NAMES.intern(&"\u{1}\n".repeat(30_000)).unwrap());
+    let mut error = event(
+        thread(1).to_raw(),
+        Kind::Error {
+            error_type: big,
+            message: text,
+            stack,
+        },
+    );
+    error.location.file = big;
+    events.push(error);
 
     let batches = encode_all(&mut encoder, &events);
     let largest = batches.iter().map(|b| b.body_len()).max().unwrap();
@@ -104,7 +116,7 @@ fn the_worst_case_event_fits_in_a_request() {
         "the case is really large: {largest} bytes"
     );
     assert_eq!(encoder.stats().oversized, 0);
-    wire_events(&batches[batches.len() - 1..]);
+    wire_events(&batches[batches.len() - 2..]);
 }
 
 #[test]

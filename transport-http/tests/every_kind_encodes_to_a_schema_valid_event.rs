@@ -65,6 +65,7 @@ fn every_kind_encodes_to_a_schema_valid_event() {
         Kind::Error {
             error_type: "InsufficientFunds",
             message: Value::I64(-3),
+            stack: Value::None,
         },
         Kind::Custom {
             name: "audit",
@@ -186,10 +187,40 @@ fn metadata_only_kinds_produce_no_event() {
             Kind::TraceStart {
                 trace_id: TraceId::from(7u128),
                 span_id: SpanId::from(9u64),
-                upstream_span_id: SpanId::INVALID,
+                upstream: Value::None,
             },
         ),
         event(1, Kind::ThreadEnd),
     ]);
     assert!(wire.is_empty());
+}
+
+#[test]
+fn an_errors_stack_becomes_its_stack_trace_lines() {
+    use raceway_core::symbol::Interner;
+    static NAMES: Interner<8, 1024> = Interner::new();
+    let stack = |text: &str| Value::Str(NAMES.intern(text).unwrap());
+    let error = |stack| Kind::Error {
+        error_type: "io::Error",
+        message: Value::Text(InlineStr::truncate("disk full")),
+        stack,
+    };
+    let wire = encode_valid(&[
+        event(
+            1,
+            error(stack("app::save\r\n  at src/app.rs:10\n\napp::main\n")),
+        ),
+        event(1, error(Value::Text(InlineStr::truncate("one::frame")))),
+        // Blank stacks and non-text values fall back to the event's location.
+        event(1, error(stack(" \n\n"))),
+        event(1, error(Value::U64(3))),
+    ]);
+    let trace = |i: usize| wire[i]["kind"]["Error"]["stack_trace"].clone();
+    assert_eq!(
+        trace(0),
+        json!(["app::save", "  at src/app.rs:10", "app::main"])
+    );
+    assert_eq!(trace(1), json!(["one::frame"]));
+    assert_eq!(trace(2), json!(["src/bank.rs:42"]));
+    assert_eq!(trace(3), json!(["src/bank.rs:42"]));
 }

@@ -3,18 +3,18 @@
 mod common;
 
 use common::{custom, encode_valid, event};
-use raceway_core::event::{Kind, ThreadId};
+use raceway_core::event::{InlineStr, Kind, ThreadId, Value};
 use raceway_core::symbol::Interner;
 use raceway_core::trace_context::{SpanId, TraceId};
 use serde_json::json;
 
 const TRACE: &str = "0af76519-16cd-43dd-8448-eb211c80319c";
 
-fn trace_start(upstream: SpanId) -> Kind {
+fn trace_start(upstream: Value) -> Kind {
     Kind::TraceStart {
         trace_id: TraceId::parse_uuid(TRACE).unwrap(),
         span_id: SpanId::parse_hex16("b7ad6b7169203331").unwrap(),
-        upstream_span_id: upstream,
+        upstream,
     }
 }
 
@@ -68,7 +68,7 @@ fn each_thread_is_a_chain_and_a_spawned_thread_starts_at_its_spawn() {
 #[test]
 fn trace_start_binds_and_children_inherit_the_trace() {
     static NAMES: Interner<8, 256> = Interner::new();
-    let upstream = SpanId::parse_hex16("00f067aa0ba902b7").unwrap();
+    let upstream = Value::U64(0x00f0_67aa_0ba9_02b7);
     let child = ThreadId::from_raw(2);
     let wire = encode_valid(&[
         event(1, custom("before", 0)), // 0: default trace
@@ -139,5 +139,30 @@ fn thread_end_frees_the_threads_state() {
     assert_eq!(
         stats.metadata + stats.encoded + stats.oversized,
         stats.consumed
+    );
+}
+
+#[test]
+fn a_foreign_upstream_span_is_written_as_its_text_once() {
+    static NAMES: Interner<8, 256> = Interner::new();
+    let foreign = Value::Str(NAMES.intern("parent-span-1111").unwrap());
+    let wire = encode_valid(&[
+        event(1, trace_start(foreign)),
+        event(1, custom("first", 0)),  // 0
+        event(1, custom("second", 0)), // 1
+        event(2, trace_start(Value::Text(InlineStr::truncate("span-7")))),
+        event(2, custom("first", 0)), // 2
+        event(3, trace_start(Value::None)),
+        event(3, custom("first", 0)), // 3
+        event(4, trace_start(Value::U64(0))),
+        event(4, custom("first", 0)), // 4
+    ]);
+    assert_eq!(wire[0]["metadata"]["upstream_span_id"], "parent-span-1111");
+    assert!(wire[1]["metadata"].get("upstream_span_id").is_none());
+    assert_eq!(wire[2]["metadata"]["upstream_span_id"], "span-7");
+    assert!(wire[3]["metadata"].get("upstream_span_id").is_none());
+    assert!(
+        wire[4]["metadata"].get("upstream_span_id").is_none(),
+        "the all-zero span is no span"
     );
 }

@@ -50,15 +50,10 @@ use std::sync::Arc;
 
 use raceway_core::symbol::Symbol;
 use raceway_core::trace_context::{SpanId, TraceFlags, TraceId, TraceState};
-use raceway_core::{Kind, ThreadId};
+use raceway_core::{Kind, ThreadId, Value};
 
 use crate::client::Shared;
 use crate::propagation::Incoming;
-
-/// The name of the [`Kind::Custom`] event that carries an upstream span id which is not 16 hex
-/// digits (other SDKs may send any text): it follows the thread's [`Kind::TraceStart`], whose
-/// `upstream_span_id` is then invalid.
-pub const UPSTREAM_SPAN_EVENT: &str = "raceway.upstream_span";
 
 /// A trace as seen by this service: shared by every logical thread working on it.
 #[derive(Debug)]
@@ -148,6 +143,19 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
         .flatten()
 }
 
+/// The caller's span as [`Kind::TraceStart`] carries it: a W3C span id as its number, any other
+/// text (other SDKs send e.g. `parent-span-1111`) interned verbatim. Left out, and counted in
+/// [`Stats::names_overflowed`](crate::Stats::names_overflowed), when the name table is full.
+fn upstream_value(upstream: Option<&str>) -> Value {
+    let Some(span) = upstream else {
+        return Value::None;
+    };
+    match SpanId::parse_hex16(span) {
+        Ok(id) => Value::U64(crate::propagation::span_number(id)),
+        Err(_) => crate::names::symbol(span).map_or(Value::None, Value::Str),
+    }
+}
+
 #[cold]
 pub(crate) fn no_context() {
     if UNTRACKED.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -194,26 +202,14 @@ impl Context {
         };
         let ctx = Context::on_new_thread(shared, Arc::new(trace), site);
         let trace = &ctx.inner.trace;
-        let upstream = trace.upstream.as_deref();
-        let upstream_id = upstream.and_then(|span| SpanId::parse_hex16(span).ok());
         ctx.record_at(
             Kind::TraceStart {
                 trace_id: trace.trace_id,
                 span_id: trace.span_id,
-                upstream_span_id: upstream_id.unwrap_or(SpanId::INVALID),
+                upstream: upstream_value(trace.upstream.as_deref()),
             },
             site,
         );
-        if let (Some(upstream), None) = (upstream, upstream_id) {
-            let data = crate::names::text(upstream);
-            ctx.record_at(
-                Kind::Custom {
-                    name: UPSTREAM_SPAN_EVENT,
-                    data,
-                },
-                site,
-            );
-        }
         for &(component, counter) in &trace.remote_clock {
             ctx.record_at(Kind::RemoteClock { component, counter }, site);
         }
@@ -280,7 +276,7 @@ impl Context {
             Kind::TraceStart {
                 trace_id: self.inner.trace.trace_id,
                 span_id: self.inner.trace.span_id,
-                upstream_span_id: SpanId::INVALID,
+                upstream: Value::None,
             },
             site,
         );

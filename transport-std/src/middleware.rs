@@ -218,6 +218,7 @@ where
                 Err(_) => ctx.record(Kind::Error {
                     error_type: std::any::type_name::<E>(),
                     message: Value::None,
+                    stack: Value::None,
                 }),
             }
             // The request is over: let its logical thread end once the handler's clones are gone.

@@ -63,10 +63,6 @@ use raceway_core::{Access, Kind, LockKind, Value};
 use crate::context::{record_current, with_current, Context};
 use crate::names::{text, IntoName};
 
-/// The name of the [`Kind::Custom`] event that carries an error's stack trace: it follows the
-/// [`Kind::Error`] it belongs to, on the same logical thread.
-pub const ERROR_STACK_EVENT: &str = "raceway.error.stack";
-
 fn state_change(variable: &'static str, access: Access, old: Value, new: Value) -> Kind {
     Kind::StateChange {
         variable,
@@ -172,7 +168,11 @@ tracking! {
 
     /// Records an error: its type (e.g. `io::Error`) and message.
     fn track_error(error_type: impl IntoName, message: &str)
-        -> Kind::Error { error_type: error_type.into_name(), message: text(message) };
+        -> Kind::Error {
+            error_type: error_type.into_name(),
+            message: text(message),
+            stack: Value::None,
+        };
 
     /// Records anything else, by name, with a value.
     fn track_custom(name: impl IntoName, data: impl Into<Value>)
@@ -219,9 +219,11 @@ pub fn track_http_response(direction: Direction, status: u16, duration: Duration
     }
 }
 
-/// Records an error with its stack trace (kept as a [`ERROR_STACK_EVENT`] event right after
-/// the error, interned: stacks from a fixed set of sites are cheap, unique ones fill the name
-/// table).
+/// Records an error with its stack trace, frames separated by `'\n'` (e.g. a formatted
+/// [`std::backtrace::Backtrace`]). The stack travels inside the error event, interned (cut to
+/// [`MAX_INTERNED_LEN`](crate::names::MAX_INTERNED_LEN) bytes): stacks from a fixed set of
+/// sites are cheap, unique ones fill the name table, and once it is full the stack is left out
+/// (counted in [`Stats::names_overflowed`](crate::Stats::names_overflowed)).
 #[track_caller]
 pub fn track_error_with_stack(error_type: impl IntoName, message: &str, stack: &str) {
     let location = Location::caller();
@@ -371,13 +373,7 @@ impl Context {
             Kind::Error {
                 error_type,
                 message: text(message),
-            },
-            location,
-        );
-        self.record_at(
-            Kind::Custom {
-                name: ERROR_STACK_EVENT,
-                data: text(stack),
+                stack: stack_value(stack),
             },
             location,
         );
@@ -394,10 +390,20 @@ impl Context {
             Kind::Error {
                 error_type,
                 message: text(&message),
+                stack: Value::None,
             },
             location,
         );
     }
+}
+
+/// An error's stack as [`Kind::Error`] carries it: one interned string, or none when the stack
+/// is blank or the name table is full.
+fn stack_value(stack: &str) -> Value {
+    if stack.trim().is_empty() {
+        return Value::None;
+    }
+    crate::names::symbol(stack).map_or(Value::None, Value::Str)
 }
 
 /// Records a function's return, with its duration, when dropped. From [`start_function`].

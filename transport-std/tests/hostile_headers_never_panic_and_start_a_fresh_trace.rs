@@ -131,10 +131,10 @@ fn a_hostile_header_still_yields_valid_events() {
         Kind::TraceStart {
             trace_id,
             span_id,
-            upstream_span_id,
+            upstream,
         } => {
             assert!(trace_id.is_valid() && span_id.is_valid());
-            assert!(!upstream_span_id.is_valid());
+            assert_eq!(upstream, raceway::Value::None);
         }
         other => panic!("expected TraceStart first, got {other:?}"),
     }

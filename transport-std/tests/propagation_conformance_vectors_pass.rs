@@ -14,6 +14,21 @@ const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-
 const TRACE: &str = "0af76519-16cd-43dd-8448-eb211c80319c";
 const REAL_HEADER: &str = "v1;eyJ0cmFjZV9pZCI6IjBhZjc2NTE5LTE2Y2QtNDNkZC04NDQ4LWViMjExYzgwMzE5YyIsInNwYW5faWQiOiI1Mzk5NWMzZjQyY2Q4YWQ4IiwicGFyZW50X3NwYW5faWQiOiJiN2FkNmI3MTY5MjAzMzMxIiwic2VydmljZSI6ImNoZWNrb3V0IiwiaW5zdGFuY2UiOiJ3ZWItMS00MjQyIiwiY2xvY2siOltbImNoZWNrb3V0I3dlYi0xLTQyNDIiLDRdLFsiZ2F0ZXdheSNndy03LTk5IiwyXV19";
 
+/// `events` as the Raceway server receives them.
+fn to_wire(events: &[raceway::Event]) -> Vec<Value> {
+    use raceway_transport_http::{Encoder, EncoderConfig};
+    let mut encoder = Encoder::new(EncoderConfig::new("test-service", "instance-1"));
+    let mut batches: Vec<_> = events.iter().filter_map(|e| encoder.encode(e)).collect();
+    batches.extend(encoder.flush());
+    batches
+        .iter()
+        .flat_map(|batch| {
+            let body: Value = serde_json::from_slice(batch.body()).unwrap();
+            body["events"].as_array().unwrap().clone()
+        })
+        .collect()
+}
+
 fn clock_header(payload: &Value) -> String {
     format!("v1;{}", URL_SAFE_NO_PAD.encode(payload.to_string()))
 }
@@ -60,24 +75,35 @@ fn raceway_clock_keeps_upstream_and_entries_and_adds_our_own() {
     assert_eq!(clock[1], ("other-service#other-1".to_owned(), 3));
     assert_eq!(clock[2].0, "test-service#instance-1");
 
-    // The events: TraceStart (upstream not hex: carried by the upstream-span event), the
+    // The events: TraceStart (the upstream is not a W3C span id: kept verbatim as text), the
     // received clock entries.
-    let kinds = common::kinds_of(&common::drained(&client, &captured), ctx.thread_id());
+    let events = common::drained(&client, &captured);
+    let kinds = common::kinds_of(&events, ctx.thread_id());
     assert!(
-        matches!(kinds[0], Kind::TraceStart { upstream_span_id, .. } if !upstream_span_id.is_valid())
+        matches!(kinds[0], Kind::TraceStart { upstream: raceway::Value::Str(upstream), .. }
+        if upstream.as_str() == "parent-span-1111")
     );
     assert!(
-        matches!(kinds[1], Kind::Custom { name: raceway::context::UPSTREAM_SPAN_EVENT, data }
-        if data == raceway::text("parent-span-1111"))
-    );
-    assert!(
-        matches!(kinds[2], Kind::RemoteClock { component, counter: 5 }
+        matches!(kinds[1], Kind::RemoteClock { component, counter: 5 }
         if component.as_str() == "upstream-service#upstream-1")
     );
     assert!(
-        matches!(kinds[3], Kind::RemoteClock { component, counter: 3 }
+        matches!(kinds[2], Kind::RemoteClock { component, counter: 3 }
         if component.as_str() == "other-service#other-1")
     );
+
+    // On the wire: the callee's first event names the caller's span as it came.
+    ctx.track_custom("handled", 1);
+    let mut events = events;
+    events.extend(common::drained(&client, &captured));
+    let wire = to_wire(&events);
+    let callee = format!("test-service#instance-1#{}", ctx.thread_id());
+    let first = wire
+        .iter()
+        .find(|e| e["metadata"]["thread_id"] == callee.as_str())
+        .expect("the callee's first event");
+    assert_eq!(first["metadata"]["upstream_span_id"], "parent-span-1111");
+    assert_eq!(first["metadata"]["distributed_span_id"], "b7ad6b7169203331");
 }
 
 #[test]
@@ -179,8 +205,8 @@ fn the_real_go_header_decodes_and_round_trips() {
     let ctx = client.continue_trace(&incoming);
     let kinds = common::kinds_of(&common::drained(&client, &captured), ctx.thread_id());
     assert!(
-        matches!(kinds[0], Kind::TraceStart { upstream_span_id, span_id, .. }
-        if upstream_span_id == SpanId::from(0xb7ad6b7169203331) && span_id == SpanId::from(0x53995c3f42cd8ad8))
+        matches!(kinds[0], Kind::TraceStart { upstream: raceway::Value::U64(upstream), span_id, .. }
+        if SpanId::from(upstream) == SpanId::from(0xb7ad6b7169203331) && span_id == SpanId::from(0x53995c3f42cd8ad8))
     );
     let mut out: Vec<(String, String)> = Vec::new();
     let _ = ctx.outbound("GET", "/next", &mut out);

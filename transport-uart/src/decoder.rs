@@ -653,10 +653,12 @@ impl Decoder {
                 at,
                 error_type,
                 message,
+                stack,
             } => {
                 let kind = Kind::Error {
                     error_type: self.name(error_type)?,
                     message: self.value(message)?,
+                    stack: self.value(stack)?,
                 };
                 event(at, kind, self)
             }
@@ -673,12 +675,12 @@ impl Decoder {
                 at,
                 trace_id,
                 span_id,
-                upstream_span_id,
+                upstream,
             } => {
                 let kind = Kind::TraceStart {
                     trace_id: TraceId::from_bytes(trace_id),
                     span_id: SpanId::from_bytes(span_id),
-                    upstream_span_id: SpanId::from_bytes(upstream_span_id),
+                    upstream: self.value(upstream)?,
                 };
                 event(at, kind, self)
             }

@@ -448,10 +448,12 @@ impl<const N: usize> Encoder<N> {
             Kind::Error {
                 error_type,
                 message,
+                stack,
             } => Frame::Error {
                 at,
                 error_type: name(error_type)?,
                 message: value(message)?,
+                stack: value(stack)?,
             },
             Kind::Custom { name: n, data } => Frame::Custom {
                 at,
@@ -469,12 +471,12 @@ impl<const N: usize> Encoder<N> {
             Kind::TraceStart {
                 trace_id,
                 span_id,
-                upstream_span_id,
+                upstream,
             } => Frame::TraceStart {
                 at,
                 trace_id: trace_id.to_bytes(),
                 span_id: span_id.to_bytes(),
-                upstream_span_id: upstream_span_id.to_bytes(),
+                upstream: value(upstream)?,
             },
             Kind::RemoteClock { component, counter } => Frame::RemoteClock {
                 at,
@@ -488,7 +490,7 @@ impl<const N: usize> Encoder<N> {
 }
 
 /// Everything `event` refers to by id, location first. At most four: the location, a name and
-/// two string values.
+/// two string values (an error's message and stack).
 fn references(event: &Event) -> [Option<Ref>; 4] {
     let value = |value: &Value| match value {
         Value::Str(symbol) => Some(Ref::Text(symbol.as_str())),
@@ -513,8 +515,10 @@ fn references(event: &Event) -> [Option<Ref>; 4] {
         Kind::Error {
             error_type,
             message,
-        } => (text(error_type), value(message), None),
+            stack,
+        } => (text(error_type), value(message), value(stack)),
         Kind::Custom { name, data } => (text(name), value(data), None),
+        Kind::TraceStart { upstream, .. } => (value(upstream), None, None),
         Kind::RemoteClock { component, .. } => (text(component.as_str()), None, None),
         _ => (None, None, None),
     };

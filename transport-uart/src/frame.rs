@@ -169,6 +169,7 @@ pub enum Frame<'a> {
         at: At,
         error_type: u16,
         message: WireValue<'a>,
+        stack: WireValue<'a>,
     },
     /// [`Kind::Custom`](raceway_core::Kind::Custom).
     Custom {
@@ -185,7 +186,7 @@ pub enum Frame<'a> {
         at: At,
         trace_id: [u8; 16],
         span_id: [u8; 8],
-        upstream_span_id: [u8; 8],
+        upstream: WireValue<'a>,
     },
     /// [`Kind::RemoteClock`](raceway_core::Kind::RemoteClock).
     RemoteClock {

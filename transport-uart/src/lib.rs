@@ -89,10 +89,10 @@
 //! | 13 | `HttpResponse` | *at*, status `u16`, duration ns `u64`, direction code, span `u64` |
 //! | 14 | `DatabaseQuery` | *at*, database id, query value, duration ns `u64` |
 //! | 15 | `DatabaseResult` | *at*, rows `u64` |
-//! | 16 | `Error` | *at*, error-type id, message value |
+//! | 16 | `Error` | *at*, error-type id, message value, stack value |
 //! | 17 | `Custom` | *at*, name id, data value |
 //! | 18 / 19 | `Send` / `Receive` | *at*, message `u64` |
-//! | 20 | `TraceStart` | *at*, trace id (16 bytes), span id (8), upstream span id (8) |
+//! | 20 | `TraceStart` | *at*, trace id (16 bytes), span id (8), upstream value |
 //! | 21 | `RemoteClock` | *at*, component id, counter `u64` |
 //! | 22 | `ThreadEnd` | *at* |
 //!

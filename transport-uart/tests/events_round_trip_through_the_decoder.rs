@@ -22,12 +22,16 @@ const NAMES: [&str; 6] = [
 ];
 
 /// Interned values (the interner is bounded, so they come from a pool).
-const POOL: [&str; 5] = [
+const POOL: [&str; 7] = [
     "pending",
     "svc#web-1",
     "a much longer interned string value",
     "x",
     "ß",
+    // An error's stack, frames separated by newlines.
+    "app::handler\napp::main\nstd::rt::lang_start",
+    // A foreign upstream span (the Go SDK's conformance vector).
+    "parent-span-1111",
 ];
 
 fn name() -> impl Strategy<Value = &'static str> {
@@ -127,18 +131,19 @@ fn kind() -> impl Strategy<Value = Kind> {
             }
         }),
         any::<u64>().prop_map(|rows_affected| Kind::DatabaseResult { rows_affected }),
-        (name(), value()).prop_map(|(error_type, message)| Kind::Error {
+        (name(), value(), value()).prop_map(|(error_type, message, stack)| Kind::Error {
             error_type,
-            message
+            message,
+            stack,
         }),
         (name(), value()).prop_map(|(name, data)| Kind::Custom { name, data }),
         any::<u64>().prop_map(|message| Kind::Send { message }),
         any::<u64>().prop_map(|message| Kind::Receive { message }),
-        (any::<[u8; 16]>(), any::<[u8; 8]>(), any::<[u8; 8]>()).prop_map(|(t, s, u)| {
+        (any::<[u8; 16]>(), any::<[u8; 8]>(), value()).prop_map(|(t, s, upstream)| {
             Kind::TraceStart {
                 trace_id: TraceId::from_bytes(t),
                 span_id: SpanId::from_bytes(s),
-                upstream_span_id: SpanId::from_bytes(u),
+                upstream,
             }
         }),
         (prop::sample::select(&POOL[..]), any::<u64>()).prop_map(|(component, counter)| {
@@ -180,5 +185,54 @@ proptest! {
         let want: Vec<_> = events.iter().map(common::on_host).collect();
         prop_assert_eq!(decoded.events, want);
         prop_assert!(decoded.skipped.is_empty(), "{:?}", decoded.skipped);
+    }
+}
+
+#[test]
+fn error_stacks_and_foreign_upstream_spans_are_defined_and_resolved() {
+    let stack = VALUES.intern(POOL[5]).unwrap();
+    let foreign = VALUES.intern(POOL[6]).unwrap();
+    let thread = ThreadId::from_raw(3);
+    let events = [
+        Event::new(
+            1,
+            thread,
+            Kind::TraceStart {
+                trace_id: TraceId::from_bytes([7; 16]),
+                span_id: SpanId::from(0xb7ad_6b71_6920_3331),
+                upstream: Value::Str(foreign),
+            },
+        ),
+        Event::new(
+            2,
+            thread,
+            Kind::TraceStart {
+                trace_id: TraceId::from_bytes([7; 16]),
+                span_id: SpanId::from(0x5399_5c3f_42cd_8ad8),
+                upstream: Value::U64(0xb7ad_6b71_6920_3331),
+            },
+        ),
+        Event::new(
+            3,
+            thread,
+            Kind::Error {
+                error_type: "io::Error",
+                message: Value::Str(VALUES.intern(POOL[2]).unwrap()),
+                stack: Value::Str(stack),
+            },
+        ),
+    ];
+    // The smallest table: the error's location, file, type, message and stack all need ids.
+    let (bytes, _) = common::encode::<8>(&events, EncoderConfig::DEFAULT);
+    let decoded = common::decode(&bytes);
+    assert!(decoded.skipped.is_empty(), "{:?}", decoded.skipped);
+    let want: Vec<_> = events.iter().map(common::on_host).collect();
+    assert_eq!(decoded.events, want);
+    match decoded.events[2].kind {
+        Kind::Error {
+            stack: Value::Str(stack),
+            ..
+        } => assert_eq!(stack.as_str().lines().count(), 3),
+        ref other => panic!("expected the error with its stack, got {other:?}"),
     }
 }
