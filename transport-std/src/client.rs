@@ -38,10 +38,13 @@ use std::time::{Duration, Instant};
 use raceway_core::recorder::Recorder;
 use raceway_core::ring::{Ring, Slot};
 
-use crate::config::Config;
+use crate::analysis::{Analysis, AnalyzerSink};
+use crate::capture::CaptureSink;
+use crate::config::{Config, ConfigError};
 use crate::context::Context;
 use crate::propagation::{HeaderSource, Incoming};
-use crate::sink::{Sink, SinkStats};
+use crate::server::ServerSink;
+use crate::sink::{Fanout, Sink, SinkStats};
 use raceway_core::event::Direction;
 
 /// What every context and the drain thread share.
@@ -213,6 +216,58 @@ struct ClientInner {
     shared: Arc<Shared>,
     drain: Mutex<Option<JoinHandle<()>>>,
     report: Mutex<Option<ShutdownReport>>,
+    /// The local analysis, when [`Client::from_config`] chose the analyzer.
+    analysis: Option<Analysis>,
+}
+
+/// Why [`Client::from_config`] could not start a client.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration (or a `RACEWAY_*` variable) is invalid.
+    Config(ConfigError),
+    /// The server URL or API key cannot be used for delivery (e.g. `https://` without TLS).
+    Server(raceway_transport_http::ConfigError),
+    /// The capture file could not be created, or the drain thread could not start.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "invalid Raceway configuration: {e}"),
+            StartError::Server(e) => write!(f, "cannot deliver to the Raceway server: {e}"),
+            StartError::Io(e) => write!(f, "cannot start the Raceway client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(e) => Some(e),
+            StartError::Server(e) => Some(e),
+            StartError::Io(e) => Some(e),
+        }
+    }
+}
+
+impl From<ConfigError> for StartError {
+    fn from(e: ConfigError) -> Self {
+        StartError::Config(e)
+    }
+}
+
+impl From<raceway_transport_http::ConfigError> for StartError {
+    fn from(e: raceway_transport_http::ConfigError) -> Self {
+        StartError::Server(e)
+    }
+}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> Self {
+        StartError::Io(e)
+    }
 }
 
 impl fmt::Debug for Client {
@@ -225,6 +280,42 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
+    /// A client configured by the `RACEWAY_*` variables alone: [`Client::from_config`] with
+    /// [`Config::from_env`].
+    pub fn from_env() -> Result<Client, StartError> {
+        Client::from_config(Config::from_env()?)
+    }
+
+    /// A client delivering to every destination `config` names: the Raceway server when a URL
+    /// is configured, the local analyzer when [`Config::local_analysis`] is on (the default
+    /// without a server: its race report is printed at shutdown and readable through
+    /// [`Client::analysis`]), and a capture file when [`Config::capture_path`] is set. With
+    /// none of them, events go to the default server URL.
+    pub fn from_config(config: Config) -> Result<Client, StartError> {
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        if config.configured_server_url().is_some() || !config.local_analysis() {
+            sinks.push(Box::new(ServerSink::new(&config)?));
+        }
+        let mut analysis = None;
+        if config.local_analysis() {
+            let (sink, handle) = AnalyzerSink::new();
+            sinks.push(Box::new(sink));
+            analysis = Some(handle);
+        }
+        if let Some(path) = config.capture_path() {
+            sinks.push(Box::new(CaptureSink::create(path)?));
+        }
+        let sink = Fanout::new(sinks);
+        let client = Client::start(config, Box::new(sink), analysis)?;
+        Ok(client)
+    }
+
+    /// The local analysis, if this client was started by [`Client::from_config`] with the
+    /// analyzer among its destinations. Its report is complete after [`Client::shutdown`].
+    pub fn analysis(&self) -> Option<&Analysis> {
+        self.inner.analysis.as_ref()
+    }
+
     /// A client delivering to `sink`, with its drain thread started.
     ///
     /// Fails only if the operating system refuses to start the thread.
@@ -234,6 +325,14 @@ impl Client {
 
     /// [`Client::new`] for a sink chosen at run time.
     pub fn with_boxed_sink(config: Config, sink: Box<dyn Sink>) -> std::io::Result<Client> {
+        Client::start(config, sink, None)
+    }
+
+    fn start(
+        config: Config,
+        sink: Box<dyn Sink>,
+        analysis: Option<Analysis>,
+    ) -> std::io::Result<Client> {
         let recorder = Recorder::new(
             Ring::with_capacity(config.ring_capacity()),
             crate::time::tick_fn(),
@@ -261,6 +360,7 @@ impl Client {
                 shared,
                 drain: Mutex::new(Some(handle)),
                 report: Mutex::new(None),
+                analysis,
             }),
         })
     }

@@ -18,10 +18,15 @@
 //! | [`tag`](ConfigBuilder::tag) | none | |
 //! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 65 536 events | |
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
+//! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
+//! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
 //!
 //! An empty variable counts as unset. Whether a server URL was configured at all (in code or in
 //! `RACEWAY_URL`) stays observable through [`Config::configured_server_url`]: with none, the
 //! default destination is the local analyzer rather than a server that is probably not running.
+//! [`Client::from_config`](crate::Client::from_config) sends events to every destination
+//! configured: the server, the local analyzer (which prints its race report at shutdown) and a
+//! capture file for `raceway check`.
 //!
 //! The API key is never shown: `Debug` prints `<redacted>` and errors never include it.
 //!
@@ -57,6 +62,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The server URL used when none is configured.
@@ -297,6 +303,8 @@ pub struct Config {
     tags: BTreeMap<String, String>,
     ring_capacity: usize,
     shutdown_timeout: Duration,
+    local_analysis: bool,
+    capture_path: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -313,6 +321,8 @@ impl fmt::Debug for Config {
             .field("tags", &self.tags)
             .field("ring_capacity", &self.ring_capacity)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("local_analysis", &self.local_analysis)
+            .field("capture_path", &self.capture_path)
             .finish()
     }
 }
@@ -398,6 +408,16 @@ impl Config {
         self.shutdown_timeout
     }
 
+    /// Whether the built-in analyzer receives the events and prints a race report at shutdown.
+    pub fn local_analysis(&self) -> bool {
+        self.local_analysis
+    }
+
+    /// The capture file events are also written to, if any (`raceway check FILE` reads it).
+    pub fn capture_path(&self) -> Option<&Path> {
+        self.capture_path.as_deref()
+    }
+
     /// This process's vector clock component, `service#instance`.
     pub fn clock_component(&self) -> String {
         format!("{}#{}", self.service_name, self.instance_id)
@@ -418,6 +438,8 @@ pub struct ConfigBuilder {
     tags: BTreeMap<String, String>,
     ring_capacity: Option<usize>,
     shutdown_timeout: Option<Duration>,
+    local_analysis: Option<bool>,
+    capture_path: Option<PathBuf>,
     env: Env,
 }
 
@@ -429,6 +451,8 @@ struct Env {
     environment: Option<String>,
     api_key: Option<String>,
     debug: Option<String>,
+    analyze: Option<String>,
+    capture: Option<String>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -508,6 +532,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Whether the built-in analyzer should also (or should not) receive the events. Without
+    /// this call it does exactly when no server URL is configured.
+    pub fn local_analysis(mut self, on: bool) -> Self {
+        self.local_analysis = Some(on);
+        self
+    }
+
+    /// Also writes every event to a capture file at `path` (created or truncated).
+    pub fn capture_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.capture_path = Some(path.into());
+        self
+    }
+
     /// Reads the `RACEWAY_*` variables from the process environment.
     pub fn with_env(self) -> Self {
         self.with_env_from(|name| std::env::var(name).ok())
@@ -523,6 +560,8 @@ impl ConfigBuilder {
             environment: get("RACEWAY_ENV"),
             api_key: get("RACEWAY_API_KEY"),
             debug: get("RACEWAY_DEBUG"),
+            analyze: get("RACEWAY_ANALYZE"),
+            capture: get("RACEWAY_CAPTURE"),
         };
         self
     }
@@ -541,6 +580,8 @@ impl ConfigBuilder {
             tags,
             ring_capacity,
             shutdown_timeout,
+            local_analysis,
+            capture_path,
             env,
         } = self;
         let server_url = match (server_url, env.url) {
@@ -548,15 +589,10 @@ impl ConfigBuilder {
             (None, Some(url)) => Some(parse_url(url, "RACEWAY_URL")?),
             (None, None) => None,
         };
-        let debug = match (debug, env.debug) {
-            (Some(debug), _) => debug,
-            (None, Some(value)) => parse_bool(&value).ok_or(ConfigError::InvalidVariable {
-                variable: "RACEWAY_DEBUG",
-                value,
-                expected: "1, true, yes, on, 0, false, no or off",
-            })?,
-            (None, None) => false,
-        };
+        let debug = flag(debug, env.debug, "RACEWAY_DEBUG")?.unwrap_or(false);
+        let local_analysis =
+            flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?.unwrap_or(server_url.is_none());
+        let capture_path = capture_path.or(env.capture.map(PathBuf::from));
         let api_key = api_key.or(env.api_key);
         if let Some(key) = &api_key {
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -602,7 +638,29 @@ impl ConfigBuilder {
             tags,
             ring_capacity,
             shutdown_timeout: shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            local_analysis,
+            capture_path,
         })
+    }
+}
+
+/// A boolean option: the value set in code, else the variable's, else none.
+fn flag(
+    code: Option<bool>,
+    variable_value: Option<String>,
+    variable: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    match (code, variable_value) {
+        (Some(on), _) => Ok(Some(on)),
+        (None, Some(value)) => match parse_bool(&value) {
+            Some(on) => Ok(Some(on)),
+            None => Err(ConfigError::InvalidVariable {
+                variable,
+                value,
+                expected: "1, true, yes, on, 0, false, no or off",
+            }),
+        },
+        (None, None) => Ok(None),
     }
 }
 

@@ -15,7 +15,9 @@
 //! * [`context`], [`thread`], [`future`] — carrying the context across threads and tasks.
 //! * [`propagation`] — `traceparent`, `tracestate` and `raceway-clock` in and out.
 //! * `middleware` — the tower layer `RacewayLayer` (feature `tower`).
-//! * [`sink`] — where batches go; [`time`] — timestamps; [`names`] — dynamic names.
+//! * [`sink`] — where batches go: [`server`] (the Raceway server), [`analysis`] (the built-in
+//!   race analyzer), [`capture`] (a file for `raceway check`), or your own.
+//! * [`time`] — timestamps; [`names`] — dynamic names.
 //!
 //! # Examples
 //!
@@ -54,6 +56,8 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod analysis;
+pub mod capture;
 mod client;
 pub mod config;
 pub mod context;
@@ -64,13 +68,14 @@ mod ids;
 pub mod middleware;
 pub mod names;
 pub mod propagation;
+pub mod server;
 pub mod sink;
 pub mod sync;
 pub mod thread;
 pub mod time;
 pub mod track;
 
-pub use client::{Client, FlushError, ShutdownReport, Stats};
+pub use client::{Client, FlushError, ShutdownReport, StartError, Stats};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use context::{Context, Entered};
 pub use future::FutureExt;

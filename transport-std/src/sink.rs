@@ -124,6 +124,58 @@ pub struct Undelivered {
     pub events: u64,
 }
 
+/// Sends every batch to several sinks, in order.
+///
+/// The first sink is the primary one: its counters are the client's statistics, so an event is
+/// counted once however many destinations it reaches. The others get the same batches as
+/// best-effort copies (a local report, a capture file). At shutdown the copies go first, since
+/// they are quick, and the primary gets what is left of the deadline.
+#[derive(Debug)]
+pub struct Fanout {
+    sinks: Vec<Box<dyn Sink>>,
+}
+
+impl Fanout {
+    /// Fans out to `sinks`; the first is the primary. With none, events count as delivered to
+    /// nowhere (nothing was asked for).
+    pub fn new(sinks: Vec<Box<dyn Sink>>) -> Self {
+        Fanout { sinks }
+    }
+}
+
+impl Sink for Fanout {
+    fn send(&mut self, batch: &[Event], deadline: Instant) {
+        for sink in &mut self.sinks {
+            sink.send(batch, deadline);
+        }
+    }
+
+    fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
+        let mut primary = Ok(());
+        for (i, sink) in self.sinks.iter_mut().enumerate() {
+            let result = sink.flush(deadline);
+            if i == 0 {
+                primary = result;
+            }
+        }
+        primary
+    }
+
+    fn shutdown(&mut self, deadline: Instant) -> Undelivered {
+        let Some((primary, copies)) = self.sinks.split_first_mut() else {
+            return Undelivered::default();
+        };
+        for copy in copies {
+            copy.shutdown(deadline);
+        }
+        primary.shutdown(deadline)
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.sinks.first().map(|s| s.stats()).unwrap_or_default()
+    }
+}
+
 /// Sends every batch to a closure; the closure's events count as delivered.
 ///
 /// # Examples
