@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Firmware end to end: build the QEMU firmware example, run it on an emulated Cortex-M3
-# (lm3s6965evb), capture UART0, decode the stream on the host and check the decoded events.
+# (lm3s6965evb), capture UART0, decode the stream on the host and check the decoded events,
+# then check with `raceway bridge --check` that the unguarded counter races and the guarded one
+# does not.
 # Also checks that core + the UART encoder build for a target without compare-and-swap.
 #
 # Runs as root on a fresh Debian machine with rustup; installs what is missing.
@@ -58,4 +60,20 @@ cargo run --quiet -p raceway-transport-uart --features std --example decode -- \
     --expect-shared racy --expect-shared guarded \
     --expect-lock critical_section \
     --max-skipped 0
+
+step "raceway bridge --check: a race on racy, none on guarded"
+cargo build --quiet -p raceway-cli
+status=0
+# No RACEWAY_URL from the environment: this step analyzes only, it forwards nothing.
+env -u RACEWAY_URL -u RACEWAY_API_KEY "$CARGO_TARGET_DIR/debug/raceway" bridge \
+    --input "$out/uart0.bin" --check --quiet --save "$out/uart0.rwcap" >"$out/report.txt" \
+    || status=$?
+cat "$out/report.txt"
+test "$status" -eq 1 || { echo "FAIL: raceway bridge --check exited $status, expected 1 (races found)"; exit 1; }
+grep -q 'race on `racy`' "$out/report.txt" || { echo "FAIL: no race reported on racy"; exit 1; }
+if grep -q 'race on `guarded`' "$out/report.txt"; then
+    echo "FAIL: a race reported on guarded, which a critical section protects"; exit 1
+fi
+"$CARGO_TARGET_DIR/debug/raceway" check "$out/uart0.rwcap" >/dev/null && status=0 || status=$?
+test "$status" -eq 1 || { echo "FAIL: raceway check on the saved capture exited $status, expected 1"; exit 1; }
 echo "firmware: 1 passed, 0 failed"

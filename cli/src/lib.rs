@@ -1,1 +1,0 @@
-//! raceway-cli (being built).
