@@ -11,9 +11,10 @@
 //!
 //! # Size
 //!
-//! 80 bytes on 64-bit targets and 72 on 32-bit ones (checked at compile time against the hard
-//! limit of 128). The 64-byte target gives way to `&'static str` names: a fat pointer is what
-//! makes a literal name free at run time, where a 4-byte id would cost a table lookup per event.
+//! 64 bytes on 32-bit targets (Cortex-M) and 80 on 64-bit ones, checked at compile time against
+//! the hard limit of 128. On 64-bit targets the 64-byte goal gives way to `&'static str` names: a
+//! fat pointer is what makes a literal name free at run time, where a 4-byte id would cost a
+//! table lookup per event.
 //!
 //! # Examples
 //!
