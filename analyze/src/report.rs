@@ -195,10 +195,13 @@ impl Report {
         let s = &self.summary;
         let mut caveats = Vec::new();
         if let Some(after) = s.first_drop_after {
+            let events = match s.dropped_events {
+                1 => "1 event was".to_owned(),
+                n => format!("{n} events were"),
+            };
             caveats.push(format!(
-                "{} events were dropped, the first after event {after}: races may have been \
-                 missed from there on, and races after it are marked uncertain",
-                s.dropped_events
+                "{events} dropped, the first after event {after}: races may have been missed \
+                 from there on, and races after it are marked uncertain"
             ));
         }
         if s.lost_edges > 0 || s.evicted_threads > 0 {

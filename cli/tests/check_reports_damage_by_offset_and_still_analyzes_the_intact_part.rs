@@ -46,7 +46,7 @@ fn a_truncated_capture_names_the_offset_and_the_race_is_still_found() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("warning: 1 events were dropped"),
+        run.stdout.contains("warning: 1 event was dropped"),
         "{}",
         run.stdout
     );
