@@ -104,6 +104,10 @@ mod tests {
             "2000-02-29T00:00:00.000000001Z"
         );
         assert_eq!(
+            format_unix_nanos(4_102_444_799_999_999_999).as_str(),
+            "2099-12-31T23:59:59.999999999Z"
+        );
+        assert_eq!(
             format_unix_nanos(u64::MAX).as_str(),
             "2554-07-21T23:34:33.709551615Z"
         );

@@ -10,7 +10,7 @@
 //! 3. [`shutdown`](Sink::shutdown) once, last; the sink is dropped afterwards.
 //!
 //! In a batch, [`Event::time`] is already converted to Unix nanoseconds (format it with
-//! [`Timestamp`](crate::time::Timestamp)), and [`Kind::Dropped`] markers stand where the ring
+//! [`format_unix_nanos`](crate::time::format_unix_nanos)), and [`Kind::Dropped`] markers stand where the ring
 //! lost events, so a sink can mark the loss in its own output. Each logical thread's events
 //! arrive in program order, every [`Kind::Spawn`] before the child's first event, and a
 //! [`Kind::TraceStart`] as each logical thread's first event.
