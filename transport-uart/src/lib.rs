@@ -60,8 +60,8 @@
 //!   place starts again after the next `0x00`. Empty frames (two `0x00` in a row) are padding
 //!   and are ignored; a writer may send a lone `0x00` to end a frame it could not finish.
 //! * **Checksum.** CRC-16/IBM-3740 (also called CCITT-FALSE: polynomial `0x1021`, initial
-//!   value `0xFFFF`, no reflection, no final xor), appended little-endian, computed by
-//!   postcard's CRC flavor. A header frame's CRC covers the postcard bytes alone. Every other
+//!   value `0xFFFF`, no reflection, no final xor), appended little-endian, as postcard's CRC
+//!   flavor appends it. A header frame's CRC covers the postcard bytes alone. Every other
 //!   frame's CRC covers **the stream's current epoch byte followed by the postcard bytes**: the
 //!   epoch is not sent in the frame, but a reader with the wrong epoch sees a checksum error
 //!   instead of resolving ids against a stale table.
