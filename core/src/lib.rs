@@ -9,6 +9,8 @@
 //! * [`symbol`] — interning dynamic names into a bounded table.
 //! * [`ring`] — the multi-producer single-consumer ring with drop accounting.
 //! * [`recorder`] — ties ring, time source and logical threads together: the record path.
+//! * [`lanes`] — a queue per recording thread, merged in happens-before order: the record path
+//!   on hosts, where two threads must not slow each other down (needs `alloc`).
 //! * [`clock`] — compact vector clocks.
 //! * [`causality`] — rebuilds happens-before from the event stream (needs `alloc`).
 //! * [`trace_context`] — W3C trace ids, span ids, `traceparent` and `tracestate`.
@@ -31,6 +33,8 @@ extern crate std;
 pub mod causality;
 pub mod clock;
 pub mod event;
+#[cfg(feature = "alloc")]
+pub mod lanes;
 pub mod recorder;
 pub mod ring;
 pub mod symbol;

@@ -6,8 +6,19 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use portable_atomic::{AtomicUsize, Ordering};
 
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64};
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use portable_atomic::{AtomicPtr, AtomicU64};
+
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use core::hint::spin_loop;
+/// Waits a moment for another thread; under loom, lets the model run the others.
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::thread::yield_now as spin_loop;
 
 /// `core::cell::UnsafeCell` with loom's closure-based access, so the ring reads the same under
 /// both.
