@@ -1,11 +1,10 @@
 //! The std face's record path, side by side with the core's, in one run.
 //!
 //! * `record/std_state_change` — `raceway::track_write` with a literal name and integer values
-//!   into the current context, through the full std API (thread-local context lookup, the
-//!   client's ring, the TSC time source), while the client's drain thread delivers to a sink
-//!   that discards.
-//! * `baseline/core_state_change` — the core's `Recorder::record` of the same event into a ring
-//!   of the same capacity kept drained by a thread, as `record/state_change` in `--bench record`.
+//!   into the current context, through the full std API (thread-local context and lane lookup,
+//!   the TSC time source), while the client's drain thread delivers to a sink that discards.
+//! * `baseline/core_state_change` — the same event pushed straight into a leased lane of the
+//!   same capacity kept drained by a thread, as `record/state_change` in `--bench record`.
 //! * `time/ticks` and `time/instant_now` — the std time source against `Instant::now`.
 //!
 //! Run: `cargo bench -p raceway-benches --bench std` (and `--bench record` for the core's own
@@ -20,11 +19,11 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use raceway::sink::CallbackSink;
 use raceway::{Client, Config, Event};
-use raceway_core::event::{Access, Kind, Value};
-use raceway_core::recorder::Recorder;
-use raceway_core::ring::Ring;
+use raceway_core::event::{Access, Kind, ThreadId, Value};
+use raceway_core::lanes::Lanes;
 
-const CAPACITY: usize = 1 << 16;
+/// Events per recording thread, the std client's default.
+const CAPACITY: usize = raceway::config::DEFAULT_RING_CAPACITY;
 
 fn std_record(c: &mut Criterion) {
     let mut group = c.benchmark_group("record");
@@ -59,16 +58,13 @@ fn std_record(c: &mut Criterion) {
 fn core_baseline(c: &mut Criterion) {
     let mut group = c.benchmark_group("baseline");
     group.throughput(Throughput::Elements(1));
-    let recorder = Arc::new(Recorder::new(
-        Ring::with_capacity(CAPACITY),
-        raceway::time::tick_fn(),
-    ));
+    let lanes = Arc::new(Lanes::new(CAPACITY, 256));
     let stop = Arc::new(AtomicBool::new(false));
     let drainer = {
-        let (recorder, stop) = (Arc::clone(&recorder), Arc::clone(&stop));
+        let (lanes, stop) = (Arc::clone(&lanes), Arc::clone(&stop));
         thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let n = recorder.consumer().map_or(0, |consumer| {
+                let n = lanes.consumer().map_or(0, |consumer| {
                     consumer.fold(0, |n, e| {
                         black_box(e.time);
                         n + 1
@@ -80,27 +76,28 @@ fn core_baseline(c: &mut Criterion) {
             }
         })
     };
-    let thread = recorder.new_thread();
+    let now = raceway::time::tick_fn();
+    let lease = lanes.lease().expect("a free lane");
+    let thread = ThreadId::from_raw(1);
     group.bench_function("core_state_change", |b| {
         let mut i = 0u64;
         b.iter(|| {
             i += 1;
-            recorder.record(
-                thread,
-                Kind::StateChange {
-                    variable: "accounts.alice.balance",
-                    access: Access::Write,
-                    old: Value::U64(black_box(i)),
-                    new: Value::U64(i + 1),
-                },
-            );
+            let kind = Kind::StateChange {
+                variable: "accounts.alice.balance",
+                access: Access::Write,
+                old: Value::U64(black_box(i)),
+                new: Value::U64(i + 1),
+            };
+            let _ = lease.push(Event::new(now(), thread, kind), false);
         })
     });
+    drop(lease);
     stop.store(true, Ordering::Relaxed);
     let _ = drainer.join();
     eprintln!(
         "baseline/core_state_change: {} events dropped during the run",
-        recorder.stats().dropped
+        lanes.stats().dropped
     );
     group.finish();
 }

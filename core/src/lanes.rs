@@ -69,8 +69,11 @@ use core::ops::Deref;
 
 use crate::event::{Event, Kind};
 use crate::recorder::Stats;
-use crate::ring::Full;
+use crate::ring::{prefetch_for_write, Full, PREFETCH_AHEAD};
 use crate::sync::{spin_loop, AtomicPtr, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+
+/// The consumer tells a lane's producer how far it has read at least this often (in events).
+const PUBLISH_EVERY: usize = 32;
 
 /// Lane 0: shared, behind a spin lock, by every thread that holds no lease.
 const SHARED: usize = 0;
@@ -333,6 +336,10 @@ impl Lanes {
             .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(event)) });
         slot.ticket.with_mut(|cell| unsafe { *cell = ticket });
         p.tail.store(tail.wrapping_add(1), Ordering::Release);
+        // SAFETY: within the lane's slots (the position wraps around the mask).
+        prefetch_for_write(unsafe {
+            &*slots.add(tail.wrapping_add(PREFETCH_AHEAD) & (self.capacity - 1))
+        });
         Ok(())
     }
 
@@ -342,23 +349,11 @@ impl Lanes {
             .taken
             .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
-        let cursors = self
-            .lanes
-            .iter()
-            .map(|lane| {
-                let head = lane.consumer.head.load(Ordering::Acquire);
-                Cursor {
-                    head,
-                    end: head,
-                    limit: head,
-                    slots: core::ptr::null(),
-                }
-            })
-            .collect();
         Some(LanesConsumer {
             lanes: self,
             next_ticket: self.totals.next_ticket.load(Ordering::Acquire),
-            cursors,
+            cursors: Vec::new(),
+            publish_mask: (self.capacity / 4).clamp(1, PUBLISH_EVERY) - 1,
             current: 0,
             waiting: None,
             drained: self.totals.drained.load(Ordering::Acquire),
@@ -371,8 +366,8 @@ impl Lanes {
         self.ticket.load(Ordering::Relaxed)
     }
 
-    /// How far every lane has been published right now. Once [`Lanes::reached`] says yes for
-    /// it, every event recorded before this call has been taken by the consumer.
+    /// How far every lane has been published right now. Once [`LanesConsumer::reached`] says
+    /// yes for it, every event recorded before this call has been taken by the consumer.
     pub fn mark(&self) -> Mark {
         let in_use = self.in_use.load(Ordering::Acquire);
         Mark(
@@ -381,14 +376,6 @@ impl Lanes {
                 .map(|lane| lane.producer.tail.load(Ordering::Acquire))
                 .collect(),
         )
-    }
-
-    /// Whether the consumer has taken everything up to `mark`.
-    pub fn reached(&self, mark: &Mark) -> bool {
-        self.lanes.iter().zip(mark.0.iter()).all(|(lane, &tail)| {
-            let head = lane.consumer.head.load(Ordering::Acquire);
-            tail.wrapping_sub(head) as isize <= 0
-        })
     }
 
     /// The counters, summed over the lanes. `recorded == drained + dropped + in_flight` holds
@@ -496,6 +483,8 @@ impl<L: Deref<Target = Lanes>> Drop for Lease<L> {
 /// The consumer's view of one lane.
 struct Cursor {
     head: usize,
+    /// How far the producer has been told the consumer read.
+    published: usize,
     /// How far this visit of the lane may read (the tail read on arrival).
     end: usize,
     /// While a global event waits: how far the lane must be emptied before it.
@@ -516,7 +505,10 @@ impl Cursor {
 pub struct LanesConsumer<'a> {
     lanes: &'a Lanes,
     next_ticket: u64,
-    cursors: Box<[Cursor]>,
+    /// One per lane in use, added as lanes come into use.
+    cursors: Vec<Cursor>,
+    /// A lane's progress is published whenever its head is a multiple of this plus one.
+    publish_mask: usize,
     /// The lane being read.
     current: usize,
     /// The lane whose head holds `next_ticket`, once found.
@@ -533,9 +525,18 @@ impl fmt::Debug for LanesConsumer<'_> {
     }
 }
 
-impl LanesConsumer<'_> {
+impl<'a> LanesConsumer<'a> {
     /// The next event or loss marker, or `None` if nothing more can be emitted yet.
     pub fn pop(&mut self) -> Option<Event> {
+        if self.cursors.is_empty() {
+            self.in_use();
+        }
+        // The common case: the lane being read has more plain events in this visit.
+        if self.waiting.is_none() {
+            if let Some(event) = self.plain_head(self.current) {
+                return Some(event);
+            }
+        }
         loop {
             if let Some(lane) = self.waiting {
                 if let Some(event) = self.next_plain(true) {
@@ -548,27 +549,60 @@ impl LanesConsumer<'_> {
             if let Some(event) = self.next_plain(false) {
                 return Some(event);
             }
-            self.waiting = Some(self.find_next_ticket()?);
+            match self.find_next_ticket() {
+                Some(lane) => self.waiting = Some(lane),
+                None => {
+                    self.publish_all();
+                    return None;
+                }
+            }
         }
+    }
+
+    /// Whether this consumer has taken everything up to `mark`.
+    pub fn reached(&self, mark: &Mark) -> bool {
+        mark.0.iter().enumerate().all(|(index, &tail)| {
+            let head = match self.cursors.get(index) {
+                Some(cursor) => cursor.head,
+                // Not read by this consumer yet: what earlier consumers published is exact.
+                None => self.lanes.lanes[index]
+                    .consumer
+                    .head
+                    .load(Ordering::Acquire),
+            };
+            tail.wrapping_sub(head) as isize <= 0
+        })
+    }
+
+    /// How many lanes are in use, with a cursor for each.
+    fn in_use(&mut self) -> usize {
+        let in_use = self.lanes.in_use.load(Ordering::Acquire);
+        for lane in &self.lanes.lanes[self.cursors.len()..in_use] {
+            let head = lane.consumer.head.load(Ordering::Acquire);
+            self.cursors.push(Cursor {
+                head,
+                published: head,
+                end: head,
+                limit: head,
+                slots: core::ptr::null(),
+            });
+        }
+        in_use
     }
 
     /// A visible plain event or loss marker from any lane, read lane after lane: each visit
     /// reads up to the tail seen on arrival (or up to `limit` while a global event waits).
     fn next_plain(&mut self, up_to_limit: bool) -> Option<Event> {
-        let in_use = self.lanes.in_use.load(Ordering::Acquire);
+        let in_use = self.in_use();
         if self.current >= in_use {
             self.current = 0;
         }
         for _ in 0..=in_use {
-            let index = self.current;
-            if let Some(marker) = self.loss_marker(index) {
-                return Some(marker);
+            if let Some(event) = self.plain_head(self.current) {
+                return Some(event);
             }
-            let cursor = &self.cursors[index];
-            if cursor.has_more() && self.ticket_at(index) == 0 {
-                return Some(self.take_head(index));
-            }
-            self.current = (index + 1) % in_use;
+            self.publish(self.current);
+            self.current = (self.current + 1) % in_use;
             let lane = &self.lanes.lanes[self.current];
             let cursor = &mut self.cursors[self.current];
             cursor.end = if up_to_limit {
@@ -580,11 +614,32 @@ impl LanesConsumer<'_> {
         None
     }
 
+    /// Lane `index`'s loss marker if it is due, else its head event if this visit may read it
+    /// and it is plain.
+    #[inline]
+    fn plain_head(&mut self, index: usize) -> Option<Event> {
+        if let Some(marker) = self.loss_marker(index) {
+            return Some(marker);
+        }
+        if !self.cursors[index].has_more() {
+            return None;
+        }
+        let slot = self.slot(index);
+        // SAFETY: published (head < tail seen with Acquire) and not yet handed back.
+        if slot.ticket.with(|cell| unsafe { *cell }) != 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        let event = slot.event.with(|cell| unsafe { (*cell).assume_init() });
+        self.advance(index);
+        Some(event)
+    }
+
     /// The lane whose head holds the next ticket, with every lane's limit set to what is
     /// visible now; `None` if that ticket is not visible yet (its producer is between taking it
     /// and publishing it).
     fn find_next_ticket(&mut self) -> Option<usize> {
-        let in_use = self.lanes.in_use.load(Ordering::Acquire);
+        let in_use = self.in_use();
         let found = (0..in_use).find(|&index| {
             let tail = self.lanes.lanes[index]
                 .producer
@@ -596,7 +651,7 @@ impl LanesConsumer<'_> {
         // Everything published before the global event was is visible now: bound it, so that a
         // busy lane can't keep the global event waiting. That includes lanes first leased after
         // `in_use` was read above, by a thread the global event's producer synchronised with.
-        let in_use = self.lanes.in_use.load(Ordering::Acquire);
+        let in_use = self.in_use();
         for (lane, cursor) in self.lanes.lanes[..in_use]
             .iter()
             .zip(self.cursors.iter_mut())
@@ -625,7 +680,8 @@ impl LanesConsumer<'_> {
         slot.ticket.with(|cell| unsafe { *cell })
     }
 
-    fn slot(&mut self, index: usize) -> &LaneSlot {
+    #[inline]
+    fn slot(&mut self, index: usize) -> &'a LaneSlot {
         let slots = self.slots(index);
         let position = self.cursors[index].head & (self.lanes.capacity - 1);
         // SAFETY: the lane has been used, so its slots are allocated, `capacity` of them.
@@ -637,22 +693,49 @@ impl LanesConsumer<'_> {
         let slot = self.slot(index);
         // SAFETY: published (Release/Acquire on the tail) and not yet handed back.
         let event = slot.event.with(|cell| unsafe { (*cell).assume_init() });
+        self.advance(index);
+        event
+    }
+
+    /// Hands lane `index`'s head slot back to its producer.
+    #[inline]
+    fn advance(&mut self, index: usize) {
         let cursor = &mut self.cursors[index];
         cursor.head = cursor.head.wrapping_add(1);
-        self.lanes.lanes[index]
-            .consumer
-            .head
-            .store(cursor.head, Ordering::Release);
         self.drained += 1;
-        self.lanes
-            .totals
-            .drained
-            .store(self.drained, Ordering::Release);
-        event
+        if cursor.head & self.publish_mask == 0 {
+            self.publish(index);
+        }
+    }
+
+    /// Tells lane `index`'s producer (and [`Lanes::stats`]) how far the consumer has read.
+    /// Done every [`PUBLISH_EVERY`] events (a quarter of a small lane), when leaving a lane and
+    /// when stopping, not on every event: a producer whose lane is nearly full reads it, and a
+    /// store per event would pull that line back and forth.
+    fn publish(&mut self, index: usize) {
+        let cursor = &mut self.cursors[index];
+        if cursor.published != cursor.head {
+            cursor.published = cursor.head;
+            self.lanes.lanes[index]
+                .consumer
+                .head
+                .store(cursor.head, Ordering::Release);
+            self.lanes
+                .totals
+                .drained
+                .store(self.drained, Ordering::Release);
+        }
+    }
+
+    fn publish_all(&mut self) {
+        for index in 0..self.cursors.len() {
+            self.publish(index);
+        }
     }
 
     /// A marker for events lost in lane `index`, once the consumer has reached where they were
     /// lost.
+    #[inline]
     fn loss_marker(&mut self, index: usize) -> Option<Event> {
         let p = &self.lanes.lanes[index].loss;
         if p.unreported.load(Ordering::Acquire) == 0 {
@@ -677,6 +760,7 @@ impl Iterator for LanesConsumer<'_> {
 
 impl Drop for LanesConsumer<'_> {
     fn drop(&mut self) {
+        self.publish_all();
         let totals = &self.lanes.totals;
         totals
             .next_ticket
@@ -828,12 +912,17 @@ mod tests {
         lanes.push_shared(send(2, 2), false).unwrap();
         let mark = lanes.mark();
         lease.push(custom(1, 3), false).unwrap();
-        assert!(!lanes.reached(&mark));
         let mut consumer = lanes.consumer().unwrap();
-        while !lanes.reached(&mark) {
+        assert!(!consumer.reached(&mark));
+        let mut taken = 0;
+        while !consumer.reached(&mark) {
             consumer.pop().unwrap();
+            taken += 1;
         }
-        assert!(lanes.stats().drained >= 2);
+        assert!(taken >= 2);
+        // What the producer and the counters see is published at the latest when it stops.
+        assert_eq!(consumer.by_ref().count() + taken, 3);
+        assert_eq!(lanes.stats().drained, 3);
     }
 
     #[test]

@@ -289,16 +289,16 @@ impl<S: AsRef<[Slot]>> Ring<S> {
 /// How many slots ahead a producer asks the cache for: the slot the next producers will write
 /// was last touched by the consumer on another core, and fetching it early keeps that miss off
 /// the record path (`record/state_change`: about 21.5 → 19.5 ns; two producers: about +12 %).
-const PREFETCH_AHEAD: usize = 16;
+pub(crate) const PREFETCH_AHEAD: usize = 16;
 
 /// Hints the CPU to bring `slot` into this core's cache for writing. Only a hint: no effect on
 /// correctness, and nothing at all where no such instruction is used.
 #[inline(always)]
-fn prefetch_for_write(slot: &Slot) {
+pub(crate) fn prefetch_for_write<T>(slot: &T) {
     #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
     {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-        let start = (slot as *const Slot).cast::<i8>();
+        let start = (slot as *const T).cast::<i8>();
         // SAFETY: prefetching never faults or changes memory; SSE is part of x86_64's baseline.
         unsafe {
             _mm_prefetch::<_MM_HINT_ET0>(start);

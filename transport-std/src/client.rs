@@ -1,8 +1,8 @@
-//! The client: the ring every context records into, the drain thread that empties it into a
+//! The client: the lanes every context records into, the drain thread that empties them into a
 //! [`Sink`], and the statistics.
 //!
-//! One client per process is the norm. Recording never waits for the drain: a full ring drops
-//! events and counts them. [`Client::flush`] and [`Client::shutdown`] take a timeout and return
+//! One client per process is the norm. Recording never waits for the drain: a thread whose lane
+//! is full drops events and counts them. [`Client::flush`] and [`Client::shutdown`] take a timeout and return
 //! by then whatever the sink does; dropping the last clone of a client shuts it down with
 //! [`Config::shutdown_timeout`].
 //!
@@ -35,21 +35,21 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use raceway_core::recorder::Recorder;
-use raceway_core::ring::{Ring, Slot};
+use raceway_core::lanes::Mark;
 
 use crate::analysis::{Analysis, AnalyzerSink};
 use crate::capture::CaptureSink;
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
 use crate::propagation::{HeaderSource, Incoming};
+use crate::record::Recorder;
 use crate::server::ServerSink;
 use crate::sink::{Fanout, Sink, SinkStats};
 use raceway_core::event::Direction;
 
 /// What every context and the drain thread share.
 pub(crate) struct Shared {
-    pub(crate) recorder: Recorder<Box<[Slot]>>,
+    pub(crate) recorder: Recorder,
     pub(crate) config: Config,
     /// `service#instance`, this process's clock component in `raceway-clock`.
     pub(crate) component: String,
@@ -69,8 +69,8 @@ pub(crate) struct Shared {
 pub(crate) struct Control {
     /// Flush requests made so far.
     pub(crate) flush_requested: u64,
-    /// The ring position every request so far wants drained.
-    pub(crate) flush_target: usize,
+    /// How far every lane must be drained for every request so far.
+    pub(crate) flush_target: Mark,
     /// The latest deadline among pending requests.
     pub(crate) flush_deadline: Option<Instant>,
     /// Flush requests completed so far, and whether the last completed one was complete.
@@ -127,7 +127,7 @@ impl Shared {
         let dropped_in_delivery =
             self.failed.load(Ordering::Acquire) + self.abandoned.load(Ordering::Acquire);
         let retried = self.retried.load(Ordering::Acquire);
-        let ring = self.recorder.stats();
+        let ring = self.recorder.lanes().stats();
         let in_flight = ring
             .recorded
             .saturating_sub(ring.dropped + sent + dropped_in_delivery);
@@ -333,10 +333,7 @@ impl Client {
         sink: Box<dyn Sink>,
         analysis: Option<Analysis>,
     ) -> std::io::Result<Client> {
-        let recorder = Recorder::new(
-            Ring::with_capacity(config.ring_capacity()),
-            crate::time::tick_fn(),
-        );
+        let recorder = Recorder::new(config.ring_capacity(), crate::time::tick_fn());
         let shared = Arc::new(Shared {
             recorder,
             component: config.clock_component(),
@@ -421,7 +418,7 @@ impl Client {
         }
         control.flush_requested += 1;
         let ticket = control.flush_requested;
-        control.flush_target = shared.recorder.ring().claimed();
+        control.flush_target = shared.recorder.lanes().mark();
         control.flush_deadline = Some(control.flush_deadline.map_or(deadline, |d| d.max(deadline)));
         shared.wake_drain();
         loop {

@@ -16,7 +16,7 @@
 //! | [`batch_size`](ConfigBuilder::batch_size) | 100 events | |
 //! | [`flush_interval`](ConfigBuilder::flush_interval) | 1 s | |
 //! | [`tag`](ConfigBuilder::tag) | none | |
-//! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 65 536 events | |
+//! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 16 384 events per recording thread | |
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
 //! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
@@ -75,10 +75,11 @@ pub const DEFAULT_ENVIRONMENT: &str = "development";
 pub const DEFAULT_BATCH_SIZE: usize = 100;
 /// How long events may wait in a partial batch by default.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-/// Ring slots by default (each 80 bytes: 5 MiB).
-pub const DEFAULT_RING_CAPACITY: usize = 1 << 16;
-/// The largest ring accepted.
-pub const MAX_RING_CAPACITY: usize = 1 << 24;
+/// Events each recording thread buffers by default (88 bytes each: 1.4 MiB per thread, allocated
+/// when a thread first records and reused after it exits).
+pub const DEFAULT_RING_CAPACITY: usize = 1 << 14;
+/// The largest per-thread buffer accepted.
+pub const MAX_RING_CAPACITY: usize = 1 << 20;
 /// How long dropping a [`Client`](crate::Client) waits for delivery by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -398,7 +399,8 @@ impl Config {
         &self.tags
     }
 
-    /// How many events the ring holds before it drops (rounded up to a power of two).
+    /// How many events each recording thread buffers before it drops (rounded up to a power of
+    /// two). Up to 256 threads get a buffer of their own; threads beyond share one.
     pub fn ring_capacity(&self) -> usize {
         self.ring_capacity
     }
@@ -520,7 +522,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Ring slots (1 to [`MAX_RING_CAPACITY`], rounded up to a power of two).
+    /// Events each recording thread buffers until the drain takes them (1 to
+    /// [`MAX_RING_CAPACITY`], rounded up to a power of two). Raise it if `dropped_in_ring` grows
+    /// during bursts.
     pub fn ring_capacity(mut self, capacity: usize) -> Self {
         self.ring_capacity = Some(capacity);
         self

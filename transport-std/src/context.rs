@@ -54,6 +54,7 @@ use raceway_core::{Kind, ThreadId, Value};
 
 use crate::client::Shared;
 use crate::propagation::Incoming;
+use crate::record::LastLane;
 
 /// A trace as seen by this service: shared by every logical thread working on it.
 #[derive(Debug)]
@@ -77,6 +78,7 @@ pub struct Context {
 struct Inner {
     shared: Arc<Shared>,
     thread: ThreadId,
+    last_lane: LastLane,
     trace: Arc<Trace>,
     /// Where the context was made: the location of its `ThreadEnd`.
     site: &'static Location<'static>,
@@ -86,7 +88,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shared
             .recorder
-            .record_at(self.thread, Kind::ThreadEnd, self.site);
+            .record(self.thread, Kind::ThreadEnd, self.site, &self.last_lane);
     }
 }
 
@@ -226,6 +228,7 @@ impl Context {
             inner: Arc::new(Inner {
                 shared,
                 thread,
+                last_lane: LastLane::new(),
                 trace,
                 site,
             }),
@@ -310,10 +313,11 @@ impl Context {
     /// Records `kind` in this context at an explicit location.
     #[inline]
     pub fn record_at(&self, kind: Kind, location: &'static Location<'static>) {
-        self.inner
+        let inner = &*self.inner;
+        inner
             .shared
             .recorder
-            .record_at(self.inner.thread, kind, location);
+            .record(inner.thread, kind, location, &inner.last_lane);
     }
 
     /// This context's logical thread.
@@ -355,7 +359,7 @@ impl Context {
     /// own `service#instance` entry.
     pub fn clock(&self) -> Vec<(String, u64)> {
         let own = &self.inner.shared.component;
-        let mut own_counter = self.inner.shared.recorder.stats().recorded;
+        let mut own_counter = self.inner.shared.recorder.lanes().tickets();
         let mut clock: Vec<(String, u64)> =
             Vec::with_capacity(self.inner.trace.remote_clock.len() + 1);
         for &(component, counter) in &self.inner.trace.remote_clock {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use raceway_core::ring::{Consumer, Slot};
+use raceway_core::lanes::{LanesConsumer, Mark};
 use raceway_core::{Event, Kind};
 
 use crate::client::Shared;
@@ -57,7 +57,7 @@ impl Drop for Finished {
 
 struct Drain<'a> {
     shared: &'a Shared,
-    consumer: Consumer<'a, Box<[Slot]>>,
+    consumer: LanesConsumer<'a>,
     sink: Box<dyn Sink>,
     clock: WallClock,
     batch: Vec<Event>,
@@ -70,8 +70,8 @@ struct Drain<'a> {
 
 impl<'a> Drain<'a> {
     fn new(shared: &'a Shared, sink: Box<dyn Sink>) -> Self {
-        let Some(consumer) = shared.recorder.consumer() else {
-            unreachable!("the drain is the ring's only consumer")
+        let Some(consumer) = shared.recorder.lanes().consumer() else {
+            unreachable!("the drain is the lanes' only consumer")
         };
         let batch_size = shared.config.batch_size();
         Drain {
@@ -149,13 +149,11 @@ impl<'a> Drain<'a> {
         self.shared.publish(self.sink.stats());
     }
 
-    /// Drains the ring up to `target` (a ring position) and delivers everything taken, giving up
-    /// at `deadline`.
-    fn drain_to(&mut self, target: usize, deadline: Instant) {
-        let ring = self.shared.recorder.ring();
-        while (target.wrapping_sub(ring.consumed()) as isize) > 0 && Instant::now() < deadline {
+    /// Drains the lanes up to `target` and delivers everything taken, giving up at `deadline`.
+    fn drain_to(&mut self, target: &Mark, deadline: Instant) {
+        while !self.consumer.reached(target) && Instant::now() < deadline {
             if self.fill() == 0 {
-                // A producer has claimed a slot and not published it yet: it will shortly.
+                // A producer has taken a ticket and not published its event yet: it will shortly.
                 std::thread::yield_now();
             }
             if self.batch.len() >= self.batch_size {
@@ -172,7 +170,7 @@ impl<'a> Drain<'a> {
             let flush = (control.flush_requested > control.flush_done).then(|| {
                 (
                     control.flush_requested,
-                    control.flush_target,
+                    control.flush_target.clone(),
                     control.flush_deadline,
                 )
             });
@@ -180,9 +178,8 @@ impl<'a> Drain<'a> {
         };
         if let Some((ticket, target, deadline)) = flush {
             let deadline = deadline.unwrap_or_else(Instant::now);
-            self.drain_to(target, deadline);
-            let reached =
-                (target.wrapping_sub(self.shared.recorder.ring().consumed()) as isize) <= 0;
+            self.drain_to(&target, deadline);
+            let reached = self.consumer.reached(&target);
             let flushed = self.sink.flush(deadline);
             self.shared.publish(self.sink.stats());
             let mut control = self.shared.control();
@@ -195,8 +192,8 @@ impl<'a> Drain<'a> {
             self.shared.notify();
         }
         if let Some(deadline) = shutdown {
-            let target = self.shared.recorder.ring().claimed();
-            self.drain_to(target, deadline);
+            let target = self.shared.recorder.lanes().mark();
+            self.drain_to(&target, deadline);
             let undelivered = self.sink.shutdown(deadline);
             self.shared.publish(self.sink.stats());
             self.shared.abandon(undelivered.events);

@@ -68,6 +68,7 @@ mod ids;
 pub mod middleware;
 pub mod names;
 pub mod propagation;
+mod record;
 pub mod server;
 pub mod sink;
 pub mod sync;
