@@ -150,17 +150,17 @@ impl Shared {
 /// snapshot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Events recorded into the ring (including those it dropped).
+    /// Events recorded (including those dropped because a buffer was full).
     pub recorded: u64,
     /// Events the sink delivered.
     pub sent: u64,
-    /// Events lost because the ring was full (the drain fell behind).
+    /// Events lost because the recording thread's buffer was full (the drain fell behind).
     pub dropped_in_ring: u64,
     /// Events the sink gave up on (refused, expired, or left at shutdown).
     pub dropped_in_delivery: u64,
     /// Delivery attempts the sink repeated.
     pub retried: u64,
-    /// Events in the ring, in the drain's hands, or pending in the sink.
+    /// Events in the threads' buffers, in the drain's hands, or pending in the sink.
     pub in_flight: u64,
     /// Tracking calls made with no current context, which recorded nothing (process-wide).
     pub untracked: u64,
@@ -448,7 +448,7 @@ impl Client {
 
     /// Stops the drain after delivering what it can within `timeout`, and reports what could not
     /// be delivered. Later calls return the first report. Events recorded afterwards stay in
-    /// flight (and are dropped once the ring is full).
+    /// flight (and are dropped once their thread's buffer is full).
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         self.inner.shutdown(timeout)
     }

@@ -1,10 +1,10 @@
-//! The drain thread: empties the ring into batches, converts times, hands batches to the sink,
+//! The drain thread: empties the lanes into batches, converts times, hands batches to the sink,
 //! and serves flush and shutdown requests.
 //!
-//! It polls: when the ring is empty it parks (or until a request unparks it), so recording
+//! It polls: when the lanes are empty it parks (or until a request unparks it), so recording
 //! threads never signal anyone and never wait. The pause starts at [`MIN_POLL`] after the last
-//! event and doubles while the ring stays empty, up to [`IDLE_POLL`]: under load the drain keeps
-//! up (a 64 Ki-event ring fills in about 2 ms at full recording speed), and an idle service wakes
+//! event and doubles while the lanes stay empty, up to [`IDLE_POLL`]: under load the drain keeps
+//! up (a 16 Ki-event lane fills in about 0.2 ms when its thread records flat out), and an idle service wakes
 //! it 200 times a second. A batch goes out when it is full or when its oldest event has waited
 //! the flush interval.
 
@@ -19,9 +19,9 @@ use crate::client::Shared;
 use crate::sink::{events_in, Sink};
 use crate::time::WallClock;
 
-/// The shortest pause when the ring is found empty.
+/// The shortest pause when the lanes are found empty.
 pub(crate) const MIN_POLL: Duration = Duration::from_micros(20);
-/// The longest pause when the ring stays empty.
+/// The longest pause when the lanes stay empty.
 pub(crate) const IDLE_POLL: Duration = Duration::from_millis(5);
 
 /// The longest a regular (not flush or shutdown) `send` is asked to take.
@@ -61,7 +61,7 @@ struct Drain<'a> {
     sink: Box<dyn Sink>,
     clock: WallClock,
     batch: Vec<Event>,
-    /// When the oldest event of the current batch was taken from the ring.
+    /// When the oldest event of the current batch was taken from the lanes.
     oldest: Option<Instant>,
     batch_size: usize,
     flush_interval: Duration,
@@ -111,7 +111,7 @@ impl<'a> Drain<'a> {
         }
     }
 
-    /// Moves events from the ring into the batch until it is full or the ring is empty.
+    /// Moves events from the lanes into the batch until it is full or nothing is left.
     fn fill(&mut self) -> usize {
         let mut taken = 0;
         while self.batch.len() < self.batch_size {

@@ -1,7 +1,8 @@
 //! Raceway for std services: the one dependency a service adds to find race conditions and
 //! trace requests across services.
 //!
-//! A [`Client`] owns a lock-free ring that every tracking call records into in nanoseconds, and
+//! A [`Client`] owns the lock-free per-thread buffers every tracking call records into in
+//! nanoseconds ([lanes](raceway_core::lanes)), and
 //! a background drain thread that batches the events into a [`Sink`](sink::Sink) (the Raceway
 //! server over HTTP, a capture file, the local analyzer, or your own). Code records into its
 //! *current* [`Context`] — one trace, one logical thread — which the tower middleware

@@ -2,7 +2,7 @@
 //!
 //! A [`Sink`] runs on the drain thread only, so it may block (an HTTP request, a file write, an
 //! analysis step) without ever slowing the recording threads; while it blocks, events wait in
-//! the ring, and a ring that fills up drops and counts them. The drain calls it in this order:
+//! the recording threads' buffers, and a buffer that fills up drops and counts them. The drain calls it in this order:
 //!
 //! 1. [`send`](Sink::send) any number of times, each with a batch of at most
 //!    [`Config::batch_size`](crate::Config::batch_size) events in stream order;
@@ -10,8 +10,8 @@
 //! 3. [`shutdown`](Sink::shutdown) once, last; the sink is dropped afterwards.
 //!
 //! In a batch, [`Event::time`] is already converted to Unix nanoseconds (format it with
-//! [`format_unix_nanos`](crate::time::format_unix_nanos)), and [`Kind::Dropped`] markers stand where the ring
-//! lost events, so a sink can mark the loss in its own output. Each logical thread's events
+//! [`format_unix_nanos`](crate::time::format_unix_nanos)), and [`Kind::Dropped`] markers stand where a
+//! buffer lost events, so a sink can mark the loss in its own output. Each logical thread's events
 //! arrive in program order, every [`Kind::Spawn`] before the child's first event, and a
 //! [`Kind::TraceStart`] as each logical thread's first event.
 //!
