@@ -500,6 +500,17 @@ impl Cursor {
     }
 }
 
+/// What the consumer found when it looked for the next ticket.
+enum Seek {
+    /// At the head of this lane.
+    Found(usize),
+    /// Not at any lane's head, but a plain event is: it was published after the last look.
+    Plain,
+    /// Nowhere yet: its producer is between taking the ticket and publishing the event, or
+    /// nothing more is recorded.
+    NotYet,
+}
+
 /// The single consumer of a [`Lanes`]: yields events in an order that respects happens-before
 /// (see the [module docs](self)), with loss markers, and stops when nothing more is visible.
 pub struct LanesConsumer<'a> {
@@ -550,8 +561,10 @@ impl<'a> LanesConsumer<'a> {
                 return Some(event);
             }
             match self.find_next_ticket() {
-                Some(lane) => self.waiting = Some(lane),
-                None => {
+                Seek::Found(lane) => self.waiting = Some(lane),
+                // Published since the last look: take it first.
+                Seek::Plain => {}
+                Seek::NotYet => {
                     self.publish_all();
                     return None;
                 }
@@ -636,18 +649,26 @@ impl<'a> LanesConsumer<'a> {
     }
 
     /// The lane whose head holds the next ticket, with every lane's limit set to what is
-    /// visible now; `None` if that ticket is not visible yet (its producer is between taking it
-    /// and publishing it).
-    fn find_next_ticket(&mut self) -> Option<usize> {
+    /// visible now.
+    fn find_next_ticket(&mut self) -> Seek {
         let in_use = self.in_use();
+        let mut plain = false;
         let found = (0..in_use).find(|&index| {
             let tail = self.lanes.lanes[index]
                 .producer
                 .tail
                 .load(Ordering::Acquire);
             self.cursors[index].end = tail;
-            self.cursors[index].head != tail && self.ticket_at(index) == self.next_ticket
-        })?;
+            if self.cursors[index].head == tail {
+                return false;
+            }
+            let ticket = self.ticket_at(index);
+            plain |= ticket == 0;
+            ticket == self.next_ticket
+        });
+        let Some(found) = found else {
+            return if plain { Seek::Plain } else { Seek::NotYet };
+        };
         // Everything published before the global event was is visible now: bound it, so that a
         // busy lane can't keep the global event waiting. That includes lanes first leased after
         // `in_use` was read above, by a thread the global event's producer synchronised with.
@@ -659,7 +680,7 @@ impl<'a> LanesConsumer<'a> {
             cursor.limit = lane.producer.tail.load(Ordering::Acquire);
         }
         self.cursors[found].limit = self.cursors[found].head;
-        Some(found)
+        Seek::Found(found)
     }
 
     fn slots(&mut self, index: usize) -> *const LaneSlot {
