@@ -9,9 +9,10 @@ use loom::thread;
 use raceway_core::event::{Event, Kind, ThreadId, Value};
 use raceway_core::lanes::{Lanes, Lease};
 
-fn model(test: impl Fn() + Sync + Send + 'static) {
+/// Explores every interleaving with up to `preemptions` preemptions.
+fn model(preemptions: usize, test: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
+    builder.preemption_bound = Some(preemptions);
     builder.check(test);
 }
 
@@ -75,7 +76,9 @@ fn run(lanes: Arc<Lanes>, producers: Vec<Box<dyn FnOnce() + Send>>) -> Seen {
 
 #[test]
 fn what_happened_before_a_global_event_in_another_lane_comes_out_before_it() {
-    model(|| {
+    // Three preemptions: the consumer must be caught between reading which lanes are in use and
+    // finding the global event, while the other lane is leased and published.
+    model(3, || {
         let lanes = Arc::new(Lanes::new(4, 2));
         let published = Arc::new(AtomicBool::new(false));
         let (a_lanes, a_flag) = (Arc::clone(&lanes), Arc::clone(&published));
@@ -106,7 +109,7 @@ fn what_happened_before_a_global_event_in_another_lane_comes_out_before_it() {
 
 #[test]
 fn nothing_lost_or_reordered_while_capacity_suffices() {
-    model(|| {
+    model(2, || {
         // Room for both producers' events in one lane: the second may lease the first's lane
         // after it is released, before the consumer has taken anything.
         let lanes = Arc::new(Lanes::new(8, 2));
@@ -141,7 +144,7 @@ fn nothing_lost_or_reordered_while_capacity_suffices() {
 
 #[test]
 fn threads_sharing_lane_zero_lose_nothing() {
-    model(|| {
+    model(2, || {
         // No leases at all: both producers go through the shared lane's lock.
         let lanes = Arc::new(Lanes::new(4, 0));
         let producers = (0..2u32)
@@ -164,7 +167,7 @@ fn threads_sharing_lane_zero_lose_nothing() {
 
 #[test]
 fn drops_are_counted_exactly_when_capacity_does_not_suffice() {
-    model(|| {
+    model(2, || {
         let lanes = Arc::new(Lanes::new(2, 2));
         let producers = (0..2u32)
             .map(|t| {
