@@ -64,7 +64,8 @@ fn tracking_with_static_names_and_scalars_never_allocates() {
     let (client, captured) = common::client();
     let ctx = client.start_trace();
     let _entered = ctx.enter();
-    // Warm up: thread-local registration and the lazily derived state happen once.
+    // Warm up: the thread's lane lease, thread-local registration and the lazily derived
+    // state happen once per thread.
     track_everything(&ctx, 0);
 
     let before = allocations();
