@@ -1,4 +1,6 @@
-//! The bounded lock-free multi-producer single-consumer ring that events travel through.
+//! The bounded lock-free multi-producer single-consumer ring that events travel through on
+//! firmware, where interrupt handlers record alongside the main loop. Hosts, where threads
+//! record in parallel, use per-thread [`lanes`](crate::lanes) instead (feature `alloc`).
 //!
 //! Producers — any thread or interrupt handler — claim a slot with one compare-and-swap, copy the
 //! event in and publish it with one store. They never block, allocate, lock or make a system
