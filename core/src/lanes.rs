@@ -349,7 +349,7 @@ impl Lanes {
             .taken
             .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
-        Some(LanesConsumer {
+        let mut consumer = LanesConsumer {
             lanes: self,
             next_ticket: self.totals.next_ticket.load(Ordering::Acquire),
             cursors: Vec::new(),
@@ -357,7 +357,9 @@ impl Lanes {
             current: 0,
             waiting: None,
             drained: self.totals.drained.load(Ordering::Acquire),
-        })
+        };
+        consumer.in_use();
+        Some(consumer)
     }
 
     /// Global events recorded so far: a counter that only grows, and grows along every
@@ -539,9 +541,7 @@ impl fmt::Debug for LanesConsumer<'_> {
 impl<'a> LanesConsumer<'a> {
     /// The next event or loss marker, or `None` if nothing more can be emitted yet.
     pub fn pop(&mut self) -> Option<Event> {
-        if self.cursors.is_empty() {
-            self.in_use();
-        }
+
         // The common case: the lane being read has more plain events in this visit.
         if self.waiting.is_none() {
             if let Some(event) = self.plain_head(self.current) {
