@@ -541,7 +541,6 @@ impl fmt::Debug for LanesConsumer<'_> {
 impl<'a> LanesConsumer<'a> {
     /// The next event or loss marker, or `None` if nothing more can be emitted yet.
     pub fn pop(&mut self) -> Option<Event> {
-
         // The common case: the lane being read has more plain events in this visit.
         if self.waiting.is_none() {
             if let Some(event) = self.plain_head(self.current) {
