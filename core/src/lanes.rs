@@ -69,7 +69,7 @@ use core::ops::Deref;
 
 use crate::event::{Event, Kind};
 use crate::recorder::Stats;
-use crate::ring::{prefetch_for_write, Full, PREFETCH_AHEAD};
+use crate::ring::{prefetch_for_write, Full, Losses, PREFETCH_AHEAD};
 use crate::sync::{spin_loop, AtomicPtr, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
 
 /// The consumer tells a lane's producer how far it has read at least this often (in events).
@@ -137,22 +137,11 @@ struct ConsumerSide {
     head: AtomicUsize,
 }
 
-/// Loss accounting: written only when the lane is full, so it shares no line with the hot
-/// counters.
-#[derive(Debug)]
-struct LossSide {
-    /// Events lost because the lane was full.
-    dropped: AtomicUsize,
-    /// Lost events the consumer has not reported yet (the consumer resets it).
-    unreported: AtomicUsize,
-    /// Where the first unreported loss happened (valid while `unreported != 0`).
-    loss_position: AtomicUsize,
-}
-
 struct Lane {
     producer: Line<ProducerSide>,
     consumer: Line<ConsumerSide>,
-    loss: Line<LossSide>,
+    /// Written only when the lane is full, so on a line of its own.
+    losses: Line<Losses>,
 }
 
 impl Lane {
@@ -167,21 +156,7 @@ impl Lane {
             consumer: Line(ConsumerSide {
                 head: AtomicUsize::new(0),
             }),
-            loss: Line(LossSide {
-                dropped: AtomicUsize::new(0),
-                unreported: AtomicUsize::new(0),
-                loss_position: AtomicUsize::new(0),
-            }),
-        }
-    }
-
-    #[cold]
-    fn note_loss(&self, position: usize) {
-        let loss = &self.loss;
-        loss.dropped
-            .store(loss.dropped.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        if loss.unreported.fetch_add(1, Ordering::AcqRel) == 0 {
-            loss.loss_position.store(position, Ordering::Release);
+            losses: Line(Losses::new()),
         }
     }
 }
@@ -317,7 +292,7 @@ impl Lanes {
             let head = lane.consumer.head.load(Ordering::Acquire);
             p.head_seen.store(head, Ordering::Relaxed);
             if tail.wrapping_sub(head) >= self.capacity {
-                lane.note_loss(tail);
+                lane.losses.note(tail);
                 return Err(Full(event));
             }
         }
@@ -388,7 +363,7 @@ impl Lanes {
         let in_use = self.in_use.load(Ordering::Acquire);
         let (mut published, mut dropped) = (0u64, 0u64);
         for lane in &self.lanes[..in_use] {
-            dropped += lane.loss.dropped.load(Ordering::Relaxed) as u64;
+            dropped += lane.losses.dropped() as u64;
             published += lane.producer.tail.load(Ordering::Acquire) as u64;
         }
         Stats {
@@ -630,7 +605,8 @@ impl<'a> LanesConsumer<'a> {
     /// and it is plain.
     #[inline]
     fn plain_head(&mut self, index: usize) -> Option<Event> {
-        if let Some(marker) = self.loss_marker(index) {
+        let head = self.cursors[index].head;
+        if let Some(marker) = self.lanes.lanes[index].losses.marker(head) {
             return Some(marker);
         }
         if !self.cursors[index].has_more() {
@@ -751,22 +727,6 @@ impl<'a> LanesConsumer<'a> {
         for index in 0..self.cursors.len() {
             self.publish(index);
         }
-    }
-
-    /// A marker for events lost in lane `index`, once the consumer has reached where they were
-    /// lost.
-    #[inline]
-    fn loss_marker(&mut self, index: usize) -> Option<Event> {
-        let p = &self.lanes.lanes[index].loss;
-        if p.unreported.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let loss = p.loss_position.load(Ordering::Acquire);
-        if (self.cursors[index].head.wrapping_sub(loss) as isize) < 0 {
-            return None;
-        }
-        let count = p.unreported.swap(0, Ordering::AcqRel);
-        (count != 0).then(|| Event::dropped(u32::try_from(count).unwrap_or(u32::MAX)))
     }
 }
 

@@ -107,6 +107,62 @@ impl fmt::Debug for Slot {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Full(pub Event);
 
+/// Events lost to a full queue, and where the consumer is to say so: the ring's, and each
+/// lane's. All zero when new, so a `static` ring stays in `.bss`.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct Losses {
+    /// Every event ever lost.
+    dropped: AtomicUsize,
+    /// Lost events the consumer has not reported in the stream yet.
+    unreported: AtomicUsize,
+    /// Where the first unreported loss happened (valid while `unreported != 0`).
+    position: AtomicUsize,
+}
+
+impl Losses {
+    const_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Losses {
+                dropped: AtomicUsize::new(0),
+                unreported: AtomicUsize::new(0),
+                position: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    /// Every event lost so far. Wraps at `usize::MAX`.
+    pub(crate) fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts a loss at queue position `position`: the first position not yet claimed, so the
+    /// marker goes before whatever is claimed next. Later losses before the consumer reports
+    /// join the same marker, which is therefore never after a loss, only at or before it.
+    #[cold]
+    pub(crate) fn note(&self, position: usize) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        if self.unreported.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.position.store(position, Ordering::Release);
+        }
+    }
+
+    /// The marker for the unreported losses, once the consumer's `head` has reached where they
+    /// happened.
+    #[inline]
+    pub(crate) fn marker(&self, head: usize) -> Option<Event> {
+        if self.unreported.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let position = self.position.load(Ordering::Acquire);
+        if (head.wrapping_sub(position) as isize) < 0 {
+            return None;
+        }
+        let count = self.unreported.swap(0, Ordering::AcqRel);
+        (count != 0).then(|| Event::dropped(u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+}
+
 /// A bounded lock-free MPSC ring of [`Event`]s. See the [module docs](self).
 ///
 /// A new ring is all zero bytes, padding included (`repr(C)`, explicit padding fields, zeroed
@@ -118,12 +174,7 @@ pub struct Ring<S> {
     tail: PaddedAtomicUsize,
     /// The next position the consumer will read (written by the consumer only).
     head: PaddedAtomicUsize,
-    /// Every event ever lost to a full ring.
-    dropped: AtomicUsize,
-    /// Lost events the consumer has not reported in the stream yet.
-    unreported: AtomicUsize,
-    /// Where the first unreported loss happened (valid while `unreported != 0`).
-    loss_position: AtomicUsize,
+    losses: Losses,
     /// 1 while a [`Consumer`] exists (a `usize`, not a `bool`, to leave no padding).
     consumer_taken: AtomicUsize,
     slots: S,
@@ -174,9 +225,7 @@ impl<S> Ring<S> {
             Ring {
                 tail: PaddedAtomicUsize::new(0),
                 head: PaddedAtomicUsize::new(0),
-                dropped: AtomicUsize::new(0),
-                unreported: AtomicUsize::new(0),
-                loss_position: AtomicUsize::new(0),
+                losses: Losses::new(),
                 consumer_taken: AtomicUsize::new(0),
                 slots,
             }
@@ -214,7 +263,7 @@ impl<S: AsRef<[Slot]>> Ring<S> {
 
     /// Events lost to a full ring so far. Wraps at `usize::MAX`.
     pub fn dropped(&self) -> usize {
-        self.dropped.load(Ordering::Relaxed)
+        self.losses.dropped()
     }
 
     /// Records `event`, or counts it as dropped and returns it if the ring is full.
@@ -258,21 +307,13 @@ impl<S: AsRef<[Slot]>> Ring<S> {
                 }
             } else if lag < 0 {
                 // The slot still holds the event from one lap ago: the ring is full.
-                self.note_loss(pos);
+                // Every position before `pos` was claimed before this loss; the marker goes there.
+                self.losses.note(pos);
                 return Err(Full(event));
             } else {
                 // Another producer claimed `pos` first.
                 pos = self.tail.load(Ordering::Relaxed);
             }
-        }
-    }
-
-    #[cold]
-    fn note_loss(&self, pos: usize) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
-        if self.unreported.fetch_add(1, Ordering::AcqRel) == 0 {
-            // Every position before `pos` was claimed before this loss; the marker goes there.
-            self.loss_position.store(pos, Ordering::Release);
         }
     }
 
@@ -331,14 +372,8 @@ impl<S: AsRef<[Slot]>> Consumer<'_, S> {
     /// The next event or loss marker, or `None` if nothing more is published yet.
     pub fn pop(&mut self) -> Option<Event> {
         let ring = self.ring;
-        if ring.unreported.load(Ordering::Acquire) != 0 {
-            let loss = ring.loss_position.load(Ordering::Acquire);
-            if self.head.wrapping_sub(loss) as isize >= 0 {
-                let count = ring.unreported.swap(0, Ordering::AcqRel);
-                if count != 0 {
-                    return Some(Event::dropped(u32::try_from(count).unwrap_or(u32::MAX)));
-                }
-            }
+        if let Some(marker) = ring.losses.marker(self.head) {
+            return Some(marker);
         }
         let slots = ring.slots.as_ref();
         let index = self.head & (slots.len() - 1);
