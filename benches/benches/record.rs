@@ -23,7 +23,7 @@ use crossbeam_queue::ArrayQueue;
 use raceway_benches::fast_now;
 use raceway_core::event::{Access, Event, Kind, ThreadId, Value};
 use raceway_core::lanes::{Lanes, Lease};
-use raceway_core::recorder::Recorder;
+use raceway_core::recorder::{Recorder, Stats};
 use raceway_core::ring::{Ring, Slot};
 
 /// Ring slots, shared by every producer.
@@ -157,11 +157,7 @@ fn record(c: &mut Criterion) {
         });
         drop(lease);
         drop(drainer);
-        report_drops(
-            "record/state_change",
-            lanes.stats().dropped,
-            lanes.stats().recorded,
-        );
+        report_drops("record/state_change", lanes.stats());
     }
     group.throughput(Throughput::Elements(2));
     {
@@ -183,11 +179,7 @@ fn record(c: &mut Criterion) {
             })
         });
         drop(drainer);
-        report_drops(
-            "record/state_change_2_producers",
-            lanes.stats().dropped,
-            lanes.stats().recorded,
-        );
+        report_drops("record/state_change_2_producers", lanes.stats());
     }
     group.finish();
 }
@@ -206,11 +198,7 @@ fn ring(c: &mut Criterion) {
             })
         });
         drop(drainer);
-        report_drops(
-            "ring/state_change",
-            recorder.stats().dropped,
-            recorder.stats().recorded,
-        );
+        report_drops("ring/state_change", recorder.stats());
     }
     group.throughput(Throughput::Elements(2));
     {
@@ -228,11 +216,7 @@ fn ring(c: &mut Criterion) {
             })
         });
         drop(drainer);
-        report_drops(
-            "ring/state_change_2_producers",
-            recorder.stats().dropped,
-            recorder.stats().recorded,
-        );
+        report_drops("ring/state_change_2_producers", recorder.stats());
     }
     group.finish();
 }
@@ -363,8 +347,11 @@ fn baselines(c: &mut Criterion) {
         drop(drainer);
         report_drops(
             "baseline/crossbeam_2_producers",
-            drops.load(Ordering::Relaxed),
-            attempts.load(Ordering::Relaxed),
+            Stats {
+                recorded: attempts.load(Ordering::Relaxed),
+                dropped: drops.load(Ordering::Relaxed),
+                ..Stats::default()
+            },
         );
     }
     group.finish();
@@ -372,9 +359,12 @@ fn baselines(c: &mut Criterion) {
 
 /// A benchmark whose queue overflowed measured the "drop" path too: say how much, so that
 /// throughput can be compared as events delivered as well as events offered.
-fn report_drops(id: &str, dropped: u64, offered: u64) {
-    let percent = dropped as f64 * 100.0 / offered.max(1) as f64;
-    eprintln!("{id}: {dropped} of {offered} events dropped during the run ({percent:.1} %)");
+fn report_drops(id: &str, stats: Stats) {
+    let Stats {
+        recorded, dropped, ..
+    } = stats;
+    let percent = dropped as f64 * 100.0 / recorded.max(1) as f64;
+    eprintln!("{id}: {dropped} of {recorded} events dropped during the run ({percent:.1} %)");
 }
 
 criterion_group!(benches, record, ring, baselines);
