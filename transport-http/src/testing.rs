@@ -13,7 +13,7 @@
 //! 4. a body that is not JSON → 400 (like the server, bytes after the first JSON value are
 //!    ignored; a repeated key in an object the server reads into a struct is 422, as serde's
 //!    derived impls refuse it);
-//! 5. a body that is not valid under `shared/wire/event-batch.schema.json` → 422 with a
+//! 5. a body that is not valid under the wire schema (`wire/event-batch.schema.json`) → 422 with a
 //!    text/plain message naming the field (`events[1].id: …`). Integers are read lexically,
 //!    as the server's serde does: `1.0`, `1e2` and `-0` are not integers.
 //!
@@ -21,9 +21,8 @@
 //! ([`TestReceiver::requests`]). Answers can be scripted: the next requests
 //! ([`TestReceiver::script`]) or every request for a while ([`TestReceiver::script_for`]).
 //!
-//! The schema is read from `RACEWAY_WIRE_SCHEMA` if set, else from
-//! `../../shared/wire/event-batch.schema.json` relative to this crate's manifest (the
-//! workspace checked out beside `shared/`).
+//! The schema is compiled into the crate (`include_str!` of `wire/event-batch.schema.json`), so
+//! the receiver needs no file at run time.
 //!
 //! # Examples
 //!
@@ -45,13 +44,12 @@
 //! assert!(report.is_complete());
 //! assert_eq!(report.retries, 1);
 //! assert_eq!(receiver.events()[0]["kind"]["Custom"]["name"], "started");
-//! //! ```
+//! ```
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle};
@@ -560,29 +558,14 @@ fn pointer_to_path(pointer: &str) -> String {
     path
 }
 
-/// Where the wire schema is.
-fn schema_path() -> PathBuf {
-    match std::env::var_os("RACEWAY_WIRE_SCHEMA") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/wire/event-batch.schema.json"
-        )),
-    }
-}
+/// The wire schema, carried inside the crate so that a packaged crate has it too.
+const WIRE_SCHEMA: &str = include_str!("../wire/event-batch.schema.json");
 
-/// The compiled schema, loaded once per process.
+/// The compiled schema, built once per process.
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        let path = schema_path();
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-            panic!(
-                "cannot read the wire schema at {} ({error}); set RACEWAY_WIRE_SCHEMA",
-                path.display()
-            )
-        });
-        let schema: Value = serde_json::from_str(&text).expect("the wire schema is JSON");
+        let schema: Value = serde_json::from_str(WIRE_SCHEMA).expect("the wire schema is JSON");
         jsonschema::validator_for(&schema).expect("the wire schema compiles")
     })
 }
