@@ -115,7 +115,7 @@ use raceway_core::{Access, Event, Kind, ThreadId, Value};
 
 use crate::lockset::{LocksetId, Locksets};
 use crate::report::{Race, RaceAccess, Report, Severity, Summary};
-use crate::{HashMap, HashSet};
+use crate::HashMap;
 
 /// Plain reads (and, separately, atomic accesses) kept per variable.
 pub const MAX_READERS: usize = 8;
@@ -132,7 +132,6 @@ pub struct Analyzer<L> {
     locksets: Locksets,
     variables: HashMap<&'static str, Shadow<L>>,
     races: Races<L>,
-    threads: HashSet<ThreadId>,
     events: u64,
     uncertain_events: u64,
     first_drop_after: Option<u64>,
@@ -143,6 +142,7 @@ pub struct Analyzer<L> {
 #[derive(Clone, Copy, Debug)]
 struct Seen<L> {
     epoch: Epoch,
+    thread: ThreadId,
     location: L,
     access: Access,
     old: Value,
@@ -206,7 +206,6 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 max: max_races,
                 not_kept: 0,
             },
-            threads: HashSet::default(),
             events: 0,
             uncertain_events: 0,
             first_drop_after: None,
@@ -230,14 +229,17 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
     pub fn observe(&mut self, event: &Event<L>) {
         let observed = self.hb.observe(event);
         let Some(epoch) = observed.epoch else {
-            // A loss marker: whatever follows may have lost its partner.
+            // A loss marker: whatever follows may have lost its partner. A lost release would
+            // leave its lock in a lockset for good and veto real races, so every lockset starts
+            // again empty: held locks then only stop vetoing (happens-before still orders
+            // through them), and the races that shows are uncertain anyway.
             self.first_drop_after.get_or_insert(self.events);
+            self.locksets.clear();
             return;
         };
         let index = self.events;
         self.events += 1;
         self.uncertain_events += u64::from(observed.uncertain);
-        self.threads.insert(event.thread);
         match event.kind {
             Kind::StateChange {
                 variable,
@@ -247,6 +249,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             } => {
                 let seen = Seen {
                     epoch,
+                    thread: event.thread,
                     location: event.location,
                     access,
                     old,
@@ -270,7 +273,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
     }
 
     fn access(&mut self, variable: &'static str, now: Seen<L>) {
-        let Some(clock) = self.hb.clock(now.epoch.thread) else {
+        let Some(clock) = self.hb.clock(now.thread) else {
             unreachable!("the event's thread was just observed")
         };
         let shadow = self.variables.entry(variable).or_default();
@@ -280,7 +283,9 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             if !earlier.epoch.happens_before(clock)
                 && !locksets.protects(earlier.lockset, now.lockset)
             {
-                races.add(variable, earlier, &now);
+                // The clock may have known the earlier access and forgotten it for capacity.
+                let forgotten = clock.may_have_forgotten(earlier.epoch.incarnation);
+                races.add(variable, earlier, &now, forgotten);
             }
         };
         let write = now.access.is_write();
@@ -334,7 +339,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         Report {
             summary: Summary {
                 events: self.events,
-                threads: self.threads.len() as u64,
+                threads: self.hb.threads_seen(),
                 variables: self.variables.len() as u64,
                 dropped_events: self.hb.dropped_events(),
                 first_drop_after: self.first_drop_after,
@@ -379,7 +384,7 @@ fn race_access<L: SourceLocation>(
     let file = seen.location.file();
     let line = seen.location.line();
     RaceAccess {
-        thread: seen.epoch.thread,
+        thread: seen.thread,
         file: file.to_owned(),
         line,
         column: seen.location.column(),
@@ -392,7 +397,11 @@ fn race_access<L: SourceLocation>(
 }
 
 impl<L: SourceLocation + Eq + std::hash::Hash> Races<L> {
-    fn add(&mut self, variable: &'static str, earlier: &Seen<L>, later: &Seen<L>) {
+    fn add(&mut self, variable: &'static str, earlier: &Seen<L>, later: &Seen<L>, forgotten: bool) {
+        let (mut earlier, mut later) = (*earlier, *later);
+        earlier.uncertain |= forgotten;
+        later.uncertain |= forgotten;
+        let (earlier, later) = (&earlier, &later);
         // The same two lines race whichever runs first: one race, counted twice.
         let key = if spot(&earlier.location) <= spot(&later.location) {
             (variable, earlier.location, later.location)
@@ -433,7 +442,7 @@ impl<L> fmt::Debug for Analyzer<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Analyzer")
             .field("events", &self.events)
-            .field("threads", &self.threads.len())
+            .field("threads", &self.hb.threads_seen())
             .field("variables", &self.variables.len())
             .field("races", &self.races.found.len())
             .finish_non_exhaustive()

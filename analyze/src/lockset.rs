@@ -100,6 +100,11 @@ impl Locksets {
         self.threads.remove(&thread);
     }
 
+    /// Forgets what every thread holds (after events were lost: see the analyzer's docs).
+    pub(crate) fn clear(&mut self) {
+        self.threads.clear();
+    }
+
     /// Whether some lock is held in both sets, exclusively in at least one.
     pub(crate) fn protects(&self, a: LocksetId, b: LocksetId) -> bool {
         if a == Self::EMPTY || b == Self::EMPTY {

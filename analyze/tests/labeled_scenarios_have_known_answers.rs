@@ -705,8 +705,9 @@ fn lock_chain(first_write_locked: bool) -> Vec<Event> {
         record(1, write);
     }
     record(1, Kind::LockRelease { lock, lock_kind });
-    for thread in 2..=40 {
-        // Enough own events that the first thread's entry is the smallest, evicted first.
+    // More live (never ended) threads in one chain than a clock has entries
+    // (`DEFAULT_CAPACITY`): the oldest, the first thread, is forgotten.
+    for thread in 2..=400 {
         for _ in 0..3 {
             record(
                 thread,
@@ -719,9 +720,9 @@ fn lock_chain(first_write_locked: bool) -> Vec<Event> {
         record(thread, Kind::LockAcquire { lock, lock_kind });
         record(thread, Kind::LockRelease { lock, lock_kind });
     }
-    record(41, Kind::LockAcquire { lock, lock_kind });
-    record(41, write);
-    record(41, Kind::LockRelease { lock, lock_kind });
+    record(401, Kind::LockAcquire { lock, lock_kind });
+    record(401, write);
+    record(401, Kind::LockRelease { lock, lock_kind });
     events
 }
 

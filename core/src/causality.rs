@@ -17,10 +17,23 @@
 //! | shared `LockAcquire` | the thread joins the write clock only: readers do not order each other |
 //! | `Spawn { child }` | the child's first event starts from the parent's clock |
 //! | `Join { child }` | the thread joins the child's clock as of its latest event |
-//! | `ThreadEnd` | none: the thread is finished, and its clock is kept only for a later join |
+//! | `ThreadEnd` | none: the run is over; a spawned thread's final clock is kept for its join |
 //! | `Send` → `Receive` | the receiver joins the sender's clock (matched by message id) |
 //! | outbound `HttpRequest` → inbound `HttpRequest` | same, matched by span (0 = no edge) |
 //! | inbound `HttpResponse` → outbound `HttpResponse` | same: the server's response reaches the client |
+//!
+//! # Runs of threads
+//!
+//! Clocks are keyed by [`Incarnation`]: the replay numbers each run of a logical thread, from
+//! its first event to its `ThreadEnd` (or [`forget`](HappensBefore::forget)). A thread id that
+//! records again after its end is a new run that knows nothing of the old one, so ids the
+//! program recycles never make old accesses look ordered. Ended runs cost nothing but 16 bytes
+//! in a bounded table ([`MAX_RETIRABLE_THREADS`]) that lets clocks *retire* them: a clock that
+//! has seen a finished run's last access keeps it as part of a range instead of an entry (see
+//! [`crate::clock`]). That is what keeps a `join_all` over thousands of tasks, or a lock that
+//! every request takes, at a few clock entries. The one rule this relies on: an id is not
+//! handed out again while its run is live (the std client counts ids up; after 2³² contexts it
+//! wraps, see [`ThreadId`]).
 //!
 //! # Uncertainty
 //!
@@ -29,27 +42,29 @@
 //! * after a [`Kind::Dropped`] marker (for the rest of the stream): the lost events may have
 //!   been accesses (missed races) or releases (invented races);
 //! * after an edge or a live thread was evicted for capacity and turned out to be needed (see
-//!   below);
-//! * when the event's own clock overflowed (see [`crate::clock`]).
+//!   below).
+//!
+//! What a clock forgot for capacity is decided per comparison instead:
+//! [`VectorClock::may_have_forgotten`] says whether the clock could have known the earlier
+//! access, so only results that really depend on forgotten entries are uncertain.
 //!
 //! # Memory
 //!
-//! Everything is bounded. Locks are keyed by their `&'static str` name (compared by content), so
-//! the lock table is as large as the program's set of lock names. Other tables have caps:
+//! Bounded by live state: live threads ([`MAX_THREADS`]), locks (one entry per lock name),
+//! pending edges, and fixed-size tables:
 //!
 //! * spawns whose child has not run yet: [`MAX_PENDING_SPAWNS`];
 //! * messages and HTTP exchanges not received yet: [`MAX_PENDING_MESSAGES`];
-//! * joined threads kept for a second join: [`MAX_FINISHED_THREADS`];
-//! * threads alive at once: [`MAX_THREADS`].
+//! * spawned threads that ended and are not joined yet: [`MAX_JOINABLE_THREADS`] (request
+//!   contexts nobody spawned are never kept);
+//! * last accesses of ended runs, for retiring: [`MAX_RETIRABLE_THREADS`].
 //!
 //! An edge that is never consumed is normal (a request to an uninstrumented service, a task that
-//! records nothing), so evicting the oldest pending edge only counts it
+//! records nothing, a detached thread), so evicting the oldest pending edge only counts it
 //! ([`evicted_edges`](HappensBefore::evicted_edges)) and remembers its key
 //! ([`MAX_LOST_KEYS`] of them); if its consumer turns up later the edge is
 //! [lost](HappensBefore::lost_edges) and results become uncertain. Evicting a live thread makes
-//! results uncertain at once, because its counter would restart if it recorded again. A joined
-//! or [forgotten](HappensBefore::forget) thread is finished, so dropping it costs nothing: thread
-//! ids are never reused ([`crate::Recorder::new_thread`] counts up).
+//! results uncertain at once, because what it records next starts a new run.
 //!
 //! # Examples
 //!
@@ -82,7 +97,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
-use crate::clock::{Epoch, VectorClock, DEFAULT_CAPACITY};
+use crate::clock::{Epoch, Incarnation, VectorClock, DEFAULT_CAPACITY};
 use crate::event::{Direction, Event, Kind, ThreadId};
 
 /// Spawns remembered until the child's first event (oldest evicted first).
@@ -91,11 +106,14 @@ pub const MAX_PENDING_SPAWNS: usize = 4096;
 pub const MAX_PENDING_MESSAGES: usize = 4096;
 /// Keys of evicted edges remembered per table, so that a late consumer is noticed.
 pub const MAX_LOST_KEYS: usize = 65_536;
-/// Joined threads whose clocks are kept for another join of the same child.
-pub const MAX_FINISHED_THREADS: usize = 1024;
+/// Spawned threads that ended and may still be joined: their final clocks, oldest evicted first.
+/// Only spawned threads are kept (a request context that nobody spawned is never joined), so
+/// any number of ended requests between a spawn and its join costs nothing here.
+pub const MAX_JOINABLE_THREADS: usize = 65_536;
+/// Finished threads whose last access is remembered, so that clocks can retire their entries
+/// (see [`crate::clock`]); oldest forgotten first. 16 bytes each.
+pub const MAX_RETIRABLE_THREADS: usize = 1 << 20;
 /// Threads tracked at once; beyond it the least recently active eighth is evicted.
-///
-/// A thread costs about 300 bytes, so a full table is about 20 MB.
 pub const MAX_THREADS: usize = 65_536;
 
 /// What [`HappensBefore::observe`] learned about one event.
@@ -103,7 +121,9 @@ pub const MAX_THREADS: usize = 65_536;
 pub struct Observed {
     /// The event's epoch; `None` for a [`Kind::Dropped`] marker, which no thread recorded.
     pub epoch: Option<Epoch>,
-    /// Whether results involving this event may be wrong (see the [module docs](self)).
+    /// Whether results involving this event may be wrong because something was lost on the way
+    /// (see the [module docs](self)). What a clock forgot for capacity is per comparison:
+    /// [`VectorClock::may_have_forgotten`].
     pub uncertain: bool,
 }
 
@@ -111,11 +131,12 @@ pub struct Observed {
 #[derive(Debug)]
 pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     threads: BTreeMap<ThreadId, ThreadState<N>>,
+    next_incarnation: u64,
     locks: BTreeMap<&'static str, LockState<N>>,
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
-    /// Joined threads, oldest first.
-    finished: VecDeque<ThreadId>,
+    joinable: Pending<ThreadId, N>,
+    retirable: Retirable,
     /// Events observed so far: the "last active" time of threads.
     events: u64,
     dropped_events: u64,
@@ -127,9 +148,13 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
 
 #[derive(Debug)]
 struct ThreadState<const N: usize> {
+    incarnation: Incarnation,
     clock: VectorClock<N>,
+    /// The tick of its latest access (0: none yet).
+    last_access: u32,
     last_active: u64,
-    joined: bool,
+    /// Started by a [`Kind::Spawn`]: someone may join it.
+    spawned: bool,
 }
 
 #[derive(Debug, Default)]
@@ -153,10 +178,12 @@ impl<const N: usize> HappensBefore<N> {
     pub fn new() -> Self {
         HappensBefore {
             threads: BTreeMap::new(),
+            next_incarnation: 1,
             locks: BTreeMap::new(),
             spawns: Pending::new(MAX_PENDING_SPAWNS),
             messages: Pending::new(MAX_PENDING_MESSAGES),
-            finished: VecDeque::new(),
+            joinable: Pending::new(MAX_JOINABLE_THREADS),
+            retirable: Retirable::default(),
             events: 0,
             dropped_events: 0,
             evicted_threads: 0,
@@ -167,7 +194,7 @@ impl<const N: usize> HappensBefore<N> {
     }
 
     /// Applies the next event of the stream; afterwards [`clock`](Self::clock) of its thread is
-    /// the event's vector clock.
+    /// the event's vector clock (until the thread ends).
     pub fn observe<L>(&mut self, event: &Event<L>) -> Observed {
         let thread = event.thread;
         if let Kind::Dropped { count } = event.kind {
@@ -180,15 +207,10 @@ impl<const N: usize> HappensBefore<N> {
         }
         self.events += 1;
 
-        // Both clocks live in `threads`: copy the child's before borrowing this thread's.
         let child_clock = match event.kind {
-            Kind::Join { child } if child != thread => self.finish(child),
+            Kind::Join { child } if child != thread => self.take_joined(child),
             _ => None,
         };
-        if let Kind::ThreadEnd = event.kind {
-            // Its clock stays for a later join; it is freed with the other finished threads.
-            self.finish(thread);
-        }
         if !self.threads.contains_key(&thread) {
             self.start(thread);
         }
@@ -196,9 +218,14 @@ impl<const N: usize> HappensBefore<N> {
             unreachable!("the thread was just started")
         };
         state.last_active = self.events;
+        let incarnation = state.incarnation;
         let clock = &mut state.clock;
-        let tick = clock.tick(thread);
+        let tick = clock.tick(incarnation);
+        if matches!(event.kind, Kind::StateChange { .. }) {
+            state.last_access = tick;
+        }
 
+        let mut joined = false;
         match event.kind {
             Kind::LockAcquire { lock, lock_kind } => {
                 if let Some(lock) = self.locks.get(lock) {
@@ -206,6 +233,7 @@ impl<const N: usize> HappensBefore<N> {
                     if lock_kind.is_exclusive() {
                         clock.join(&lock.read);
                     }
+                    joined = true;
                 }
             }
             Kind::LockRelease { lock, lock_kind } => {
@@ -215,18 +243,23 @@ impl<const N: usize> HappensBefore<N> {
                     lock.read = VectorClock::new();
                 } else {
                     lock.read.join(clock);
+                    retire(&mut lock.read, &self.retirable);
                 }
             }
             Kind::Spawn { child } => self.spawns.insert(child, self.events, clock),
             Kind::Join { .. } => {
                 if let Some(child_clock) = &child_clock {
                     clock.join(child_clock);
+                    joined = true;
                 }
             }
             kind => match message_edge(&kind) {
                 Some((Direction::Outbound, edge)) => self.messages.insert(edge, self.events, clock),
                 Some((Direction::Inbound, edge)) => match self.messages.take(&edge) {
-                    Taken::Found(sent) => clock.join(&sent),
+                    Taken::Found(sent) => {
+                        clock.join(&sent);
+                        joined = true;
+                    }
                     Taken::Lost => {
                         self.lost_edges += 1;
                         self.uncertain = true;
@@ -236,30 +269,36 @@ impl<const N: usize> HappensBefore<N> {
                 None => {}
             },
         }
+        if joined {
+            retire(clock, &self.retirable);
+        }
 
         self.overflowed |= clock.overflowed();
         let observed = Observed {
-            epoch: Some(Epoch { thread, tick }),
-            uncertain: self.uncertain || clock.overflowed(),
+            epoch: Some(Epoch { incarnation, tick }),
+            uncertain: self.uncertain,
         };
-        self.trim_finished();
+        if let Kind::ThreadEnd = event.kind {
+            self.end(thread);
+        }
         observed
     }
 
-    /// The clock of `thread` as of its latest event (`None` if it recorded nothing yet, or was
-    /// forgotten).
+    /// The clock of `thread`'s current run as of its latest event (`None` if it recorded
+    /// nothing yet, ended, or was forgotten).
     pub fn clock(&self, thread: ThreadId) -> Option<&VectorClock<N>> {
         self.threads.get(&thread).map(|state| &state.clock)
     }
 
     /// Drops what is kept for `thread`, which promises to record nothing more: the way to free a
-    /// logical thread (a request context) that nobody joins.
+    /// logical thread (a request context) that ends without a [`Kind::ThreadEnd`].
     pub fn forget(&mut self, thread: ThreadId) {
-        self.threads.remove(&thread);
+        self.end(thread);
     }
 
     /// Whether results from here on may be wrong because events were dropped or an edge or a
-    /// thread was lost to capacity (clock overflow is per event: see [`Observed::uncertain`]).
+    /// thread was lost to capacity (what clocks forgot is per comparison: see
+    /// [`VectorClock::may_have_forgotten`]).
     pub fn uncertain(&self) -> bool {
         self.uncertain
     }
@@ -269,10 +308,10 @@ impl<const N: usize> HappensBefore<N> {
         self.dropped_events
     }
 
-    /// How many spawn and message edges were evicted before being consumed (most are never
-    /// consumed at all; see [`lost_edges`](Self::lost_edges)).
+    /// How many spawn, join and message edges were evicted before being consumed (most are
+    /// never consumed at all; see [`lost_edges`](Self::lost_edges)).
     pub fn evicted_edges(&self) -> u64 {
-        self.spawns.evicted + self.messages.evicted
+        self.spawns.evicted + self.messages.evicted + self.joinable.evicted
     }
 
     /// How many evicted edges were then needed: each made results uncertain.
@@ -280,57 +319,81 @@ impl<const N: usize> HappensBefore<N> {
         self.lost_edges
     }
 
-    /// How many live (never joined or forgotten) threads were evicted for capacity.
+    /// How many live (never ended) threads were evicted for capacity.
     pub fn evicted_threads(&self) -> u64 {
         self.evicted_threads
     }
 
-    /// Whether any thread's clock has overflowed.
+    /// Whether any clock forgot something for capacity.
     pub fn overflowed(&self) -> bool {
         self.overflowed
     }
 
-    /// Creates `thread`'s state, from its spawn if one is pending.
+    /// How many runs of logical threads the stream has had so far.
+    pub fn threads_seen(&self) -> u64 {
+        self.next_incarnation - 1
+    }
+
+    /// How many threads are live (started and not ended): what the replay's memory follows.
+    pub fn live_threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Creates a new run of `thread`, from its spawn if one is pending.
     fn start(&mut self, thread: ThreadId) {
         if self.threads.len() >= MAX_THREADS {
             self.evict_idle_threads();
         }
-        let clock = match self.spawns.take(&thread) {
-            Taken::Found(clock) => clock,
+        let (clock, spawned) = match self.spawns.take(&thread) {
+            Taken::Found(clock) => (clock, true),
             Taken::Lost => {
                 self.lost_edges += 1;
                 self.uncertain = true;
-                VectorClock::new()
+                (VectorClock::new(), true)
             }
-            Taken::Missing => VectorClock::new(),
+            Taken::Missing => (VectorClock::new(), false),
         };
+        let incarnation = Incarnation(self.next_incarnation);
+        self.next_incarnation += 1;
         let state = ThreadState {
+            incarnation,
             clock,
+            last_access: 0,
             last_active: 0,
-            joined: false,
+            spawned,
         };
         self.threads.insert(thread, state);
     }
 
-    /// Marks `child` finished (joined, or ended) and returns its clock.
-    fn finish(&mut self, child: ThreadId) -> Option<VectorClock<N>> {
-        let state = self.threads.get_mut(&child)?;
-        if !state.joined {
-            state.joined = true;
-            self.finished.push_back(child);
+    /// Ends the current run of `thread`: its clock stays for a join if it was spawned, and its
+    /// last access lets clocks retire it.
+    fn end(&mut self, thread: ThreadId) {
+        let Some(state) = self.threads.remove(&thread) else {
+            return;
+        };
+        self.retirable.insert(state.incarnation, state.last_access);
+        if state.spawned {
+            self.joinable.insert(thread, self.events, &state.clock);
         }
-        Some(state.clock.clone())
     }
 
-    fn trim_finished(&mut self) {
-        while self.finished.len() > MAX_FINISHED_THREADS {
-            let Some(oldest) = self.finished.pop_front() else {
-                break;
-            };
-            // It may have been forgotten (and, against the rules, started again) since.
-            if self.threads.get(&oldest).is_some_and(|state| state.joined) {
-                self.threads.remove(&oldest);
+    /// The final clock of `child` for a join: from its ended run, or its live one (which the
+    /// join ends).
+    fn take_joined(&mut self, child: ThreadId) -> Option<VectorClock<N>> {
+        if let Some(state) = self.threads.get(&child) {
+            let clock = state.clock.clone();
+            self.end(child);
+            let _ = self.joinable.take(&child);
+            return Some(clock);
+        }
+        match self.joinable.take(&child) {
+            Taken::Found(clock) => Some(clock),
+            Taken::Lost => {
+                self.lost_edges += 1;
+                self.uncertain = true;
+                None
             }
+            Taken::Missing => None,
         }
     }
 
@@ -348,13 +411,10 @@ impl<const N: usize> HappensBefore<N> {
         }
         idle.select_nth_unstable(count - 1);
         for &(_, thread) in &idle[..count] {
-            if let Some(state) = self.threads.remove(&thread) {
-                if !state.joined {
-                    // If it records again its counter restarts, and old epochs of it could
-                    // then look ordered before its new events.
-                    self.evicted_threads += 1;
-                    self.uncertain = true;
-                }
+            if self.threads.remove(&thread).is_some() {
+                // If it records again it starts a new run that knows nothing of the old one.
+                self.evicted_threads += 1;
+                self.uncertain = true;
             }
         }
     }
@@ -363,6 +423,37 @@ impl<const N: usize> HappensBefore<N> {
 impl<const N: usize> Default for HappensBefore<N> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Retires the finished threads a clock knows completely, once it has grown enough
+/// ([`VectorClock::wants_retiring`]).
+fn retire<const N: usize>(clock: &mut VectorClock<N>, retirable: &Retirable) {
+    if clock.wants_retiring() {
+        clock.retire(|incarnation| retirable.last_access(incarnation));
+    }
+}
+
+/// The last access of finished runs, newest [`MAX_RETIRABLE_THREADS`] of them.
+#[derive(Debug, Default)]
+struct Retirable {
+    last_access: BTreeMap<Incarnation, u32>,
+    order: VecDeque<Incarnation>,
+}
+
+impl Retirable {
+    fn insert(&mut self, incarnation: Incarnation, last_access: u32) {
+        self.last_access.insert(incarnation, last_access);
+        self.order.push_back(incarnation);
+        if self.order.len() > MAX_RETIRABLE_THREADS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.last_access.remove(&oldest);
+            }
+        }
+    }
+
+    fn last_access(&self, incarnation: Incarnation) -> Option<u32> {
+        self.last_access.get(&incarnation).copied()
     }
 }
 
@@ -469,7 +560,7 @@ mod tests {
 
     fn clock_of(thread: ThreadId) -> VectorClock<4> {
         let mut clock = VectorClock::new();
-        clock.tick(thread);
+        clock.tick(Incarnation(u64::from(thread.to_raw())));
         clock
     }
 
@@ -506,28 +597,34 @@ mod tests {
         // The first (superseded) insertion of 7 aged out, the live one did not.
         assert_eq!(pending.evicted, 0);
         match pending.take(&7) {
-            Taken::Found(clock) => assert_eq!(clock.get(t(2)), 1),
+            Taken::Found(clock) => assert_eq!(clock.get(Incarnation(2)), 1),
             _ => panic!("the newer edge must survive"),
         }
     }
 
     #[test]
-    fn joined_threads_are_trimmed_without_uncertainty() {
-        let mut hb = HappensBefore::<4>::new();
-        let parent = t(1);
-        for child in 2..(MAX_FINISHED_THREADS as u32 + 12) {
-            hb.observe(&Event::new(
-                0,
-                t(child),
-                Kind::Custom {
-                    name: "work",
-                    data: crate::Value::None,
-                },
-            ));
-            hb.observe(&Event::new(0, parent, Kind::Join { child: t(child) }));
+    fn a_late_join_finds_its_child_after_many_requests_ended() {
+        let mut hb = HappensBefore::<8>::new();
+        let custom = Kind::Custom {
+            name: "work",
+            data: crate::Value::None,
+        };
+        let (parent, child) = (t(1), t(2));
+        hb.observe(&Event::new(0, parent, Kind::Spawn { child }));
+        hb.observe(&Event::new(0, child, custom));
+        hb.observe(&Event::new(0, child, Kind::ThreadEnd));
+        for request in 10..(10 + 2 * MAX_JOINABLE_THREADS as u32) {
+            hb.observe(&Event::new(0, t(request), custom));
+            hb.observe(&Event::new(0, t(request), Kind::ThreadEnd));
         }
-        assert_eq!(hb.threads.len(), MAX_FINISHED_THREADS + 1);
+        hb.observe(&Event::new(0, parent, Kind::Join { child }));
+        let clock = hb.clock(parent).unwrap();
+        assert!(Epoch {
+            incarnation: Incarnation(2),
+            tick: 1
+        }
+        .happens_before(clock));
         assert!(!hb.uncertain());
-        assert_eq!(hb.evicted_threads(), 0);
+        assert!(hb.live_threads() <= 1, "ended requests are not kept");
     }
 }

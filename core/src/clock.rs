@@ -1,39 +1,45 @@
-//! Compact vector clocks: a fixed number of `(thread, counter)` entries inline, no heap.
+//! Vector clocks whose size does not grow with history: explicit entries for the threads a clock
+//! knows partly, one interval set for the finished threads it knows completely.
 //!
 //! A [`VectorClock`] maps each logical thread to how many of its events are known to have
-//! happened before. Threads it has never heard of count as 0, so only the non-zero entries are
-//! stored, sorted by thread id in an inline array of capacity `N` (default
-//! [`DEFAULT_CAPACITY`]). An [`Epoch`] is one thread's counter at one event — FastTrack's
-//! observation that an event is usually compared against a clock, so it needs only its own
-//! component.
+//! happened before. Threads are keyed by [`Incarnation`]: one run of a logical thread, numbered
+//! by the replay and never reused, so a thread id that the program recycles (or that wraps after
+//! four billion contexts) can never make a new thread's events look ordered after an old one's.
+//! An [`Epoch`] is one incarnation's counter at one event — FastTrack's observation that an
+//! event is usually compared against a clock, so it needs only its own component.
 //!
-//! # Overflow
+//! # Finished threads
 //!
-//! When an entry must be added to a full clock, the entry with the smallest counter is evicted
-//! (never the entry of the thread being ticked, and never the entry of the clock's *owner* — the
-//! thread that last ticked it) and the clock's sticky [`overflowed`](VectorClock::overflowed)
-//! flag is set; [`join`](VectorClock::join) carries the flag into the result.
+//! A request context, a task or a worker finishes; from then on, all a clock needs to say about
+//! it is whether it has seen *every access* the thread made. [`VectorClock::retire`] turns such
+//! an entry into membership of a set of incarnation ranges, and drops it outright when the thread
+//! made no access at all. Incarnations are numbered in the order threads start, so the children
+//! of one fan-in, or the requests that took one lock in turn, collapse into a few ranges: a
+//! `join_all` over a thousand tasks, or a lock every request takes, keeps a clock of a handful
+//! of entries. [`crate::causality::HappensBefore`] retires entries whenever a clock fills up.
 //!
-//! An evicted entry reads as 0 afterwards, so every component of an overflowed clock is at most
-//! its true value. Since the owner's own entry is never evicted, the epochs a thread hands out
-//! stay exact. An under-estimated clock can only make an ordered pair of events look concurrent
-//! (a possible false race), never make a concurrent pair look ordered: overflow never hides a
-//! race. Analysis must still report anything that touches an overflowed clock as *uncertain*,
-//! because the reported race may be one that eviction invented. The one other way the flag gets
-//! set is a counter saturating at `u32::MAX` (four billion events on one thread); a saturated
-//! counter can hide a race, which is one more reason to treat flagged results as uncertain.
+//! # Capacity
+//!
+//! A clock keeps at most `N` explicit entries and [`MAX_RANGES`] ranges. When even retiring does
+//! not make room, the entry (or range) of the *oldest* incarnation is forgotten and
+//! [`VectorClock::forgotten`] records how far forgetting reached. A forgotten entry reads as 0,
+//! so a forgetful clock can only make an ordered pair look unordered (a possible false race),
+//! never the reverse; and [`VectorClock::may_have_forgotten`] tells exactly which comparisons
+//! that can affect, so analysis marks only those results uncertain. The owner's own entry (the
+//! thread that last ticked the clock) is never forgotten, so the epochs a thread hands out stay
+//! exact. A counter saturating at `u32::MAX` (four billion events on one thread) also counts as
+//! forgetting.
 //!
 //! # Examples
 //!
 //! ```
-//! use raceway_core::clock::{Causality, Epoch, VectorClock};
-//! use raceway_core::ThreadId;
+//! use raceway_core::clock::{Causality, Epoch, Incarnation, VectorClock};
 //!
-//! let (a, b) = (ThreadId::from_raw(1), ThreadId::from_raw(2));
+//! let (a, b) = (Incarnation(1), Incarnation(2));
 //! let mut clock_a = VectorClock::<4>::new();
 //! let mut clock_b = VectorClock::<4>::new();
 //!
-//! let write = Epoch { thread: a, tick: clock_a.tick(a) }; // A writes
+//! let write = Epoch { incarnation: a, tick: clock_a.tick(a) }; // A writes
 //! clock_b.tick(b); // B does something concurrently
 //! assert_eq!(clock_a.compare(&clock_b), Causality::Concurrent);
 //! assert!(!write.happens_before(&clock_b));
@@ -44,22 +50,32 @@
 //! assert!(write.happens_before(&clock_b));
 //! ```
 
+use alloc::vec::Vec;
 use core::fmt;
 
-use crate::event::ThreadId;
+/// How many partly known threads a clock keeps before it retires or forgets entries, unless a
+/// capacity is chosen. The same number of slots as ThreadSanitizer's v3 runtime, but only the
+/// entries in use take memory (12 bytes each).
+pub const DEFAULT_CAPACITY: usize = 256;
 
-/// How many threads a clock tracks before it overflows, unless a capacity is chosen.
-///
-/// 32 entries of 8 bytes make a clock 272 bytes on 64-bit targets, so one clock per lock and
-/// per live thread stays affordable. What matters is how many threads are causally *connected* (through
-/// locks, spawns, joins and messages), not how many exist: a service that runs thousands of
-/// independent requests still fits when each request talks to a few others.
-pub const DEFAULT_CAPACITY: usize = 32;
+/// How many ranges of completely known finished threads a clock keeps.
+pub const MAX_RANGES: usize = 64;
+
+/// One run of a logical thread, from its first event to its end, as numbered by a replay in the
+/// order threads start. Never reused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Incarnation(pub u64);
+
+impl fmt::Display for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
 
 /// How two clocks (or the events they belong to) are ordered by happens-before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Causality {
-    /// Both clocks have exactly the same entries.
+    /// Both clocks know exactly the same.
     Equal,
     /// The left clock happens before the right one.
     Before,
@@ -69,11 +85,12 @@ pub enum Causality {
     Concurrent,
 }
 
-/// One thread's counter at one event: enough to ask whether the event happens before a clock.
+/// One incarnation's counter at one event: enough to ask whether the event happens before a
+/// clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Epoch {
-    /// The thread that recorded the event.
-    pub thread: ThreadId,
+    /// The run of the thread that recorded the event.
+    pub incarnation: Incarnation,
     /// The thread's own counter at that event (its first event is 1).
     pub tick: u32,
 }
@@ -81,26 +98,30 @@ pub struct Epoch {
 impl Epoch {
     /// Whether the event with this epoch happens before (or is) the point `clock` describes.
     pub fn happens_before<const N: usize>(&self, clock: &VectorClock<N>) -> bool {
-        self.tick <= clock.get(self.thread)
+        clock.knows(*self)
     }
 }
 
 impl fmt::Display for Epoch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.thread, self.tick)
+        write!(f, "{}@{}", self.incarnation, self.tick)
     }
 }
 
-/// A vector clock of at most `N` threads with `u32` counters, stored inline (see the
-/// [module docs](self) for what happens beyond `N`).
-#[derive(Clone)]
+/// A vector clock of at most `N` explicit entries (see the [module docs](self)).
+#[derive(Clone, PartialEq, Eq)]
 pub struct VectorClock<const N: usize = DEFAULT_CAPACITY> {
-    /// Non-zero entries, sorted by thread id.
-    entries: heapless::Vec<(ThreadId, u32), N>,
-    /// The thread that last ticked this clock: its entry is never evicted, so its epochs stay
-    /// exact. [`ThreadId::NONE`] until the first tick.
-    owner: ThreadId,
-    overflowed: bool,
+    /// Non-zero entries of threads known partly (or not yet retired), sorted by incarnation.
+    entries: Vec<(Incarnation, u32)>,
+    /// Finished threads whose every access this clock has seen: sorted, disjoint, inclusive
+    /// ranges that do not touch.
+    complete: Vec<(u64, u64)>,
+    /// The thread that last ticked this clock: its entry is never forgotten.
+    owner: Option<Incarnation>,
+    /// Every incarnation up to this one may have been forgotten (0: nothing was).
+    forgotten: u64,
+    /// How many entries were left after the last [`retire`](Self::retire).
+    retired_at: usize,
 }
 
 impl<const N: usize> VectorClock<N> {
@@ -110,45 +131,53 @@ impl<const N: usize> VectorClock<N> {
     pub const fn new() -> Self {
         let () = Self::CAPACITY_IS_NOT_ZERO;
         VectorClock {
-            entries: heapless::Vec::new(),
-            owner: ThreadId::NONE,
-            overflowed: false,
+            entries: Vec::new(),
+            complete: Vec::new(),
+            owner: None,
+            forgotten: 0,
+            retired_at: 0,
         }
     }
 
-    /// The counter of `thread` (0 if the clock has no entry for it).
-    pub fn get(&self, thread: ThreadId) -> u32 {
-        self.position(thread)
+    /// The explicit counter of `incarnation` (0 if the clock has no entry for it; a retired
+    /// thread reads as 0 too: ask [`knows`](Self::knows)).
+    pub fn get(&self, incarnation: Incarnation) -> u32 {
+        self.position(incarnation)
             .map_or(0, |index| self.entries[index].1)
     }
 
-    /// Counts one more event of `thread`, which becomes the clock's owner; returns the new
+    /// Whether the event `epoch` happens before (or is) the point this clock describes.
+    pub fn knows(&self, epoch: Epoch) -> bool {
+        self.get(epoch.incarnation) >= epoch.tick || self.is_complete(epoch.incarnation)
+    }
+
+    /// Whether this clock may have forgotten what it knew of `incarnation` (see the
+    /// [module docs](self)): a comparison that finds `incarnation`'s events unordered is then
+    /// uncertain.
+    pub fn may_have_forgotten(&self, incarnation: Incarnation) -> bool {
+        incarnation.0 <= self.forgotten
+    }
+
+    /// Whether this clock ever forgot anything for capacity (or saturated a counter).
+    pub fn overflowed(&self) -> bool {
+        self.forgotten > 0
+    }
+
+    /// Counts one more event of `incarnation`, which becomes the clock's owner; returns the new
     /// counter, i.e. the event's [`Epoch::tick`].
-    pub fn tick(&mut self, thread: ThreadId) -> u32 {
-        self.owner = thread;
-        match self.position(thread) {
+    pub fn tick(&mut self, incarnation: Incarnation) -> u32 {
+        self.owner = Some(incarnation);
+        match self.position(incarnation) {
             Ok(index) => {
-                let counter = &mut self.entries[index].1;
-                if *counter == u32::MAX {
-                    self.overflowed = true;
+                let counter = self.entries[index].1;
+                if counter == u32::MAX {
+                    self.forget_up_to(incarnation.0);
                 }
-                *counter = counter.saturating_add(1);
-                *counter
+                self.entries[index].1 = counter.saturating_add(1);
+                self.entries[index].1
             }
             Err(index) => {
-                let mut index = index;
-                if self.entries.is_full() {
-                    // `thread` has no entry yet and the new owner is `thread`, so any entry
-                    // may go: the smallest is the likeliest to be stale.
-                    let victim = self.smallest(ThreadId::NONE).unwrap_or(0);
-                    self.entries.remove(victim);
-                    self.overflowed = true;
-                    if victim < index {
-                        index -= 1;
-                    }
-                }
-                // Cannot fail: there was room or one entry was just removed.
-                let _ = self.entries.insert(index, (thread, 1));
+                self.insert(index, incarnation, 1);
                 1
             }
         }
@@ -156,54 +185,93 @@ impl<const N: usize> VectorClock<N> {
 
     /// Pointwise maximum: afterwards `self` has seen everything `other` has.
     pub fn join(&mut self, other: &Self) {
-        self.overflowed |= other.overflowed;
-        for &(thread, counter) in &other.entries {
-            self.raise(thread, counter);
+        self.forgotten = self.forgotten.max(other.forgotten);
+        for &(low, high) in &other.complete {
+            self.add_complete(low, high);
         }
+        if other.entries.is_empty() {
+            return;
+        }
+        // One linear merge of the two sorted lists, then the oldest entries go if it is too long.
+        let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());
+        let (mut mine, mut theirs) = (
+            self.entries.iter().copied().peekable(),
+            other.entries.iter().copied().peekable(),
+        );
+        loop {
+            let next = match (mine.peek(), theirs.peek()) {
+                (Some(&(a, x)), Some(&(b, y))) if a == b => {
+                    mine.next();
+                    theirs.next();
+                    (a, x.max(y))
+                }
+                (Some(&(a, _)), Some(&(b, _))) if a < b => mine.next().unwrap_or((a, 0)),
+                (_, Some(_)) => match theirs.next() {
+                    Some((b, _)) if self.is_complete(b) => continue,
+                    Some(entry) => entry,
+                    None => break,
+                },
+                (Some(_), None) => match mine.next() {
+                    Some(entry) => entry,
+                    None => break,
+                },
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        while merged.len() > N {
+            let owner = self.owner;
+            let Some(victim) = merged.iter().position(|&(i, _)| Some(i) != owner) else {
+                break;
+            };
+            let (gone, _) = merged.remove(victim);
+            self.forget_up_to(gone.0);
+        }
+        self.entries = merged;
+    }
+
+    /// Retires finished threads: `last_access(i)` is `Some(tick of its last access, or 0)` for a
+    /// finished incarnation and `None` for one that may still run (or is unknown). An entry
+    /// that covers the thread's last access becomes part of the complete set (or disappears if
+    /// the thread made no access at all). Returns how many entries went.
+    pub fn retire(&mut self, mut last_access: impl FnMut(Incarnation) -> Option<u32>) -> usize {
+        let owner = self.owner;
+        let mut done = Vec::new();
+        let before = self.entries.len();
+        self.entries.retain(|&(incarnation, counter)| {
+            if Some(incarnation) == owner {
+                return true;
+            }
+            match last_access(incarnation) {
+                Some(0) => false,
+                Some(last) if counter >= last => {
+                    done.push(incarnation.0);
+                    false
+                }
+                _ => true,
+            }
+        });
+        for incarnation in done {
+            self.add_complete(incarnation, incarnation);
+        }
+        self.retired_at = self.entries.len();
+        before - self.entries.len()
+    }
+
+    /// Whether the clock has grown enough since it last retired entries to try again: past a
+    /// quarter of its capacity, and by an eighth of it since the last try, so that a clock of
+    /// threads that cannot be retired yet does not pay for the lookups on every join.
+    pub fn wants_retiring(&self) -> bool {
+        self.entries.len() > (N / 4).max(self.retired_at + N / 8)
     }
 
     /// How `self` and `other` are ordered.
     pub fn compare(&self, other: &Self) -> Causality {
-        let (mut less, mut greater) = (false, false);
-        let (mut left, mut right) = (
-            self.entries.iter().peekable(),
-            other.entries.iter().peekable(),
-        );
-        loop {
-            match (left.peek(), right.peek()) {
-                (None, None) => break,
-                (Some(_), None) => {
-                    greater = true;
-                    break;
-                }
-                (None, Some(_)) => {
-                    less = true;
-                    break;
-                }
-                (Some(&&(lt, lc)), Some(&&(rt, rc))) => {
-                    if lt < rt {
-                        greater = true;
-                        left.next();
-                    } else if rt < lt {
-                        less = true;
-                        right.next();
-                    } else {
-                        less |= lc < rc;
-                        greater |= lc > rc;
-                        left.next();
-                        right.next();
-                    }
-                }
-            }
-            if less && greater {
-                break;
-            }
-        }
-        match (less, greater) {
-            (false, false) => Causality::Equal,
+        match (self.at_most(other), other.at_most(self)) {
+            (true, true) => Causality::Equal,
             (true, false) => Causality::Before,
             (false, true) => Causality::After,
-            (true, true) => Causality::Concurrent,
+            (false, false) => Causality::Concurrent,
         }
     }
 
@@ -212,67 +280,111 @@ impl<const N: usize> VectorClock<N> {
         self.compare(other) == Causality::Before
     }
 
-    /// The non-zero entries, in thread id order.
-    pub fn iter(&self) -> impl Iterator<Item = (ThreadId, u32)> + '_ {
+    /// The explicit entries, in incarnation order (retired threads are not listed).
+    pub fn iter(&self) -> impl Iterator<Item = (Incarnation, u32)> + '_ {
         self.entries.iter().copied()
     }
 
-    /// How many threads have a non-zero entry.
+    /// How many explicit entries the clock holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether the clock has seen nothing.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.complete.is_empty()
     }
 
-    /// Whether an entry was ever evicted from this clock or from one joined into it (sticky):
-    /// anything decided with it is uncertain.
-    pub fn overflowed(&self) -> bool {
-        self.overflowed
+    /// How many ranges of completely known threads the clock holds.
+    pub fn ranges(&self) -> usize {
+        self.complete.len()
     }
 
-    fn position(&self, thread: ThreadId) -> Result<usize, usize> {
-        self.entries.binary_search_by_key(&thread, |&(t, _)| t)
-    }
-
-    /// The index of the entry with the smallest counter, other than `keep`'s.
-    fn smallest(&self, keep: ThreadId) -> Option<usize> {
+    /// Whether everything `self` knows, `other` knows too.
+    fn at_most(&self, other: &Self) -> bool {
         self.entries
             .iter()
-            .enumerate()
-            .filter(|(_, &(thread, _))| thread != keep)
-            .min_by_key(|(_, &(_, counter))| counter)
-            .map(|(index, _)| index)
+            .all(|&(incarnation, tick)| other.knows(Epoch { incarnation, tick }))
+            && self
+                .complete
+                .iter()
+                .all(|&(low, high)| other.complete.iter().any(|&(l, h)| l <= low && high <= h))
     }
 
-    /// Raises `thread`'s entry to at least `counter`, evicting the smallest entry if full.
-    fn raise(&mut self, thread: ThreadId, counter: u32) {
-        let index = match self.position(thread) {
+    fn position(&self, incarnation: Incarnation) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&incarnation, |&(i, _)| i)
+    }
+
+    fn is_complete(&self, incarnation: Incarnation) -> bool {
+        let i = incarnation.0;
+        let index = self.complete.partition_point(|&(_, high)| high < i);
+        self.complete.get(index).is_some_and(|&(low, _)| low <= i)
+    }
+
+    /// Raises `incarnation`'s entry to at least `counter` (tests build clocks with it).
+    #[cfg(test)]
+    fn raise(&mut self, incarnation: Incarnation, counter: u32) {
+        match self.position(incarnation) {
             Ok(index) => {
                 let entry = &mut self.entries[index].1;
                 *entry = (*entry).max(counter);
-                return;
             }
-            Err(index) => index,
-        };
-        let mut index = index;
-        if self.entries.is_full() {
-            self.overflowed = true;
-            match self.smallest(self.owner) {
-                // Keep the larger counters; on a tie drop the newcomer and shift nothing.
-                Some(victim) if self.entries[victim].1 < counter => {
-                    self.entries.remove(victim);
-                    if victim < index {
-                        index -= 1;
-                    }
+            Err(index) => self.insert(index, incarnation, counter),
+        }
+    }
+
+    /// Inserts a new entry at `index`, forgetting the oldest other entry if the clock is full.
+    fn insert(&mut self, mut index: usize, incarnation: Incarnation, counter: u32) {
+        if self.entries.len() >= N {
+            let owner = self.owner;
+            let victim = match self.entries.iter().position(|&(i, _)| Some(i) != owner) {
+                // The owner's own entry always goes in; anyone else's only if it is newer.
+                Some(victim)
+                    if Some(incarnation) == owner || self.entries[victim].0 < incarnation =>
+                {
+                    victim
                 }
-                _ => return,
+                // Everything kept is newer (or the owner): the newcomer is the oldest.
+                _ => {
+                    self.forget_up_to(incarnation.0);
+                    return;
+                }
+            };
+            let (gone, _) = self.entries.remove(victim);
+            self.forget_up_to(gone.0);
+            if victim < index {
+                index -= 1;
             }
         }
-        // Cannot fail: there was room or one entry was just removed.
-        let _ = self.entries.insert(index, (thread, counter));
+        self.entries.insert(index, (incarnation, counter));
+    }
+
+    /// Adds the range `low..=high` to the complete set, merging touching ranges.
+    fn add_complete(&mut self, low: u64, high: u64) {
+        let (mut low, mut high) = (low, high);
+        // Ranges that overlap or touch `low..=high` merge with it.
+        let start = self
+            .complete
+            .partition_point(|&(_, h)| h.saturating_add(1) < low);
+        let mut end = start;
+        while end < self.complete.len() && self.complete[end].0 <= high.saturating_add(1) {
+            low = low.min(self.complete[end].0);
+            high = high.max(self.complete[end].1);
+            end += 1;
+        }
+        self.complete.splice(start..end, [(low, high)]);
+        // Entries now covered by the range are redundant.
+        let owner = self.owner;
+        self.entries
+            .retain(|&(i, _)| Some(i) == owner || !(low <= i.0 && i.0 <= high));
+        if self.complete.len() > MAX_RANGES {
+            let (_, high) = self.complete.remove(0);
+            self.forget_up_to(high);
+        }
+    }
+
+    fn forget_up_to(&mut self, incarnation: u64) {
+        self.forgotten = self.forgotten.max(incarnation);
     }
 }
 
@@ -286,8 +398,11 @@ impl<const N: usize> fmt::Debug for VectorClock<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("VectorClock")?;
         f.debug_map().entries(self.iter()).finish()?;
-        if self.overflowed {
-            f.write_str(" (overflowed)")?;
+        if !self.complete.is_empty() {
+            write!(f, " complete {:?}", self.complete)?;
+        }
+        if self.forgotten > 0 {
+            write!(f, " (forgot up to #{})", self.forgotten)?;
         }
         Ok(())
     }
@@ -297,8 +412,15 @@ impl<const N: usize> fmt::Debug for VectorClock<N> {
 mod tests {
     use super::*;
 
-    fn t(raw: u32) -> ThreadId {
-        ThreadId::from_raw(raw)
+    fn t(raw: u64) -> Incarnation {
+        Incarnation(raw)
+    }
+
+    fn epoch(raw: u64, tick: u32) -> Epoch {
+        Epoch {
+            incarnation: t(raw),
+            tick,
+        }
     }
 
     #[test]
@@ -315,10 +437,7 @@ mod tests {
         assert_eq!(clock.tick(t(5)), 1);
         assert_eq!(clock.tick(t(2)), 1);
         assert_eq!(clock.tick(t(5)), 2);
-        assert_eq!(
-            clock.iter().collect::<heapless::Vec<_, 4>>(),
-            [(t(2), 1), (t(5), 2)]
-        );
+        assert_eq!(clock.iter().collect::<Vec<_>>(), [(t(2), 1), (t(5), 2)]);
         assert_eq!(clock.len(), 2);
     }
 
@@ -344,20 +463,12 @@ mod tests {
         a.tick(t(1));
         b.tick(t(2));
         assert_eq!(a.compare(&b), Causality::Concurrent);
-        assert!(!Epoch {
-            thread: t(1),
-            tick: 1
-        }
-        .happens_before(&b));
-        assert!(Epoch {
-            thread: t(1),
-            tick: 1
-        }
-        .happens_before(&a));
+        assert!(!epoch(1, 1).happens_before(&b));
+        assert!(epoch(1, 1).happens_before(&a));
     }
 
     #[test]
-    fn tick_on_a_full_clock_evicts_the_smallest_other_entry() {
+    fn a_full_clock_forgets_the_oldest_other_entry_and_says_which() {
         let mut clock = VectorClock::<2>::new();
         clock.tick(t(1));
         clock.tick(t(1));
@@ -365,14 +476,14 @@ mod tests {
         assert!(!clock.overflowed());
         assert_eq!(clock.tick(t(3)), 1);
         assert!(clock.overflowed());
-        assert_eq!(
-            clock.iter().collect::<heapless::Vec<_, 2>>(),
-            [(t(1), 2), (t(3), 1)]
-        );
+        assert_eq!(clock.iter().collect::<Vec<_>>(), [(t(2), 1), (t(3), 1)]);
+        assert!(clock.may_have_forgotten(t(1)));
+        assert!(!clock.may_have_forgotten(t(2)));
+        assert!(!clock.may_have_forgotten(t(4)));
     }
 
     #[test]
-    fn join_into_a_full_clock_never_evicts_the_owner() {
+    fn join_into_a_full_clock_never_forgets_the_owner() {
         let mut own = VectorClock::<2>::new();
         own.tick(t(1));
         let mut other = VectorClock::<2>::new();
@@ -382,46 +493,81 @@ mod tests {
         other.tick(t(3));
         own.join(&other);
         assert!(own.overflowed());
-        // t1's counter (1) is the smallest, but t1 owns the clock.
         assert_eq!(own.get(t(1)), 1);
         assert_eq!(own.len(), 2);
         assert_eq!(own.tick(t(1)), 2, "the owner's epochs stay exact");
     }
 
     #[test]
-    fn overflow_only_loses_order_and_is_sticky_through_join() {
+    fn forgetting_only_loses_order_and_travels_through_join() {
         let mut full = VectorClock::<1>::new();
-        full.tick(t(1));
+        full.tick(t(2));
         let mut other = VectorClock::<1>::new();
-        other.tick(t(2));
-        other.tick(t(2));
+        other.tick(t(1));
+        other.tick(t(1));
         full.join(&other);
         assert!(full.overflowed());
-        // t2's write really happened before, but the clock could not keep it: looks unordered.
-        assert!(!Epoch {
-            thread: t(2),
-            tick: 2
-        }
-        .happens_before(&full));
+        // t1's write really happened before, but the clock could not keep it: looks unordered,
+        // and the clock says it may have forgotten it.
+        assert!(!epoch(1, 2).happens_before(&full));
+        assert!(full.may_have_forgotten(t(1)));
 
         let mut clean = VectorClock::<1>::new();
         clean.join(&full);
-        assert!(
-            clean.overflowed(),
-            "joining an overflowed clock carries the flag"
-        );
+        assert!(clean.may_have_forgotten(t(1)), "joining carries the bound");
     }
 
     #[test]
-    fn counter_saturation_sets_the_flag() {
+    fn counter_saturation_counts_as_forgetting() {
         let mut clock = VectorClock::<1>::new();
-        clock.join(&{
-            let mut c = VectorClock::<1>::new();
-            c.tick(t(1));
-            c.raise(t(1), u32::MAX);
-            c
-        });
+        clock.raise(t(1), u32::MAX);
         assert_eq!(clock.tick(t(1)), u32::MAX);
-        assert!(clock.overflowed());
+        assert!(clock.may_have_forgotten(t(1)));
+    }
+
+    #[test]
+    fn retired_threads_collapse_into_ranges_and_stay_known() {
+        let mut parent = VectorClock::<4>::new();
+        parent.tick(t(1));
+        for child in 2..1002 {
+            let mut clock = VectorClock::<4>::new();
+            clock.join(&parent);
+            clock.tick(t(child));
+            clock.tick(t(child));
+            parent.join(&clock);
+            // Each child's last access was its first event.
+            parent.retire(|i| (i != t(1)).then_some(1));
+        }
+        assert_eq!(parent.len(), 1, "only the owner is explicit");
+        assert_eq!(parent.ranges(), 1);
+        assert!(!parent.overflowed());
+        for child in 2..1002 {
+            assert!(epoch(child, 1).happens_before(&parent));
+        }
+        assert!(!epoch(1002, 1).happens_before(&parent));
+    }
+
+    #[test]
+    fn an_entry_short_of_the_last_access_is_not_retired() {
+        let mut clock = VectorClock::<4>::new();
+        clock.tick(t(1));
+        clock.raise(t(2), 3);
+        assert_eq!(clock.retire(|i| (i == t(2)).then_some(5)), 0);
+        assert!(!epoch(2, 5).happens_before(&clock));
+        assert_eq!(clock.retire(|i| (i == t(2)).then_some(0)), 1);
+        assert_eq!(clock.len(), 1, "a thread without accesses needs no entry");
+    }
+
+    #[test]
+    fn ranges_merge_when_they_touch() {
+        let mut clock = VectorClock::<4>::new();
+        clock.add_complete(5, 5);
+        clock.add_complete(7, 7);
+        assert_eq!(clock.ranges(), 2);
+        clock.add_complete(6, 6);
+        assert_eq!(clock.complete, [(5, 7)]);
+        clock.add_complete(1, 3);
+        clock.add_complete(4, 4);
+        assert_eq!(clock.complete, [(1, 7)]);
     }
 }

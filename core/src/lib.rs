@@ -31,6 +31,7 @@ extern crate std;
 
 #[cfg(feature = "alloc")]
 pub mod causality;
+#[cfg(feature = "alloc")]
 pub mod clock;
 pub mod event;
 #[cfg(feature = "alloc")]

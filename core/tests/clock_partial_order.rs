@@ -2,8 +2,7 @@
 //! least upper bound, and overflow only ever under-estimates.
 
 use proptest::prelude::*;
-use raceway_core::clock::{Causality, Epoch, VectorClock};
-use raceway_core::ThreadId;
+use raceway_core::clock::{Causality, Epoch, Incarnation, VectorClock};
 
 const THREADS: usize = 6;
 
@@ -22,8 +21,8 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn thread(index: usize) -> ThreadId {
-    ThreadId::from_raw(index as u32 + 1)
+fn thread(index: usize) -> Incarnation {
+    Incarnation(index as u64 + 1)
 }
 
 /// Runs `steps` with one clock per thread; returns every event's (epoch, clock).
@@ -42,7 +41,7 @@ fn replay<const N: usize>(steps: &[Step]) -> Vec<(Epoch, VectorClock<N>)> {
         let tick = clocks[to].tick(thread(to));
         events.push((
             Epoch {
-                thread: thread(to),
+                incarnation: thread(to),
                 tick,
             },
             clocks[to].clone(),
@@ -51,7 +50,7 @@ fn replay<const N: usize>(steps: &[Step]) -> Vec<(Epoch, VectorClock<N>)> {
     events
 }
 
-fn entries<const N: usize>(clock: &VectorClock<N>) -> Vec<(ThreadId, u32)> {
+fn entries<const N: usize>(clock: &VectorClock<N>) -> Vec<(Incarnation, u32)> {
     clock.iter().collect()
 }
 

@@ -2,7 +2,7 @@
 //! of locks, spawn/join, messages and HTTP exchanges, and says when it cannot be sure.
 
 use raceway_core::causality::{HappensBefore, Observed, MAX_PENDING_MESSAGES};
-use raceway_core::clock::Epoch;
+use raceway_core::clock::{Epoch, Incarnation};
 use raceway_core::event::Direction;
 use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 
@@ -308,7 +308,7 @@ fn a_dropped_marker_makes_everything_after_it_uncertain() {
 }
 
 #[test]
-fn clock_overflow_makes_results_uncertain_but_keeps_epochs_exact() {
+fn a_full_clock_says_what_it_forgot_and_keeps_epochs_exact() {
     let mut hb = HappensBefore::<2>::new();
     let mut last = None;
     for thread in 1..=4 {
@@ -341,12 +341,21 @@ fn clock_overflow_makes_results_uncertain_but_keeps_epochs_exact() {
     }
     let (thread, write) = last.unwrap();
     assert!(
-        write.uncertain,
-        "thread 4's clock holds at most 2 of 4 threads"
+        !write.uncertain,
+        "forgetting is per comparison, not per event"
     );
-    assert_eq!(write.epoch, Some(Epoch { thread, tick: 2 }));
+    assert_eq!(
+        write.epoch,
+        Some(Epoch {
+            incarnation: Incarnation(4),
+            tick: 2
+        })
+    );
     assert!(hb.overflowed());
-    assert!(hb.clock(thread).unwrap().overflowed());
+    // Thread 4's clock holds 2 of the 4 threads: the oldest went, and it says so.
+    let clock = hb.clock(thread).unwrap();
+    assert!(clock.may_have_forgotten(Incarnation(1)));
+    assert!(!clock.may_have_forgotten(Incarnation(3)));
     assert!(
         !hb.uncertain(),
         "overflow is per clock, not a stream-wide loss"

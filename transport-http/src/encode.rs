@@ -329,7 +329,13 @@ impl Encoder {
     pub fn encode<L: SourceLocation>(&mut self, event: &Event<L>) -> Option<Batch> {
         self.stats.consumed += 1;
         self.tick += 1;
-        self.hb.observe(event);
+        // The wire names a thread by its run, so an id the program hands out again is a new
+        // thread to the server too.
+        let run = self
+            .hb
+            .observe(event)
+            .epoch
+            .map_or(0, |epoch| epoch.incarnation.0);
         let thread = event.thread;
 
         match event.kind {
@@ -416,9 +422,9 @@ impl Encoder {
         let out = &mut self.scratch;
         out.clear();
         write_head(out, id, state.trace, parent, unix_nanos);
-        let duration_ns = write_kind(out, event, &self.component_prefix, namespace);
+        let duration_ns = write_kind(out, event, &self.component_prefix, run, namespace);
         out.extend_from_slice(b",\"metadata\":{\"thread_id\":");
-        write_component(out, &self.component_prefix, thread);
+        write_component(out, &self.component_prefix, run);
         out.push(b',');
         out.extend_from_slice(&self.static_metadata);
         if let Some(duration_ns) = duration_ns {
@@ -440,7 +446,7 @@ impl Encoder {
                 }
                 first = false;
                 out.push(b'[');
-                write_component(out, &self.component_prefix, component);
+                write_component(out, &self.component_prefix, component.0);
                 out.push(b',');
                 json::uint(out, u64::from(counter));
                 out.push(b']');
@@ -614,7 +620,7 @@ impl Encoder {
         );
         json::uint(out, u64::from(count));
         out.extend_from_slice(b"}}},\"metadata\":{\"thread_id\":");
-        write_component(out, &self.component_prefix, event.thread);
+        write_component(out, &self.component_prefix, 0);
         out.push(b',');
         out.extend_from_slice(&self.static_metadata);
         out.extend_from_slice(b"},\"causality_vector\":[],\"lock_set\":[]}");
@@ -645,11 +651,11 @@ fn write_uuid(out: &mut Vec<u8>, id: Uuid) {
 }
 
 /// `"service#instance#t7"`.
-fn write_component(out: &mut Vec<u8>, prefix: &[u8], thread: ThreadId) {
+fn write_component(out: &mut Vec<u8>, prefix: &[u8], run: u64) {
     out.push(b'"');
     out.extend_from_slice(prefix);
     out.extend_from_slice(b"#t");
-    json::uint(out, u64::from(thread.to_raw()));
+    json::uint(out, run);
     out.push(b'"');
 }
 
@@ -737,6 +743,7 @@ fn write_kind<L: SourceLocation>(
     out: &mut Vec<u8>,
     event: &Event<L>,
     prefix: &[u8],
+    run: u64,
     task_namespace: u64,
 ) -> Option<u64> {
     let location = &event.location;
@@ -805,7 +812,7 @@ fn write_kind<L: SourceLocation>(
                 Uuid::derived(task_namespace, u64::from(child.to_raw())),
             );
             out.extend_from_slice(b",\"spawned_by\":");
-            write_component(out, prefix, event.thread);
+            write_component(out, prefix, run);
             out.push(b'}');
         }
         Kind::Join { child } => {

@@ -54,14 +54,18 @@ fn each_thread_is_a_chain_and_a_spawned_thread_starts_at_its_spawn() {
         .collect();
     assert_eq!(ids.len(), wire.len(), "ids are unique");
 
+    // Threads are named by their runs, numbered as they start: thread 3 is the second run,
+    // the child the third.
+    assert_eq!(wire[1]["metadata"]["thread_id"], "bank#host-1#t2");
+    assert_eq!(wire[3]["metadata"]["thread_id"], "bank#host-1#t3");
     // Happens-before: the child starts from the spawn's clock; the join sees the child.
     assert_eq!(
         wire[3]["causality_vector"],
-        json!([["bank#host-1#t1", 2], ["bank#host-1#t2", 1]])
+        json!([["bank#host-1#t1", 2], ["bank#host-1#t3", 1]])
     );
     assert_eq!(
         wire[6]["causality_vector"],
-        json!([["bank#host-1#t1", 4], ["bank#host-1#t2", 3]])
+        json!([["bank#host-1#t1", 4], ["bank#host-1#t3", 3]])
     );
 }
 
