@@ -56,8 +56,20 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         context: Option<Context>,
-        // For a branch: the parent that records the join when the branch completes.
+        // For a branch: the parent that records the join when the branch completes or is
+        // dropped.
         join_into: Option<(Context, &'static Location<'static>)>,
+    }
+
+    impl<F> PinnedDrop for Instrumented<F> {
+        // A branch dropped before it completed (the losing arm of a `select!`) ran only inside
+        // the parent's task, so all it did happened before the parent goes on: a join.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let (Some((parent, location)), Some(child)) = (this.join_into.take(), this.context.take()) {
+                parent.join_at(child, location);
+            }
+        }
     }
 }
 
@@ -65,11 +77,6 @@ impl<F> Instrumented<F> {
     /// The context the future runs in (`None` once a branch has completed).
     pub fn context(&self) -> Option<&Context> {
         self.context.as_ref()
-    }
-
-    /// The wrapped future.
-    pub fn into_inner(self) -> F {
-        self.inner
     }
 }
 

@@ -192,11 +192,15 @@ tracking! {
     /// Records a memory fence.
     fn track_fence(ordering: FenceOrdering) -> Kind::MemoryFence { ordering };
 
-    /// Records sending `message` on a channel or queue: it happens before its receipt.
-    fn track_send(message: u64) -> Kind::Send { message };
+    /// Records sending message number `message` on the channel or queue named `channel`: it
+    /// happens before its receipt. Numbers need only be unique within one channel.
+    fn track_send(channel: &str, message: u64)
+        -> Kind::Send { message: message_key(channel, message) };
 
-    /// Records receiving `message`: everything before its send happens before this.
-    fn track_receive(message: u64) -> Kind::Receive { message };
+    /// Records receiving message number `message` from `channel`: everything before its send
+    /// happens before this.
+    fn track_receive(channel: &str, message: u64)
+        -> Kind::Receive { message: message_key(channel, message) };
 }
 
 /// Records an HTTP request. `Inbound` ones are linked to the caller through the current
@@ -450,4 +454,20 @@ impl Drop for FunctionGuard {
             );
         }
     }
+}
+
+/// The edge key that [`track_send`] and [`track_receive`] record for message `message` on
+/// `channel` ([`Kind::Send`]'s `message`): a 64-bit hash of both, so two channels that both
+/// number their messages 1, 2, 3… never pair one's send with the other's receipt (two keys
+/// collide with probability 2⁻⁶⁴). FNV-1a over the name, then a SplitMix64 finaliser over the
+/// name's hash and the number.
+pub fn message_key(channel: &str, message: u64) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in channel.as_bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = hash ^ message.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

@@ -123,11 +123,21 @@ fn free_functions_record_into_the_current_context() {
         },
     ));
     let line = line!() + 1;
-    raceway::track_send(9);
-    expected.push((line, Kind::Send { message: 9 }));
+    raceway::track_send("jobs", 9);
+    expected.push((
+        line,
+        Kind::Send {
+            message: raceway::message_key("jobs", 9),
+        },
+    ));
     let line = line!() + 1;
-    raceway::track_receive(9);
-    expected.push((line, Kind::Receive { message: 9 }));
+    raceway::track_receive("jobs", 9);
+    expected.push((
+        line,
+        Kind::Receive {
+            message: raceway::message_key("jobs", 9),
+        },
+    ));
     let span = u64::from_be_bytes(ctx.span_id().to_bytes());
     let line = line!() + 1;
     raceway::track_http_request(Direction::Inbound, "get", "/transfer");
