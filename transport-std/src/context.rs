@@ -88,7 +88,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shared
             .recorder
-            .record(self.thread, Kind::ThreadEnd, self.site, &self.last_lane);
+            .end(self.thread, self.site, &self.last_lane);
     }
 }
 
