@@ -298,7 +298,6 @@ struct Counters {
 
 /// What one request made of a batch: see [`Client::attempt`].
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Attempt {
     /// Every event of the batch has its outcome, counted in the report and in
     /// [`Client::stats`].
@@ -503,7 +502,11 @@ impl Client {
     pub fn attempt(&self, batch: Batch, attempt: u32, deadline: Instant) -> Attempt {
         let events = batch.len();
         if let Some(until) = self.resume_at() {
-            std::thread::sleep(until.min(deadline).saturating_duration_since(Instant::now()));
+            std::thread::sleep(
+                until
+                    .min(deadline)
+                    .saturating_duration_since(Instant::now()),
+            );
         }
         if self.is_stopped() {
             return Attempt::Done(self.give_up(events, DeliveryError::Unauthorized));

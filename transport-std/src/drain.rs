@@ -103,6 +103,8 @@ impl<'a> Drain<'a> {
                 return;
             }
             if taken == 0 {
+                // A sink may deliver on a thread of its own: keep the statistics current.
+                self.shared.publish(self.sink.stats());
                 std::thread::park_timeout(pause.min(self.flush_interval));
                 pause = (pause * 2).min(IDLE_POLL);
             } else {
@@ -197,6 +199,7 @@ impl<'a> Drain<'a> {
             let undelivered = self.sink.shutdown(deadline);
             self.shared.publish(self.sink.stats());
             self.shared.abandon(undelivered.events);
+            self.shared.set_problem(self.sink.problem());
             if self.debug {
                 log::debug!(target: "raceway", "drain stopped: {:?}", self.shared.stats());
             }
