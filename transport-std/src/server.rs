@@ -76,6 +76,8 @@ struct Outbox {
     /// `pushed` at the end of the latest `send`: the sender posts a partial batch only once it
     /// has taken everything up to such a boundary, so batches are not cut in the middle.
     sealed: AtomicU64,
+    /// The drain's `unsignalled`: the sender does not finish while a marker is still to come.
+    unsignalled: AtomicU64,
     http: HttpClient,
     progress: Mutex<Progress>,
     changed: Condvar,
@@ -132,6 +134,7 @@ impl ServerSink {
         let outbox = Arc::new(Outbox {
             buffer: ArrayQueue::new((config.retry_buffer_bytes() / slot).max(1)),
             sealed: AtomicU64::new(0),
+            unsignalled: AtomicU64::new(0),
             http: HttpClient::new(delivery)?,
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
@@ -166,15 +169,21 @@ impl ServerSink {
         }
     }
 
-    /// Events taken in and not settled yet (in the buffer, being encoded or being posted).
-    fn pending(&self, progress: &Progress) -> u64 {
-        self.queued - (progress.delivered + progress.failed + progress.state_only)
-    }
-
-    fn wake_sender(&self) {
+    /// Tells the sender that everything pushed so far may be posted, and wakes it.
+    fn seal(&self) {
+        // In this order: a sender that sees the losses signalled also sees their marker sealed.
+        self.outbox.sealed.store(self.pushed, Ordering::Release);
+        self.outbox
+            .unsignalled
+            .store(self.unsignalled, Ordering::Release);
         if let Some(sender) = &self.sender {
             sender.thread().unpark();
         }
+    }
+
+    /// Events taken in and not settled yet (in the buffer, being encoded or being posted).
+    fn pending(&self, progress: &Progress) -> u64 {
+        self.queued - (progress.delivered + progress.failed + progress.state_only)
     }
 }
 
@@ -206,14 +215,15 @@ impl Sink for ServerSink {
                 },
             }
         }
-        self.outbox.sealed.store(self.pushed, Ordering::Release);
-        self.wake_sender();
+        self.seal();
     }
 
     fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
-        self.wake_sender();
-        let mut progress = self.outbox.progress();
         loop {
+            // A loss marker waiting for room goes in as soon as the sender makes some.
+            self.signal_losses();
+            self.seal();
+            let progress = self.outbox.progress();
             let pending = self.pending(&progress);
             if pending == 0 {
                 return Ok(());
@@ -222,27 +232,23 @@ impl Sink for ServerSink {
             if left.is_zero() || progress.finished {
                 return Err(Incomplete { pending });
             }
-            progress = match self.outbox.changed.wait_timeout(progress, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+            let _ = self.outbox.changed.wait_timeout(progress, left);
         }
     }
 
     fn shutdown(&mut self, deadline: Instant) -> Undelivered {
-        self.outbox.progress().shutdown = Some(deadline);
-        self.wake_sender();
-        let mut progress = self.outbox.progress();
-        while !progress.finished {
+        let mut progress = loop {
+            self.signal_losses();
+            self.seal();
+            let mut progress = self.outbox.progress();
+            // Set under the lock the sender reads it with, after the last seal.
+            progress.shutdown = Some(deadline);
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+            if progress.finished || left.is_zero() {
+                break progress;
             }
-            progress = match self.outbox.changed.wait_timeout(progress, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
+            drop(self.outbox.changed.wait_timeout(progress, left));
+        };
         // A request still under way may yet land; it is counted as undelivered.
         progress.abandoned = true;
         let finished = progress.finished;
@@ -288,7 +294,7 @@ impl Drop for ServerSink {
             progress.shutdown = Some(Instant::now());
             progress.abandoned = true;
             drop(progress);
-            self.wake_sender();
+            self.seal();
         }
     }
 }
@@ -334,7 +340,8 @@ impl<'a> Sender<'a> {
                 break;
             }
             let Some((batch, markers)) = self.ready.pop_front() else {
-                let all_taken = self.taken == self.outbox.sealed.load(Ordering::Acquire);
+                let all_taken = self.outbox.unsignalled.load(Ordering::Acquire) == 0
+                    && self.taken == self.outbox.sealed.load(Ordering::Acquire);
                 if self.settle(None) && shutdown.is_some() && all_taken {
                     break;
                 }
