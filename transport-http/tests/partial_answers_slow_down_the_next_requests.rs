@@ -21,7 +21,7 @@ fn partial_answers_slow_down_the_next_requests() {
     let mut config = ClientConfig::new(receiver.url());
     config.initial_backoff = Duration::from_millis(200);
     let client = Client::new(config).unwrap();
-    let mut deliver = || {
+    let deliver = || {
         let (_, batch) = batch_of(5);
         client.deliver(batch, in_secs(30))
     };
