@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::outage::{marker_counts, record_at_2000_per_second, writes_received};
+use common::server::{marker_counts, record_at_2000_per_second, writes_received};
 use raceway::{Client, Config};
 use raceway_transport_http::testing::{Answer, TestReceiver};
 

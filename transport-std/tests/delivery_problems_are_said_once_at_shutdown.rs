@@ -2,12 +2,14 @@
 //! through `Config::on_delivery_problem` (stderr by default, with or without a `log` backend);
 //! a clean run says nothing.
 
+mod common;
+
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::server::receiver_with_key;
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
 
 /// Runs a short trace against `url` and returns every line said.
 fn lines_said(url: &str, api_key: &str) -> Vec<String> {
@@ -28,12 +30,6 @@ fn lines_said(url: &str, api_key: &str) -> Vec<String> {
     drop(client);
     let lines = said.lock().unwrap().clone();
     lines
-}
-
-fn receiver_with_key(key: &str) -> TestReceiver {
-    let mut config = ReceiverConfig::default();
-    config.api_key = Some(key.to_owned());
-    TestReceiver::with_config(config)
 }
 
 #[test]

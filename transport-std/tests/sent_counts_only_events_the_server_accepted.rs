@@ -2,10 +2,13 @@
 //! thread ends never go on the wire and are counted as `state_only`, and nothing counts as
 //! sent when the server refuses every request.
 
+mod common;
+
 use std::time::Duration;
 
+use common::server::{assert_identity, receiver_with_key};
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
+use raceway_transport_http::testing::TestReceiver;
 
 fn client_for(receiver: &TestReceiver, api_key: &str) -> Client {
     let config = Config::builder()
@@ -27,12 +30,6 @@ fn record(client: &Client) {
     });
 }
 
-fn receiver_with_key(key: &str) -> TestReceiver {
-    let mut config = ReceiverConfig::default();
-    config.api_key = Some(key.to_owned());
-    TestReceiver::with_config(config)
-}
-
 #[test]
 fn sent_is_what_the_server_stored() {
     let receiver = receiver_with_key("right");
@@ -45,6 +42,7 @@ fn sent_is_what_the_server_stored() {
     // Two trace starts (the context and the spawned thread) and two thread ends at least.
     assert!(stats.state_only >= 4, "{stats:?}");
     assert_eq!(stats.recorded, stats.sent + stats.state_only);
+    assert_identity(&stats);
 }
 
 #[test]
@@ -62,12 +60,5 @@ fn nothing_is_sent_when_every_request_is_refused() {
         stats.recorded - stats.state_only,
         "{stats:?}"
     );
-    assert_eq!(
-        stats.recorded,
-        stats.sent
-            + stats.state_only
-            + stats.dropped_in_ring
-            + stats.dropped_in_delivery
-            + stats.in_flight
-    );
+    assert_identity(&stats);
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod outage;
+pub mod server;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,11 +1,31 @@
-//! Recording at a steady rate against a loopback server that goes away for a while.
+//! Helpers for tests against the loopback receiver: keys, steady recording, what arrived.
 #![allow(dead_code, unreachable_pub)]
 
 use std::time::{Duration, Instant};
 
-use raceway::{Client, ShutdownReport};
-use raceway_transport_http::testing::TestReceiver;
+use raceway::{Client, ShutdownReport, Stats};
+use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
 use serde_json::Value;
+
+/// A receiver that requires `key`.
+pub fn receiver_with_key(key: &str) -> TestReceiver {
+    let mut config = ReceiverConfig::default();
+    config.api_key = Some(key.to_owned());
+    TestReceiver::with_config(config)
+}
+
+/// Checks `recorded == sent + state_only + dropped_in_ring + dropped_in_delivery + in_flight`.
+pub fn assert_identity(stats: &Stats) {
+    assert_eq!(
+        stats.recorded,
+        stats.sent
+            + stats.state_only
+            + stats.dropped_in_ring
+            + stats.dropped_in_delivery
+            + stats.in_flight,
+        "{stats:?}"
+    );
+}
 
 /// Events per 10 ms tick: 2 000 a second.
 pub const PER_TICK: u64 = 20;
