@@ -6,7 +6,7 @@
 //! | answer | what happens | counted as |
 //! |---|---|---|
 //! | 200 (any 2xx but 206) | done | `sent` |
-//! | 206 | the server's queue overflowed; `"Ingested N events, M errors"` is parsed | `sent` N, `server_dropped` M |
+//! | 206 | the server's queue overflowed; `"Ingested N events, M errors"` is parsed, and the next request waits a backoff that grows with each 206 in a row | `sent` N, `server_dropped` M |
 //! | 400, 415, 422 | an encoding bug: the server's message is logged with `log::error!`, never resent | `rejected` |
 //! | 401, 403 | one `log::error!` naming the API key; this client stops sending for good | `dropped` |
 //! | 413 | the batch is split in halves, each sent again (a single event: rejected) | by outcome |
@@ -15,6 +15,11 @@
 //!
 //! So every event handed to [`Client::deliver`] ends up in exactly one of `sent`,
 //! `server_dropped`, `rejected` and `dropped` ([`DeliveryStats`]).
+//!
+//! A 206, a 429, a 5xx or a failed connection also holds back the client's next request,
+//! whatever batch it carries ([`Client::resume_at`]): the server said it is overloaded or
+//! away. [`Client::attempt`] makes one request and leaves the retrying to the caller, for a
+//! caller that keeps undelivered batches in a retry buffer of its own.
 //!
 //! # The API key
 //!
@@ -237,6 +242,18 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
+    /// Adds the outcome of part of the batch (a half of a split, a retried request).
+    fn add(&mut self, part: DeliveryReport) {
+        self.sent += part.sent;
+        self.server_dropped += part.server_dropped;
+        self.rejected += part.rejected;
+        self.dropped += part.dropped;
+        self.retries += part.retries;
+        if part.error.is_some() {
+            self.error = part.error;
+        }
+    }
+
     /// Whether every event reached the server and was kept.
     pub fn is_complete(&self) -> bool {
         self.sent == self.events
@@ -279,6 +296,33 @@ struct Counters {
     requests: AtomicU64,
 }
 
+/// What one request made of a batch: see [`Client::attempt`].
+#[derive(Debug)]
+pub enum Attempt {
+    /// Every event of the batch has its outcome, counted in the report and in
+    /// [`Client::stats`].
+    Done(DeliveryReport),
+    /// The server found the batch too large (413): send these halves instead, the first first.
+    Split(Batch, Batch),
+    /// A retriable failure (408, 429, 5xx, a timeout, a refused or cut connection): send the
+    /// same batch again, not before [`Client::resume_at`].
+    Retry {
+        /// The batch, unchanged.
+        batch: Batch,
+        /// The status or transport error met.
+        last: String,
+    },
+}
+
+/// When the server asked this client to slow down.
+#[derive(Debug, Default)]
+struct Pace {
+    /// No request before this.
+    until: Option<Instant>,
+    /// 206 answers in a row.
+    overflows: u32,
+}
+
 /// What one request came back with.
 enum Answer {
     Status {
@@ -301,6 +345,7 @@ pub struct Client {
     config: ClientConfig,
     stopped: AtomicBool,
     counters: Counters,
+    pace: Mutex<Pace>,
     rng: Mutex<Rng>,
 }
 
@@ -340,6 +385,7 @@ impl Client {
             config,
             stopped: AtomicBool::new(false),
             counters: Counters::default(),
+            pace: Mutex::new(Pace::default()),
             rng: Mutex::new(Rng::from_entropy()),
         })
     }
@@ -367,6 +413,15 @@ impl Client {
         }
     }
 
+    /// When the next request may be made, if the server asked this client to slow down: after
+    /// a 206 (its queue overflowed), a 429, a 5xx or a failed connection. [`attempt`](Self::attempt)
+    /// waits for it by itself; a caller with its own waiting (one that must wake up for
+    /// something else) waits for it first.
+    pub fn resume_at(&self) -> Option<Instant> {
+        let pace = self.pace.lock().unwrap_or_else(|e| e.into_inner());
+        pace.until.filter(|until| *until > Instant::now())
+    }
+
     /// Sends `batch`, retrying and splitting as the [module docs](self) describe, and returns
     /// no later than `deadline` (plus one connection's teardown). Events still undelivered at
     /// the deadline are dropped and counted; the report says how many.
@@ -386,6 +441,175 @@ impl Client {
                 queue.push(first);
             }
         }
+        report
+    }
+
+    /// Sends one batch until it has an outcome; returns its halves if the server wants it split.
+    fn deliver_one(
+        &self,
+        mut batch: Batch,
+        deadline: Instant,
+        report: &mut DeliveryReport,
+    ) -> Option<(Batch, Batch)> {
+        let retry_deadline = deadline.min(Instant::now() + self.config.max_retry_time);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            if attempt > 1 {
+                report.retries += 1;
+            }
+            let last = match self.attempt(batch, attempt, deadline) {
+                Attempt::Done(outcome) => {
+                    report.add(outcome);
+                    return None;
+                }
+                Attempt::Split(first, second) => return Some((first, second)),
+                Attempt::Retry { batch: again, last } => {
+                    batch = again;
+                    last
+                }
+            };
+            let resume = self.resume_at().unwrap_or_else(Instant::now);
+            if attempt >= self.config.max_attempts.max(1) || resume >= retry_deadline {
+                let error = if resume >= deadline && attempt < self.config.max_attempts {
+                    DeliveryError::DeadlineExceeded
+                } else {
+                    DeliveryError::Unavailable {
+                        attempts: attempt,
+                        last: last.clone(),
+                    }
+                };
+                log::warn!(
+                    "raceway: dropped {} events after {attempt} attempts: {last}",
+                    batch.len()
+                );
+                report.add(self.give_up(batch.len(), error));
+                return None;
+            }
+            log::debug!("raceway: attempt {attempt} failed ({last}); retrying");
+            std::thread::sleep(resume.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Makes one request for `batch` (its `attempt`-th, from 1), after waiting out
+    /// [`resume_at`](Self::resume_at) (but not past `deadline`), and says what became of it.
+    ///
+    /// This is [`deliver`](Self::deliver) without the retry loop, for a caller that keeps
+    /// undelivered batches itself (in a retry buffer) and retries them for as long as it
+    /// chooses. What `Done` reports is counted in [`stats`](Self::stats); a retriable failure
+    /// sets [`resume_at`](Self::resume_at) to the server's `Retry-After` or to the backoff for
+    /// `attempt`.
+    pub fn attempt(&self, batch: Batch, attempt: u32, deadline: Instant) -> Attempt {
+        let events = batch.len();
+        if let Some(until) = self.resume_at() {
+            std::thread::sleep(
+                until
+                    .min(deadline)
+                    .saturating_duration_since(Instant::now()),
+            );
+        }
+        if self.is_stopped() {
+            return Attempt::Done(self.give_up(events, DeliveryError::Unauthorized));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Attempt::Done(self.give_up(events, DeliveryError::DeadlineExceeded));
+        }
+        if attempt > 1 {
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut report = DeliveryReport {
+            events,
+            ..DeliveryReport::default()
+        };
+        let timeout = self.config.request_timeout.min(deadline - now);
+        let (retry_after, last) = match self.post(batch.body(), timeout) {
+            Answer::Status {
+                status,
+                retry_after,
+                body,
+            } => match status {
+                206 => {
+                    let dropped = parse_partial(&body, events);
+                    if dropped.is_none() {
+                        log::warn!("raceway: the server answered 206 without saying how many events it dropped: {body}");
+                    }
+                    let dropped = dropped.unwrap_or(0);
+                    let pause = self.overflowed();
+                    log::warn!("raceway: the server's queue overflowed and dropped {dropped} of {events} events; pausing {pause:?} before the next request");
+                    report.server_dropped = dropped;
+                    report.sent = events - dropped;
+                    return Attempt::Done(self.settle(report));
+                }
+                200..=299 => {
+                    self.pace().overflows = 0;
+                    report.sent = events;
+                    return Attempt::Done(self.settle(report));
+                }
+                400 | 415 | 422 => {
+                    log::error!(
+                        "raceway: the server rejected a batch of {events} events ({status}): {body}"
+                    );
+                    report.rejected = events;
+                    report.error = Some(DeliveryError::Rejected {
+                        status,
+                        message: body,
+                    });
+                    return Attempt::Done(self.settle(report));
+                }
+                401 | 403 => {
+                    if !self.stopped.swap(true, Ordering::Relaxed) {
+                        log::error!(
+                            "raceway: the server at {} refused the API key ({status}); set a valid key (RACEWAY_API_KEY). No more events will be sent.",
+                            self.endpoint
+                        );
+                    }
+                    return Attempt::Done(self.give_up(events, DeliveryError::Unauthorized));
+                }
+                413 => match batch.split() {
+                    (first, Some(second)) => {
+                        log::debug!(
+                            "raceway: the server found {events} events too large (413); splitting"
+                        );
+                        return Attempt::Split(first, second);
+                    }
+                    (_, None) => {
+                        log::error!(
+                            "raceway: one event is over the server's body limit (413); dropped"
+                        );
+                        report.rejected = events;
+                        report.error = Some(DeliveryError::TooLarge);
+                        return Attempt::Done(self.settle(report));
+                    }
+                },
+                408 | 429 | 500..=599 => (retry_after, format!("status {status}: {body}")),
+                _ => {
+                    log::error!("raceway: unexpected answer from the server ({status}): {body}");
+                    let error = DeliveryError::UnexpectedStatus {
+                        status,
+                        message: body,
+                    };
+                    return Attempt::Done(self.give_up(events, error));
+                }
+            },
+            Answer::Transport(error) => (None, error),
+            Answer::Fatal(error) => {
+                log::error!("raceway: cannot send to {}: {error}", self.endpoint);
+                let error = DeliveryError::Unavailable {
+                    attempts: attempt,
+                    last: error,
+                };
+                return Attempt::Done(self.give_up(events, error));
+            }
+        };
+        // A retriable failure: nothing goes to this server before the wait is over.
+        let wait = retry_after.unwrap_or_else(|| self.backoff(attempt, false));
+        self.pace().until = Some(Instant::now() + wait);
+        Attempt::Retry { batch, last }
+    }
+
+    /// Counts a finished batch in the totals.
+    fn settle(&self, report: DeliveryReport) -> DeliveryReport {
         let c = &self.counters;
         c.sent.fetch_add(report.sent as u64, Ordering::Relaxed);
         c.server_dropped
@@ -397,156 +621,50 @@ impl Client {
         report
     }
 
-    /// Sends one batch until it has an outcome; returns its halves if the server wants it split.
-    fn deliver_one(
-        &self,
-        batch: Batch,
-        deadline: Instant,
-        report: &mut DeliveryReport,
-    ) -> Option<(Batch, Batch)> {
-        let events = batch.len();
-        let give_up = |report: &mut DeliveryReport, error: DeliveryError| {
-            report.dropped += events;
-            report.error = Some(error);
-        };
-        let started = Instant::now();
-        let retry_deadline = deadline.min(started + self.config.max_retry_time);
-        let mut attempt: u32 = 0;
-        loop {
-            if self.is_stopped() {
-                give_up(report, DeliveryError::Unauthorized);
-                return None;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                give_up(report, DeliveryError::DeadlineExceeded);
-                return None;
-            }
-            attempt += 1;
-            let timeout = self.config.request_timeout.min(deadline - now);
-            let (retry_after, last) = match self.post(batch.body(), timeout) {
-                Answer::Status {
-                    status,
-                    retry_after,
-                    body,
-                } => {
-                    match status {
-                        206 => {
-                            let dropped = parse_partial(&body, events);
-                            if dropped.is_none() {
-                                log::warn!("raceway: the server answered 206 without saying how many events it dropped: {body}");
-                            }
-                            let dropped = dropped.unwrap_or(0);
-                            log::warn!("raceway: the server's queue overflowed and dropped {dropped} of {events} events; slow down");
-                            report.server_dropped += dropped;
-                            report.sent += events - dropped;
-                            return None;
-                        }
-                        200..=299 => {
-                            report.sent += events;
-                            return None;
-                        }
-                        400 | 415 | 422 => {
-                            log::error!(
-                            "raceway: the server rejected a batch of {events} events ({status}): {body}"
-                        );
-                            report.rejected += events;
-                            report.error = Some(DeliveryError::Rejected {
-                                status,
-                                message: body,
-                            });
-                            return None;
-                        }
-                        401 | 403 => {
-                            if !self.stopped.swap(true, Ordering::Relaxed) {
-                                log::error!(
-                                "raceway: the server at {} refused the API key ({status}); set a valid key (RACEWAY_API_KEY). No more events will be sent.",
-                                self.endpoint
-                            );
-                            }
-                            give_up(report, DeliveryError::Unauthorized);
-                            return None;
-                        }
-                        413 => match batch.split() {
-                            (first, Some(second)) => {
-                                log::debug!(
-                                "raceway: the server found {events} events too large (413); splitting"
-                            );
-                                return Some((first, second));
-                            }
-                            (_, None) => {
-                                log::error!("raceway: one event is over the server's body limit (413); dropped");
-                                report.rejected += events;
-                                report.error = Some(DeliveryError::TooLarge);
-                                return None;
-                            }
-                        },
-                        408 | 429 | 500..=599 => (retry_after, format!("status {status}: {body}")),
-                        _ => {
-                            log::error!(
-                                "raceway: unexpected answer from the server ({status}): {body}"
-                            );
-                            give_up(
-                                report,
-                                DeliveryError::UnexpectedStatus {
-                                    status,
-                                    message: body,
-                                },
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Answer::Transport(error) => (None, error),
-                Answer::Fatal(error) => {
-                    log::error!("raceway: cannot send to {}: {error}", self.endpoint);
-                    give_up(
-                        report,
-                        DeliveryError::Unavailable {
-                            attempts: attempt,
-                            last: error,
-                        },
-                    );
-                    return None;
-                }
-            };
-
-            // A retriable failure.
-            let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
-            let resume = Instant::now() + wait;
-            if attempt >= self.config.max_attempts.max(1) || resume >= retry_deadline {
-                let error = if resume >= deadline && attempt < self.config.max_attempts {
-                    DeliveryError::DeadlineExceeded
-                } else {
-                    DeliveryError::Unavailable {
-                        attempts: attempt,
-                        last: last.clone(),
-                    }
-                };
-                log::warn!("raceway: dropped {events} events after {attempt} attempts: {last}");
-                give_up(report, error);
-                return None;
-            }
-            log::debug!("raceway: attempt {attempt} failed ({last}); retrying in {wait:?}");
-            std::thread::sleep(wait);
-            report.retries += 1;
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
-        }
+    /// Gives up on `events` events for `error`, counted.
+    fn give_up(&self, events: usize, error: DeliveryError) -> DeliveryReport {
+        self.settle(DeliveryReport {
+            events,
+            dropped: events,
+            error: Some(error),
+            ..DeliveryReport::default()
+        })
     }
 
-    /// Full jitter: uniform in `[0, min(max_backoff, initial_backoff * 2^(attempt-1))]`.
-    fn backoff(&self, attempt: u32) -> Duration {
+    /// Notes a 206 and returns the pause before the next request: the backoff for the number
+    /// of 206 answers in a row, at least half of its ceiling so that the pause is never
+    /// negligible.
+    fn overflowed(&self) -> Duration {
+        let overflows = {
+            let mut pace = self.pace();
+            pace.overflows = pace.overflows.saturating_add(1);
+            pace.overflows
+        };
+        let pause = self.backoff(overflows, true);
+        self.pace().until = Some(Instant::now() + pause);
+        pause
+    }
+
+    fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.pace.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Jitter below the ceiling `min(max_backoff, initial_backoff * 2^(step-1))`: uniform in
+    /// `[0, ceiling]` (full jitter, for retries) or, with `half_floor`, in `[ceiling/2, ceiling]`
+    /// (for pacing, which must really slow down).
+    fn backoff(&self, step: u32, half_floor: bool) -> Duration {
         let ceiling = self
             .config
             .initial_backoff
-            .saturating_mul(1u32 << (attempt - 1).min(20))
+            .saturating_mul(1u32 << (step.max(1) - 1).min(20))
             .min(self.config.max_backoff);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        let floor = if half_floor { nanos / 2 } else { 0 };
         let mut rng = self
             .rng
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Duration::from_nanos(rng.below(nanos))
+        Duration::from_nanos(floor + rng.below(nanos - floor))
     }
 
     fn post(&self, body: &[u8], timeout: Duration) -> Answer {

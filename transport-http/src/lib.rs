@@ -66,7 +66,8 @@ pub mod testing;
 
 pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
 pub use client::{
-    ApiKey, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
+    ApiKey, Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport,
+    DeliveryStats,
 };
 pub use encode::{Encoder, EncoderConfig, EncoderStats};
 pub use json::MAX_STRING_BYTES;

@@ -24,7 +24,10 @@
 //! assert_eq!(report.undelivered, 0);
 //! let stats = report.stats;
 //! assert_eq!(stats.recorded, 3); // TraceStart, the write, ThreadEnd
-//! assert_eq!(stats.recorded, stats.sent + stats.dropped_in_ring + stats.dropped_in_delivery + stats.in_flight);
+//! assert_eq!(
+//!     stats.recorded,
+//!     stats.sent + stats.state_only + stats.dropped_in_ring + stats.dropped_in_delivery + stats.in_flight
+//! );
 //! assert_eq!(captured.events().len(), 3);
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -55,7 +58,10 @@ pub(crate) struct Shared {
     pub(crate) component: String,
     delivered: AtomicU64,
     failed: AtomicU64,
+    state_only: AtomicU64,
     retried: AtomicU64,
+    /// What the sink said went wrong, asked at shutdown.
+    problem: Mutex<Option<String>>,
     /// Events the drain gave up on itself (a sink's shutdown leftovers).
     abandoned: AtomicU64,
     /// Set when a command waits in `control`, so the drain checks the mutex only then.
@@ -113,7 +119,12 @@ impl Shared {
     pub(crate) fn publish(&self, stats: SinkStats) {
         self.delivered.store(stats.delivered, Ordering::Release);
         self.failed.store(stats.failed, Ordering::Release);
+        self.state_only.store(stats.state_only, Ordering::Release);
         self.retried.store(stats.retried, Ordering::Release);
+    }
+
+    pub(crate) fn set_problem(&self, problem: Option<String>) {
+        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = problem;
     }
 
     pub(crate) fn abandon(&self, events: u64) {
@@ -124,16 +135,18 @@ impl Shared {
         // Downstream counters first: an event can only move downstream while we read, so the
         // snapshot never counts one twice and `in_flight` never goes negative.
         let sent = self.delivered.load(Ordering::Acquire);
+        let state_only = self.state_only.load(Ordering::Acquire);
         let dropped_in_delivery =
             self.failed.load(Ordering::Acquire) + self.abandoned.load(Ordering::Acquire);
         let retried = self.retried.load(Ordering::Acquire);
         let ring = self.recorder.lanes().stats();
         let in_flight = ring
             .recorded
-            .saturating_sub(ring.dropped + sent + dropped_in_delivery);
+            .saturating_sub(ring.dropped + sent + state_only + dropped_in_delivery);
         Stats {
             recorded: ring.recorded,
             sent,
+            state_only,
             dropped_in_ring: ring.dropped,
             dropped_in_delivery,
             retried,
@@ -146,17 +159,21 @@ impl Shared {
 
 /// Counters of a client, read at one moment.
 ///
-/// `recorded == sent + dropped_in_ring + dropped_in_delivery + in_flight` holds for every
-/// snapshot.
+/// `recorded == sent + state_only + dropped_in_ring + dropped_in_delivery + in_flight` holds
+/// for every snapshot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Events recorded (including those dropped because a buffer was full).
     pub recorded: u64,
-    /// Events the sink delivered.
+    /// Events the sink delivered: for the Raceway server, the events it accepted.
     pub sent: u64,
+    /// Events with no form of their own at the destination (for the Raceway server: trace
+    /// starts, remote clocks and thread ends, which shape the events around them).
+    pub state_only: u64,
     /// Events lost because the recording thread's buffer was full (the drain fell behind).
     pub dropped_in_ring: u64,
-    /// Events the sink gave up on (refused, expired, or left at shutdown).
+    /// Events the sink gave up on (refused, dropped from a full retry buffer, or left at
+    /// shutdown).
     pub dropped_in_delivery: u64,
     /// Delivery attempts the sink repeated.
     pub retried: u64,
@@ -199,8 +216,8 @@ impl std::error::Error for FlushError {}
 pub struct ShutdownReport {
     /// The counters when shutdown returned.
     pub stats: Stats,
-    /// Events recorded but not delivered: dropped in the ring, dropped in delivery, or left in
-    /// flight.
+    /// Events recorded but not delivered (nor state only): dropped in the ring, dropped in
+    /// delivery, or left in flight.
     pub undelivered: u64,
     /// Whether the timeout passed before the drain finished (it then finishes on its own).
     pub timed_out: bool,
@@ -340,7 +357,9 @@ impl Client {
             config,
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            state_only: AtomicU64::new(0),
             retried: AtomicU64::new(0),
+            problem: Mutex::new(None),
             abandoned: AtomicU64::new(0),
             command: AtomicBool::new(false),
             control: Mutex::new(Control::default()),
@@ -486,21 +505,56 @@ impl ClientInner {
         let stats = shared.stats();
         let done = ShutdownReport {
             stats,
-            undelivered: stats.recorded - stats.sent,
+            undelivered: stats.recorded - stats.sent - stats.state_only,
             timed_out,
         };
-        if timed_out {
-            log::warn!(
-                target: "raceway",
-                "shutdown timed out after {timeout:?}: {} events not delivered",
-                done.undelivered
-            );
-        } else if done.undelivered > 0 {
-            log::warn!(target: "raceway", "shutdown: {} events not delivered", done.undelivered);
+        let problem = shared
+            .problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(line) = shutdown_line(&done, problem.as_deref()) {
+            shared.config.report_delivery_problem(&line);
         }
         *report = Some(done);
         done
     }
+}
+
+/// The one line said at shutdown when something was lost or went wrong, or `None`.
+fn shutdown_line(report: &ShutdownReport, problem: Option<&str>) -> Option<String> {
+    let stats = &report.stats;
+    let mut line = String::from("raceway: ");
+    if report.undelivered > 0 {
+        line += &format!(
+            "{} of {} events were not delivered (",
+            report.undelivered, stats.recorded
+        );
+        let parts = [
+            (
+                stats.dropped_in_ring,
+                "dropped because a recording thread's buffer was full",
+            ),
+            (stats.dropped_in_delivery, "dropped in delivery"),
+            (stats.in_flight, "still in flight when shutdown timed out"),
+        ];
+        let parts: Vec<String> = parts
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| format!("{count} {what}"))
+            .collect();
+        line += &parts.join(", ");
+        line.push(')');
+        if problem.is_some() {
+            line += "; ";
+        }
+    } else if problem.is_none() {
+        return None;
+    }
+    if let Some(problem) = problem {
+        line += problem;
+    }
+    Some(line)
 }
 
 impl Drop for ClientInner {

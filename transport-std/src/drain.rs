@@ -24,6 +24,9 @@ pub(crate) const MIN_POLL: Duration = Duration::from_micros(20);
 /// The longest pause when the lanes stay empty.
 pub(crate) const IDLE_POLL: Duration = Duration::from_millis(5);
 
+/// How much of the shutdown deadline the drain leaves for reporting what it achieved.
+const REPORT_MARGIN: Duration = Duration::from_millis(50);
+
 /// The longest a regular (not flush or shutdown) `send` is asked to take.
 const SEND_BUDGET: Duration = Duration::from_secs(10);
 
@@ -103,6 +106,8 @@ impl<'a> Drain<'a> {
                 return;
             }
             if taken == 0 {
+                // A sink may deliver on a thread of its own: keep the statistics current.
+                self.shared.publish(self.sink.stats());
                 std::thread::park_timeout(pause.min(self.flush_interval));
                 pause = (pause * 2).min(IDLE_POLL);
             } else {
@@ -192,11 +197,17 @@ impl<'a> Drain<'a> {
             self.shared.notify();
         }
         if let Some(deadline) = shutdown {
+            // Leave the client time to read the outcome before its own wait ends.
+            let deadline = deadline
+                .checked_sub(REPORT_MARGIN)
+                .unwrap_or(deadline)
+                .max(Instant::now());
             let target = self.shared.recorder.lanes().mark();
             self.drain_to(&target, deadline);
             let undelivered = self.sink.shutdown(deadline);
             self.shared.publish(self.sink.stats());
             self.shared.abandon(undelivered.events);
+            self.shared.set_problem(self.sink.problem());
             if self.debug {
                 log::debug!(target: "raceway", "drain stopped: {:?}", self.shared.stats());
             }

@@ -1,10 +1,22 @@
-//! The Raceway server sink: events encoded to the server's JSON and posted in batches.
+//! The Raceway server sink: events kept in a bounded retry buffer, encoded to the server's JSON
+//! and posted in batches by a sender thread of its own.
 //!
-//! [`ServerSink`] runs [`raceway_transport_http`]'s stream encoder and delivery client on the
-//! drain thread: ids, parent chains, vector clocks and timestamps are made here, never on the
-//! record path. Retries with backoff, `Retry-After`, 413 splitting, the 401 stop and the 2 MiB
-//! body limit are the delivery client's; this sink maps its results onto the client's
-//! [`Stats`](crate::Stats).
+//! The drain thread only moves events into the retry buffer (a `crossbeam-queue` `ArrayQueue`
+//! of [`Config::retry_buffer_bytes`] bytes), so it keeps emptying the recording threads' lanes
+//! whatever the server does. The sender thread runs [`raceway_transport_http`]'s stream encoder
+//! (ids, parent chains, vector clocks and timestamps are made there, never on the record path)
+//! and posts each batch until the server has answered it: refused or cut connections, timeouts,
+//! 429 and 5xx are retried with backoff and jitter, honouring `Retry-After`, for as long as it
+//! takes; a 206 (the server's queue overflowed) holds back the next request. 413 splitting, the
+//! 401 stop and the 2 MiB body limit are the delivery client's.
+//!
+//! While a batch waits for the server, newer events wait in the retry buffer: an outage that
+//! fits in it loses nothing. What does not fit is dropped and counted in
+//! [`Stats::dropped_in_delivery`](crate::Stats::dropped_in_delivery), and a `raceway.dropped`
+//! marker with the count takes its place in the stream as soon as there is room again, so the
+//! server learns of the loss once it is back. [`Stats::sent`](crate::Stats::sent) counts the
+//! events the server accepted; trace starts, remote clocks and thread ends only shape the
+//! events around them and are counted in [`Stats::state_only`](crate::Stats::state_only).
 //!
 //! # Examples
 //!
@@ -21,40 +33,91 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
+use crossbeam_queue::ArrayQueue;
 use raceway_core::{Event, Kind};
 use raceway_transport_http::{
-    BatchLimits, Client as HttpClient, ClientConfig, ConfigError as HttpConfigError, Encoder,
-    EncoderConfig, MAX_BODY_BYTES,
+    Attempt, Batch, BatchLimits, Client as HttpClient, ClientConfig,
+    ConfigError as HttpConfigError, DeliveryError, DeliveryReport, Encoder, EncoderConfig,
+    MAX_BODY_BYTES,
 };
 
 use crate::config::Config;
 use crate::sink::{Incomplete, Sink, SinkStats, Undelivered};
 
+/// How long the idle sender sleeps when nobody wakes it.
+const IDLE_WAIT: Duration = Duration::from_millis(50);
+/// The deadline of a request when no shutdown sets one (a request's own timeout is shorter).
+const NO_DEADLINE: Duration = Duration::from_secs(24 * 3600);
+
 /// Delivers events to the Raceway server configured in [`Config::server_url`].
 pub struct ServerSink {
-    encoder: Encoder,
+    outbox: Arc<Outbox>,
+    sender: Option<JoinHandle<()>>,
+    /// Events (not markers) put into the retry buffer.
+    queued: u64,
+    /// Items (events and markers) put into the retry buffer.
+    pushed: u64,
+    /// Events that did not fit in the retry buffer.
+    overflowed: u64,
+    /// Events lost (here or in a lane) whose marker did not fit in the retry buffer yet.
+    unsignalled: u64,
+}
+
+/// What the drain thread and the sender thread share.
+struct Outbox {
+    buffer: ArrayQueue<Event>,
+    /// `pushed` at the end of the latest `send`: the sender posts a partial batch only once it
+    /// has taken everything up to such a boundary, so batches are not cut in the middle.
+    sealed: AtomicU64,
+    /// The drain's `unsignalled`: the sender does not finish while a marker is still to come.
+    unsignalled: AtomicU64,
     http: HttpClient,
-    /// Loss markers in the batch the encoder is filling: they become wire events of their own
-    /// (`raceway.dropped`) but are not recorded events, so they are kept out of the counts.
-    markers_pending: usize,
-    stats: SinkStats,
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    /// Events the server accepted.
+    delivered: u64,
+    /// Events given up on by the sender (refused, dropped by the server, over the size limit).
+    failed: u64,
+    /// Events with no wire form of their own.
+    state_only: u64,
+    /// What went wrong with the latest request, until one succeeds.
+    problem: Option<String>,
+    /// Set by shutdown: deliver what can be delivered by then, and stop.
+    shutdown: Option<Instant>,
+    /// Set when shutdown stopped waiting: nothing more is counted.
+    abandoned: bool,
+    finished: bool,
 }
 
 impl fmt::Debug for ServerSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerSink")
-            .field("endpoint", &self.http.endpoint())
-            .field("stats", &self.stats)
+            .field("endpoint", &self.outbox.http.endpoint())
+            .field("buffered", &self.outbox.buffer.len())
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
 impl ServerSink {
-    /// A sink for `config`'s server, service, instance, environment, tags, API key and batch
-    /// size. Fails if the URL cannot be used (e.g. `https://` without the `tls` feature).
+    /// A sink for `config`'s server, service, instance, environment, tags, API key, batch size
+    /// and retry buffer, with its sender thread started. Fails if the URL cannot be used (e.g.
+    /// `https://` without the `tls` feature).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses to start the sender thread.
     pub fn new(config: &Config) -> Result<Self, HttpConfigError> {
         let mut encoding = EncoderConfig::new(config.service_name(), config.instance_id());
         encoding.environment = config.environment().to_owned();
@@ -67,81 +130,320 @@ impl ServerSink {
         if let Some(key) = config.api_key() {
             delivery.api_key = Some(raceway_transport_http::ApiKey::new(key.expose())?);
         }
-        Ok(ServerSink {
-            encoder: Encoder::new(encoding),
+        let slot = std::mem::size_of::<Event>() + std::mem::size_of::<usize>();
+        let outbox = Arc::new(Outbox {
+            buffer: ArrayQueue::new((config.retry_buffer_bytes() / slot).max(1)),
+            sealed: AtomicU64::new(0),
+            unsignalled: AtomicU64::new(0),
             http: HttpClient::new(delivery)?,
-            markers_pending: 0,
-            stats: SinkStats::default(),
+            progress: Mutex::new(Progress::default()),
+            changed: Condvar::new(),
+        });
+        let sender = {
+            let outbox = Arc::clone(&outbox);
+            let encoder = Encoder::new(encoding);
+            std::thread::Builder::new()
+                .name("raceway-sender".to_owned())
+                .spawn(move || Sender::new(&outbox, encoder).run())
+                .expect("start the raceway-sender thread")
+        };
+        Ok(ServerSink {
+            outbox,
+            sender: Some(sender),
+            queued: 0,
+            pushed: 0,
+            overflowed: 0,
+            unsignalled: 0,
         })
     }
 
-    /// Encodes `event`; posts the batch it completes, if any. Returns the events given up on.
-    fn take(&mut self, event: &Event, deadline: Instant) -> u64 {
-        let before = self.encoder.stats();
-        let completed = self.encoder.encode(event);
-        let after = self.encoder.stats();
-        // A completed batch never holds the event that completed it.
-        let given_up = match completed {
-            Some(batch) => self.deliver(batch, deadline),
-            None => 0,
-        };
-        if let Kind::Dropped { .. } = event.kind {
-            self.markers_pending += 1;
-        } else if after.metadata > before.metadata {
-            // Trace bindings, remote clocks and thread ends only shape the events around them.
-            self.stats.delivered += 1;
-        } else if after.oversized > before.oversized {
-            self.stats.failed += 1;
+    /// Puts a marker for the unsignalled losses into the buffer, if there is room.
+    fn signal_losses(&mut self) {
+        while self.unsignalled > 0 {
+            let count = u32::try_from(self.unsignalled).unwrap_or(u32::MAX);
+            if self.outbox.buffer.push(Event::dropped(count)).is_err() {
+                return;
+            }
+            self.pushed += 1;
+            self.unsignalled -= u64::from(count);
         }
-        given_up
     }
 
-    /// Posts one batch within `deadline`; counts what arrived and returns what did not.
-    fn deliver(&mut self, batch: raceway_transport_http::Batch, deadline: Instant) -> u64 {
-        let markers = std::mem::take(&mut self.markers_pending);
-        let events = batch.len() - markers;
-        let report = self.http.deliver(batch, deadline);
-        self.stats.retried += u64::from(report.retries);
-        // Count the markers among the first wire events to arrive: at worst this credits a
-        // marker's delivery to an event, never an event twice.
-        let delivered = report.sent - report.sent.min(markers);
-        self.stats.delivered += delivered as u64;
-        (events - delivered) as u64
+    /// Tells the sender that everything pushed so far may be posted, and wakes it.
+    fn seal(&self) {
+        // In this order: a sender that sees the losses signalled also sees their marker sealed.
+        self.outbox.sealed.store(self.pushed, Ordering::Release);
+        self.outbox
+            .unsignalled
+            .store(self.unsignalled, Ordering::Release);
+        if let Some(sender) = &self.sender {
+            sender.thread().unpark();
+        }
     }
 
-    fn pending(&self) -> u64 {
-        (self.encoder.pending_events() - self.markers_pending) as u64
+    /// Events taken in and not settled yet (in the buffer, being encoded or being posted).
+    fn pending(&self, progress: &Progress) -> u64 {
+        self.queued - (progress.delivered + progress.failed + progress.state_only)
+    }
+}
+
+impl Outbox {
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        // The sender never panics while holding it; recover rather than propagate a poison.
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Sink for ServerSink {
-    fn send(&mut self, batch: &[Event], deadline: Instant) {
+    fn send(&mut self, batch: &[Event], _deadline: Instant) {
         for event in batch {
-            let given_up = self.take(event, deadline);
-            self.stats.failed += given_up;
+            self.signal_losses();
+            match self.outbox.buffer.push(*event) {
+                Ok(()) => {
+                    self.pushed += 1;
+                    if !matches!(event.kind, Kind::Dropped { .. }) {
+                        self.queued += 1;
+                    }
+                }
+                Err(event) => match event.kind {
+                    // A lane's loss marker: counted already, but the server must still hear it.
+                    Kind::Dropped { count } => self.unsignalled += u64::from(count),
+                    _ => {
+                        self.overflowed += 1;
+                        self.unsignalled += 1;
+                    }
+                },
+            }
         }
+        self.seal();
     }
 
     fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
-        if let Some(batch) = self.encoder.flush() {
-            let given_up = self.deliver(batch, deadline);
-            self.stats.failed += given_up;
-        }
-        match self.pending() {
-            0 => Ok(()),
-            pending => Err(Incomplete { pending }),
+        loop {
+            // A loss marker waiting for room goes in as soon as the sender makes some.
+            self.signal_losses();
+            self.seal();
+            let progress = self.outbox.progress();
+            let pending = self.pending(&progress);
+            if pending == 0 {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || progress.finished {
+                return Err(Incomplete { pending });
+            }
+            let _ = self.outbox.changed.wait_timeout(progress, left);
         }
     }
 
     fn shutdown(&mut self, deadline: Instant) -> Undelivered {
-        let events = match self.encoder.flush() {
-            Some(batch) => self.deliver(batch, deadline),
-            None => 0,
+        let mut progress = loop {
+            self.signal_losses();
+            self.seal();
+            let mut progress = self.outbox.progress();
+            // Set under the lock the sender reads it with, after the last seal.
+            progress.shutdown = Some(deadline);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if progress.finished || left.is_zero() {
+                break progress;
+            }
+            drop(self.outbox.changed.wait_timeout(progress, left));
         };
+        // A request still under way may yet land; it is counted as undelivered.
+        progress.abandoned = true;
+        let finished = progress.finished;
+        let events = self.pending(&progress);
+        drop(progress);
+        if finished {
+            if let Some(sender) = self.sender.take() {
+                let _ = sender.join();
+            }
+        }
         Undelivered { events }
     }
 
     fn stats(&self) -> SinkStats {
-        self.stats
+        let progress = self.outbox.progress();
+        SinkStats {
+            delivered: progress.delivered,
+            failed: progress.failed + self.overflowed,
+            state_only: progress.state_only,
+            retried: self.outbox.http.stats().retries,
+        }
+    }
+
+    fn problem(&self) -> Option<String> {
+        let endpoint = self.outbox.http.endpoint();
+        if self.outbox.http.is_stopped() {
+            return Some(format!(
+                "the Raceway server at {endpoint} refused the API key: set a valid one \
+                 (RACEWAY_API_KEY)"
+            ));
+        }
+        let progress = self.outbox.progress();
+        let problem = progress.problem.as_ref()?;
+        Some(format!("the Raceway server at {endpoint}: {problem}"))
+    }
+}
+
+impl Drop for ServerSink {
+    fn drop(&mut self) {
+        // Dropped without a shutdown: stop the sender now, leaving what it holds undelivered.
+        if self.sender.is_some() {
+            let mut progress = self.outbox.progress();
+            progress.shutdown = Some(Instant::now());
+            progress.abandoned = true;
+            drop(progress);
+            self.seal();
+        }
+    }
+}
+
+/// The sender thread's state: the encoder, and the batches it is trying to deliver.
+struct Sender<'a> {
+    outbox: &'a Outbox,
+    encoder: Encoder,
+    /// Items taken from the buffer so far.
+    taken: u64,
+    /// Complete batches not delivered yet, oldest first, each with the markers it holds.
+    ready: VecDeque<(Batch, usize)>,
+    /// Markers in the batch the encoder is filling.
+    markers: usize,
+    /// Events settled since the last report to `progress`.
+    state_only: u64,
+    oversized: u64,
+    /// Requests made for the first ready batch.
+    attempt: u32,
+}
+
+impl<'a> Sender<'a> {
+    fn new(outbox: &'a Outbox, encoder: Encoder) -> Self {
+        Sender {
+            outbox,
+            encoder,
+            taken: 0,
+            ready: VecDeque::new(),
+            markers: 0,
+            state_only: 0,
+            oversized: 0,
+            attempt: 0,
+        }
+    }
+
+    fn run(mut self) {
+        loop {
+            if self.ready.is_empty() {
+                self.fill();
+            }
+            let shutdown = self.outbox.progress().shutdown;
+            if shutdown.is_some_and(|deadline| Instant::now() >= deadline) {
+                break;
+            }
+            let Some((batch, markers)) = self.ready.pop_front() else {
+                let all_taken = self.outbox.unsignalled.load(Ordering::Acquire) == 0
+                    && self.taken == self.outbox.sealed.load(Ordering::Acquire);
+                if self.settle(None) && shutdown.is_some() && all_taken {
+                    break;
+                }
+                std::thread::park_timeout(IDLE_WAIT);
+                continue;
+            };
+            // Wait out the server's pause here rather than in `attempt`, to notice a shutdown.
+            if let Some(resume) = self.outbox.http.resume_at() {
+                let resume = shutdown.map_or(resume, |deadline| resume.min(deadline));
+                std::thread::park_timeout(resume.saturating_duration_since(Instant::now()));
+                if Instant::now() < resume {
+                    self.ready.push_front((batch, markers));
+                    continue;
+                }
+            }
+            let deadline = shutdown.unwrap_or_else(|| Instant::now() + NO_DEADLINE);
+            self.attempt += 1;
+            match self.outbox.http.attempt(batch, self.attempt, deadline) {
+                Attempt::Done(report) => {
+                    self.attempt = 0;
+                    self.settle(Some((report, markers)));
+                }
+                Attempt::Split(first, second) => {
+                    self.attempt = 0;
+                    let first_markers = markers.min(first.len());
+                    self.ready.push_front((second, markers - first_markers));
+                    self.ready.push_front((first, first_markers));
+                }
+                Attempt::Retry { batch, last } => {
+                    log::debug!(target: "raceway", "delivery attempt {} failed: {last}", self.attempt);
+                    self.outbox.progress().problem = Some(format!("unavailable ({last})"));
+                    self.ready.push_front((batch, markers));
+                }
+            }
+        }
+        self.settle(None);
+        self.outbox.progress().finished = true;
+        self.outbox.changed.notify_all();
+    }
+
+    /// Encodes events from the buffer until a batch is complete or the buffer is empty; at the
+    /// end of what the drain handed over, the partial batch is complete too.
+    fn fill(&mut self) {
+        while self.ready.is_empty() {
+            let Some(event) = self.outbox.buffer.pop() else {
+                break;
+            };
+            self.taken += 1;
+            let before = self.encoder.stats();
+            let completed = self.encoder.encode(&event);
+            let after = self.encoder.stats();
+            // A completed batch never holds the event that completed it.
+            if let Some(batch) = completed {
+                self.ready
+                    .push_back((batch, std::mem::take(&mut self.markers)));
+            }
+            if let Kind::Dropped { .. } = event.kind {
+                self.markers += 1;
+            } else if after.metadata > before.metadata {
+                self.state_only += 1;
+            } else if after.oversized > before.oversized {
+                self.oversized += 1;
+            }
+        }
+        if self.ready.is_empty() && self.taken == self.outbox.sealed.load(Ordering::Acquire) {
+            if let Some(batch) = self.encoder.flush() {
+                self.ready
+                    .push_back((batch, std::mem::take(&mut self.markers)));
+            }
+        }
+    }
+
+    /// Counts what was settled (a batch's outcome, and events with no wire form); returns
+    /// whether the sender holds nothing unsettled.
+    fn settle(&mut self, outcome: Option<(DeliveryReport, usize)>) -> bool {
+        let idle = self.ready.is_empty() && self.encoder.pending_events() == 0;
+        let mut progress = self.outbox.progress();
+        if progress.abandoned {
+            return idle;
+        }
+        progress.state_only += std::mem::take(&mut self.state_only);
+        progress.failed += std::mem::take(&mut self.oversized);
+        if let Some((report, markers)) = outcome {
+            // Count the markers among the first wire events to arrive: at worst this credits a
+            // marker's delivery to an event, never an event twice.
+            let delivered = report.sent - report.sent.min(markers);
+            let events = report.events - markers.min(report.events);
+            progress.delivered += delivered as u64;
+            progress.failed += (events - delivered) as u64;
+            progress.problem = match report.error {
+                None if report.server_dropped > 0 => Some(format!(
+                    "its queue overflowed and dropped {} events (206)",
+                    report.server_dropped
+                )),
+                None => None,
+                // Keep the reason the deadline could not be met.
+                Some(DeliveryError::DeadlineExceeded) => progress.problem.take(),
+                Some(error) => Some(error.to_string()),
+            };
+        }
+        drop(progress);
+        self.outbox.changed.notify_all();
+        idle
     }
 }

@@ -18,7 +18,7 @@
 //! # Accounting
 //!
 //! [`SinkStats`] counts events — not loss markers — cumulatively. Every event passed to `send`
-//! must end up counted exactly once as delivered or failed; until then it is pending in the sink
+//! must end up counted exactly once as delivered, failed or state only; until then it is pending in the sink
 //! (bounded by the sink). After `shutdown` returns, nothing may stay pending: what it could not
 //! deliver is returned as [`Undelivered`], and the client counts it as dropped in delivery.
 //!
@@ -72,8 +72,15 @@ pub trait Sink: Send + fmt::Debug {
     }
 
     /// Cumulative counters (events, not loss markers). Called on the drain thread after every
-    /// other call; the client publishes them to [`Stats`](crate::Stats).
+    /// other call and between them; the client publishes them to [`Stats`](crate::Stats).
     fn stats(&self) -> SinkStats;
+
+    /// What the user has to hear about, if anything: a destination that refused the API key
+    /// or could not be reached. Asked once, after [`shutdown`](Sink::shutdown); the client
+    /// says it together with what was lost ([`Config::on_delivery_problem`](crate::ConfigBuilder::on_delivery_problem)).
+    fn problem(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -89,6 +96,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     fn stats(&self) -> SinkStats {
         (**self).stats()
     }
+    fn problem(&self) -> Option<String> {
+        (**self).problem()
+    }
 }
 
 /// A sink's cumulative counters, in events.
@@ -96,8 +106,11 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 pub struct SinkStats {
     /// Events that reached their destination.
     pub delivered: u64,
-    /// Events given up on (refused, expired from a retry buffer, left at shutdown).
+    /// Events given up on (refused, dropped from a full retry buffer).
     pub failed: u64,
+    /// Events the destination has no form for (trace starts, remote clocks, thread ends for the
+    /// Raceway server): used to shape the events around them, never sent on their own.
+    pub state_only: u64,
     /// Delivery attempts repeated after a transient failure.
     pub retried: u64,
 }
@@ -173,6 +186,10 @@ impl Sink for Fanout {
 
     fn stats(&self) -> SinkStats {
         self.sinks.first().map(|s| s.stats()).unwrap_or_default()
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.sinks.iter().find_map(|sink| sink.problem())
     }
 }
 

@@ -56,7 +56,11 @@ fn every_event_arrives_valid_parented_and_counted_once() {
     let stats = report.stats;
     assert_eq!(
         stats.recorded,
-        stats.sent + stats.dropped_in_ring + stats.dropped_in_delivery + stats.in_flight
+        stats.sent
+            + stats.state_only
+            + stats.dropped_in_ring
+            + stats.dropped_in_delivery
+            + stats.in_flight
     );
 
     // The receiver validated every body against the wire schema; all requests were accepted.

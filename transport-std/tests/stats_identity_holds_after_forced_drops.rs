@@ -41,7 +41,11 @@ impl Sink for Sluggish {
 fn identity(stats: raceway::Stats) {
     assert_eq!(
         stats.recorded,
-        stats.sent + stats.dropped_in_ring + stats.dropped_in_delivery + stats.in_flight,
+        stats.sent
+            + stats.state_only
+            + stats.dropped_in_ring
+            + stats.dropped_in_delivery
+            + stats.in_flight,
         "{stats:?}"
     );
 }
