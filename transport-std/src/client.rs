@@ -152,6 +152,7 @@ impl Shared {
             retried,
             in_flight,
             untracked: crate::context::untracked(),
+            misordered_guards: crate::context::misordered_guards(),
             names_overflowed: crate::names::overflowed(),
         }
     }
@@ -181,6 +182,9 @@ pub struct Stats {
     pub in_flight: u64,
     /// Tracking calls made with no current context, which recorded nothing (process-wide).
     pub untracked: u64,
+    /// Context guards ([`Entered`](crate::Entered)) dropped out of order (process-wide): a
+    /// guard held across an `.await` or moved out of its scope.
+    pub misordered_guards: u64,
     /// Dynamic names and values that fell back because the name table was full (process-wide).
     pub names_overflowed: u64,
 }

@@ -41,7 +41,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -112,20 +112,28 @@ const _: () = {
 };
 
 thread_local! {
-    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    /// The contexts entered on this thread, innermost last, each with its guard's number: a
+    /// guard dropped out of order removes its own entry and leaves the others current.
+    static CURRENT: RefCell<Vec<(u64, Context)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_GUARD: Cell<u64> = const { Cell::new(0) };
 }
 
 static UNTRACKED: AtomicU64 = AtomicU64::new(0);
+static MISORDERED: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn untracked() -> u64 {
     UNTRACKED.load(Ordering::Relaxed)
 }
 
+pub(crate) fn misordered_guards() -> u64 {
+    MISORDERED.load(Ordering::Relaxed)
+}
+
 /// Records `kind` into the current context, or counts the call as untracked when there is none.
 #[inline]
 pub(crate) fn record_current(kind: Kind, location: &'static Location<'static>) {
-    let recorded = CURRENT.try_with(|current| match &*current.borrow() {
-        Some(ctx) => {
+    let recorded = CURRENT.try_with(|current| match current.borrow().last() {
+        Some((_, ctx)) => {
             ctx.record_at(kind, location);
             true
         }
@@ -140,7 +148,7 @@ pub(crate) fn record_current(kind: Kind, location: &'static Location<'static>) {
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
     CURRENT
-        .try_with(|current| current.borrow().as_ref().map(f))
+        .try_with(|current| current.borrow().last().map(|(_, ctx)| f(ctx)))
         .ok()
         .flatten()
 }
@@ -240,15 +248,23 @@ impl Context {
         with_current(Context::clone)
     }
 
-    /// Makes this context current on this thread until the guard is dropped (guards must be
-    /// dropped in the reverse order of entering, as scopes do).
+    /// Makes this context current on this thread until the guard is dropped. Guards belong
+    /// in scopes and are dropped in the reverse order of entering; one dropped out of order
+    /// still ends only its own context (the rest stay current as they were), and is counted in
+    /// [`Stats::misordered_guards`](crate::Stats::misordered_guards). Do not hold a guard across
+    /// an `.await`: other tasks polled on this thread meanwhile would record into it; use
+    /// [`FutureExt::in_context`](crate::FutureExt::in_context) for futures.
     pub fn enter(&self) -> Entered {
-        let previous = CURRENT
-            .try_with(|current| current.replace(Some(self.clone())))
-            .ok()
-            .flatten();
+        let id = NEXT_GUARD
+            .try_with(|next| {
+                let id = next.get();
+                next.set(id + 1);
+                id
+            })
+            .unwrap_or(u64::MAX);
+        let _ = CURRENT.try_with(|current| current.borrow_mut().push((id, self.clone())));
         Entered {
-            previous,
+            id,
             _not_send: PhantomData,
         }
     }
@@ -385,7 +401,8 @@ impl Context {
 /// Keeps a context current; restores the previous one when dropped. Not `Send`: it belongs to
 /// the thread that entered.
 pub struct Entered {
-    previous: Option<Context>,
+    /// Its entry in this thread's stack of current contexts.
+    id: u64,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -397,9 +414,20 @@ impl fmt::Debug for Entered {
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        let previous = self.previous.take();
         let left = CURRENT
-            .try_with(|current| current.replace(previous))
+            .try_with(|current| {
+                let mut current = current.borrow_mut();
+                let position = current.iter().rposition(|&(id, _)| id == self.id)?;
+                if position + 1 != current.len() && MISORDERED.fetch_add(1, Ordering::Relaxed) == 0
+                {
+                    log::warn!(
+                        target: "raceway",
+                        "a context guard was dropped before one entered after it (held across \
+                         an .await, or moved out of its scope?): each guard ends only its own context"
+                    );
+                }
+                Some(current.remove(position).1)
+            })
             .ok()
             .flatten();
         // Dropped outside the borrow: this may be the last handle and record `ThreadEnd`.
