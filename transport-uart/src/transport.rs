@@ -16,7 +16,9 @@
 //!   iteration by draining a limited number of events (`consumer.by_ref().take(n)`).
 //! * A write error stops the drain and is returned. The event being written is counted as
 //!   lost and the next successful call first sends a lone `0x00` (ending any half-written
-//!   frame) and a loss marker, so the host sees the loss instead of missing it.
+//!   frame) and a loss marker, so the host sees the loss instead of missing it. The count is
+//!   kept in 64 bits; a marker holds at most `u32::MAX`, so a larger loss goes out as several
+//!   markers that add up to it exactly.
 //!
 //! # Examples
 //!
@@ -44,12 +46,15 @@ use crate::encoder::{Encoder, EncoderConfig, EncoderStats};
 pub struct UartTransport<W, const N: usize = 32> {
     writer: W,
     encoder: Encoder<N>,
-    /// Events lost to write errors and not yet reported in the stream.
+    /// Events lost to write errors and not yet reported in the stream, beyond those in
+    /// `full_markers`. Not 0 also means a write failed since the last report, so the stream
+    /// may end in half a frame.
     unreported: u32,
+    /// Loss markers of `u32::MAX` events each still to send: a loss too large for one marker
+    /// goes out as several, none saturated.
+    full_markers: u32,
     /// Every event lost to write errors.
     lost: u64,
-    /// A write failed: the stream may end in half a frame.
-    broken: bool,
 }
 
 impl<W, const N: usize> UartTransport<W, N> {
@@ -59,8 +64,8 @@ impl<W, const N: usize> UartTransport<W, N> {
             writer,
             encoder: Encoder::new(config),
             unreported: 0,
+            full_markers: 0,
             lost: 0,
-            broken: false,
         }
     }
 
@@ -98,8 +103,11 @@ impl<W: Write, const N: usize> UartTransport<W, N> {
         match self.try_send(event) {
             Ok(()) => Ok(()),
             Err(error) => {
-                self.broken = true;
-                self.unreported = self.unreported.saturating_add(1);
+                if self.unreported == u32::MAX {
+                    self.full_markers += 1;
+                    self.unreported = 0;
+                }
+                self.unreported += 1;
                 self.lost += 1;
                 Err(error)
             }
@@ -109,11 +117,13 @@ impl<W: Write, const N: usize> UartTransport<W, N> {
     fn try_send(&mut self, event: &Event) -> Result<(), W::Error> {
         let writer = &mut self.writer;
         let mut emit = |frame: &[u8]| writer.write_all(frame);
-        if self.broken {
-            emit(&[0])?;
-            self.broken = false;
-        }
         if self.unreported != 0 {
+            // End whatever half frame the failed write left, then say what was lost.
+            emit(&[0])?;
+            while self.full_markers != 0 {
+                self.encoder.encode(&Event::dropped(u32::MAX), &mut emit)?;
+                self.full_markers -= 1;
+            }
             self.encoder
                 .encode(&Event::dropped(self.unreported), &mut emit)?;
             self.unreported = 0;
