@@ -56,8 +56,7 @@ impl Strings {
         if let Some(&symbol) = self.known.get(text) {
             return Ok(symbol);
         }
-        if self.known.len() >= limits.max_strings
-            || self.bytes + text.len() > limits.max_text_bytes
+        if self.known.len() >= limits.max_strings || self.bytes + text.len() > limits.max_text_bytes
         {
             return Err(InternError::Full);
         }

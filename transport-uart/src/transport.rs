@@ -147,3 +147,63 @@ impl<W: Write, const N: usize> UartTransport<W, N> {
         self.writer.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoder::Decoder;
+    use raceway_core::event::{Kind, ThreadId};
+    use std::vec::Vec;
+
+    /// A UART that fails every write while `down`.
+    struct Line {
+        bytes: Vec<u8>,
+        down: bool,
+    }
+
+    impl embedded_io::ErrorType for Line {
+        type Error = embedded_io::ErrorKind;
+    }
+
+    impl Write for Line {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            if self.down {
+                return Err(embedded_io::ErrorKind::Other);
+            }
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn losses_beyond_u32_max_are_reported_exactly() {
+        let line = Line {
+            bytes: Vec::new(),
+            down: true,
+        };
+        let mut uart: UartTransport<Line, 8> = UartTransport::new(line, EncoderConfig::DEFAULT);
+        let event = Event::new(1, ThreadId::from_raw(1), Kind::Send { message: 1 });
+        // Four billion failed writes take too long to make one by one: start just below the
+        // limit, as if they had happened.
+        uart.unreported = u32::MAX - 1;
+        for _ in 0..3 {
+            assert!(uart.send(&event).is_err());
+        }
+        uart.writer_mut().down = false;
+        uart.send(&event).unwrap();
+
+        let mut decoder = Decoder::new();
+        let lost: u64 = decoder
+            .decode(&uart.into_inner().bytes)
+            .filter_map(|item| match item.into_event()?.kind {
+                Kind::Dropped { count } => Some(u64::from(count)),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(lost, u64::from(u32::MAX) + 2);
+    }
+}

@@ -59,5 +59,8 @@ fn byte_at_a_time_matches_whole() {
     // truncated end are all reported.
     assert!(whole.skipped.len() >= 3, "{:?}", whole.skipped);
     let last = whole.skipped.last().map(|skip| skip.reason);
-    assert_eq!(last, Some(raceway_transport_uart::decoder::SkipReason::Truncated));
+    assert_eq!(
+        last,
+        Some(raceway_transport_uart::decoder::SkipReason::Truncated)
+    );
 }

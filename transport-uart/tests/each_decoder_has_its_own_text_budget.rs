@@ -16,13 +16,24 @@ fn three_streams_of_3000_names_each_decode_completely() {
         let events: Vec<Event> = (0..names_per_stream)
             .map(|i| {
                 let name = common::leak(format!("stream{stream}.variable{i}"));
-                Event::new(i as u64, ThreadId::from_raw(1), Kind::Custom { name, data: 0u64.into() })
+                Event::new(
+                    i as u64,
+                    ThreadId::from_raw(1),
+                    Kind::Custom {
+                        name,
+                        data: 0u64.into(),
+                    },
+                )
             })
             .collect();
         let (bytes, _) = common::encode::<256>(&events, EncoderConfig::DEFAULT);
         let decoded = common::decode(&bytes);
         assert_eq!(decoded.stats.refused, 0, "stream {stream}");
-        assert!(decoded.skipped.is_empty(), "stream {stream}: {:?}", decoded.skipped[0]);
+        assert!(
+            decoded.skipped.is_empty(),
+            "stream {stream}: {:?}",
+            decoded.skipped[0]
+        );
         let want: Vec<_> = events.iter().map(common::on_host).collect();
         assert_eq!(decoded.events, want, "stream {stream}");
     }
