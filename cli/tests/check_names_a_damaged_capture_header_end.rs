@@ -13,7 +13,11 @@ fn a_header_ending_in_1_is_a_damaged_header() {
     let mut bytes = HEADER.to_vec();
     bytes[HEADER.len() - 1] = 1;
     let path = file_with("bad-end.rwcap", &bytes);
-    let run = raceway(&["check", path.to_str().unwrap()], None, Duration::from_secs(30));
+    let run = raceway(
+        &["check", path.to_str().unwrap()],
+        None,
+        Duration::from_secs(30),
+    );
     assert_eq!(run.status, 2, "{run:?}");
     assert!(
         run.stderr

@@ -10,7 +10,11 @@ use common::{capture, file_with, raceway};
 
 fn check(name: &str, bytes: &[u8]) -> common::Run {
     let path = file_with(name, bytes);
-    raceway(&["check", path.to_str().unwrap()], None, Duration::from_secs(60))
+    raceway(
+        &["check", path.to_str().unwrap()],
+        None,
+        Duration::from_secs(60),
+    )
 }
 
 #[test]
@@ -22,12 +26,20 @@ fn a_mebibyte_of_zero_bytes_exits_2() {
         "{}",
         run.stderr
     );
-    assert!(!run.stdout.contains("no data races found"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("no data races found"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn an_empty_capture_exits_2() {
     let run = check("empty.rwcap", &capture(&[]));
     assert_eq!(run.status, 2, "{run:?}");
-    assert!(run.stderr.contains("no events in 9 bytes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no events in 9 bytes"),
+        "{}",
+        run.stderr
+    );
 }
