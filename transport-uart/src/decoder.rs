@@ -223,7 +223,7 @@ pub struct DecoderStats {
     pub events: u64,
     /// Header frames seen.
     pub headers: u64,
-    /// Epoch changes noticed without their header (the header was lost).
+    /// Epoch changes or restarts noticed without their header (the header was lost).
     pub headers_missed: u64,
     /// Regions skipped, for any reason.
     pub skipped_frames: u64,
@@ -467,9 +467,9 @@ impl Decoder {
         if self.table.len() <= index {
             self.table.resize(index + 1, None);
         }
-        // Within an epoch an id is defined once, and every resend says the same. A different
-        // definition means the decoder missed a restart whose header was lost (a device reset
-        // starts again at epoch 0): everything it knows is stale.
+        // Within an epoch an id is defined once. A second, different definition means the
+        // decoder missed a restart whose header was lost (a device reset starts again at
+        // epoch 0, with the same ids for other things): everything it knows is stale.
         if self.table[index].is_some_and(|known| Some(known) != definition) {
             self.table.clear();
             self.table.resize(index + 1, None);
