@@ -4,7 +4,8 @@
 //! are independent (thread 1 of one file is not thread 1 of another). Damaged regions are
 //! reported with their byte offsets on standard error, kept (the first [`SHOWN_REGIONS`]) for
 //! the JSON output, and fed to the analyzer as loss markers, so the intact rest is analyzed
-//! and the races after a damaged region are marked uncertain. Memory stays bounded whatever
+//! and the races after a damaged region are marked uncertain. An input that yields no events
+//! at all is an error (exit 2), never "no data races found". Memory stays bounded whatever
 //! the file size: the analyzer's own bounds, one read buffer, and a capped list of regions.
 
 use std::fs::File;
@@ -213,9 +214,17 @@ fn check(path: &Path, tell: bool) -> Checked {
     checked.format = stream.format();
 
     let events = stream.decoder().stats().events;
-    if checked.format.is_some() && headers == 0 && events == 0 && checked.damage.regions > 0 {
+    if checked.format.is_some() && events == 0 {
+        // Nothing analyzed is not the same as nothing wrong: never a clean bill.
+        let why = if headers != 0 {
+            "the stream has headers but not one event"
+        } else if checked.damage.regions > 0 {
+            "no Raceway frames: not a Raceway capture or UART stream"
+        } else {
+            "no Raceway frames, only padding or an empty capture"
+        };
         checked.error.get_or_insert(format!(
-            "no Raceway frames in {} bytes: not a Raceway capture or UART stream",
+            "no events in {} bytes ({why}); nothing was checked",
             checked.bytes
         ));
     } else if checked.format.is_some() {

@@ -100,13 +100,8 @@ impl Stream {
                 self.format = Some(Format::Raw);
                 let prefix = std::mem::take(&mut self.prefix);
                 self.decoder.decode(&prefix).for_each(&mut *out);
-            } else if self.prefix.len() == capture::HEADER.len() {
-                if self.prefix[..] != capture::HEADER {
-                    let found = self.prefix[capture::MAGIC.len()];
-                    return Err(StreamError::Capture(CaptureError::UnsupportedVersion {
-                        found,
-                    }));
-                }
+            } else if let Ok(header) = <&[u8; capture::HEADER.len()]>::try_from(&self.prefix[..]) {
+                capture::check_header(header).map_err(StreamError::Capture)?;
                 self.format = Some(Format::Capture);
                 self.decoder = Decoder::new().starting_at(capture::HEADER.len() as u64);
             } else {

@@ -61,6 +61,19 @@ pub fn write_header<W: Write>(out: &mut W) -> io::Result<()> {
     out.write_all(&HEADER)
 }
 
+/// Checks a complete capture file header ([`HEADER`]'s length): the magic, the version and
+/// the `0x00` that ends it, each reported for what it is.
+pub fn check_header(header: &[u8; HEADER.len()]) -> Result<(), CaptureError> {
+    let (magic, rest) = header.split_at(MAGIC.len());
+    match *rest {
+        _ if magic != MAGIC => Err(CaptureError::NotACapture),
+        [VERSION, 0] => Ok(()),
+        [VERSION, found] => Err(CaptureError::BadHeaderEnd { found }),
+        [found, _] => Err(CaptureError::UnsupportedVersion { found }),
+        _ => Err(CaptureError::Truncated),
+    }
+}
+
 /// Why a capture could not be opened.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -75,6 +88,12 @@ pub enum CaptureError {
         /// The version in the file.
         found: u8,
     },
+    /// The magic and version are right but the header does not end with `0x00`: the file is
+    /// damaged at its start (or was not written by Raceway).
+    BadHeaderEnd {
+        /// The byte found where the `0x00` belongs.
+        found: u8,
+    },
     /// The file ends inside the header.
     Truncated,
 }
@@ -87,6 +106,12 @@ impl fmt::Display for CaptureError {
             CaptureError::UnsupportedVersion { found } => write!(
                 f,
                 "capture version {found} is not supported (this build reads version {VERSION})"
+            ),
+            CaptureError::BadHeaderEnd { found } => write!(
+                f,
+                "damaged capture header: byte {} is {found:#04x}, not the 0x00 that ends the \
+                 header",
+                HEADER.len() - 1
             ),
             CaptureError::Truncated => f.write_str("the capture ends inside its header"),
         }
@@ -200,11 +225,7 @@ impl<R: Read> CaptureReader<R> {
         if filled < header.len() {
             return Err(CaptureError::Truncated);
         }
-        if header[MAGIC.len()] != VERSION || header[MAGIC.len() + 1] != 0 {
-            return Err(CaptureError::UnsupportedVersion {
-                found: header[MAGIC.len()],
-            });
-        }
+        check_header(&header)?;
         Ok(CaptureReader {
             input,
             decoder: Decoder::new().starting_at(HEADER.len() as u64),

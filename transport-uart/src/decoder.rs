@@ -22,10 +22,13 @@
 //! # Bounds
 //!
 //! The decoder buffers at most one frame ([`MAX_FRAME_LEN`] bytes) and a table of at most
-//! [`Limits::max_ids`] definitions. Decoded text is made `'static` in one process-wide table
-//! of at most 8192 distinct strings and 512 KiB, shared by all decoders; definitions beyond
-//! that are refused and counted ([`DecoderStats::refused`]), and the events that need them are
-//! skipped. The decoder never panics, whatever the input.
+//! [`Limits::max_ids`] definitions. Decoded text is made `'static` (events hold it as
+//! `&'static str`), so it stays allocated for the life of the process; each decoder keeps at
+//! most [`Limits::max_strings`] distinct strings and [`Limits::max_text_bytes`] bytes of it, by
+//! default 8192 and 512 KiB. Definitions beyond that are refused and counted
+//! ([`DecoderStats::refused`]), and the events that need them are skipped. The budget is the
+//! decoder's own: decoding one stream never spends another's. The decoder never panics,
+//! whatever the input.
 //!
 //! # Examples
 //!
@@ -66,7 +69,7 @@ use raceway_core::trace_context::{SpanId, TraceId};
 use raceway_core::Symbol;
 
 use crate::frame::{self, At, Frame, WireValue, MAX_FRAME_LEN};
-use crate::strings;
+use crate::strings::Strings;
 
 /// The location given to events that no source line recorded (loss markers).
 pub const STREAM_SITE: Site = Site {
@@ -80,11 +83,19 @@ pub const STREAM_SITE: Site = Site {
 pub struct Limits {
     /// Definitions kept per epoch: ids at or above it are refused. Encoders keep far fewer.
     pub max_ids: u16,
+    /// Distinct definition texts the decoder keeps over its whole life.
+    pub max_strings: usize,
+    /// Bytes of definition text the decoder keeps over its whole life.
+    pub max_text_bytes: usize,
 }
 
 impl Limits {
-    /// 4096 ids.
-    pub const DEFAULT: Limits = Limits { max_ids: 4096 };
+    /// 4096 ids; 8192 strings of 512 KiB in all.
+    pub const DEFAULT: Limits = Limits {
+        max_ids: 4096,
+        max_strings: 8192,
+        max_text_bytes: 512 * 1024,
+    };
 }
 
 impl Default for Limits {
@@ -212,7 +223,7 @@ pub struct DecoderStats {
     pub events: u64,
     /// Header frames seen.
     pub headers: u64,
-    /// Epoch changes noticed without their header (the header was lost).
+    /// Epoch changes or restarts noticed without their header (the header was lost).
     pub headers_missed: u64,
     /// Regions skipped, for any reason.
     pub skipped_frames: u64,
@@ -225,7 +236,7 @@ pub struct DecoderStats {
 }
 
 /// A definition in the current epoch.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Definition {
     Symbol(Symbol),
     Location(Site),
@@ -249,6 +260,7 @@ pub struct Decoder {
     unsupported: bool,
     info: Option<StreamInfo>,
     table: Vec<Option<Definition>>,
+    strings: Strings,
     stats: DecoderStats,
 }
 
@@ -276,6 +288,7 @@ impl Decoder {
             unsupported: false,
             info: None,
             table: Vec::new(),
+            strings: Strings::default(),
             stats: DecoderStats::default(),
         }
     }
@@ -421,9 +434,13 @@ impl Decoder {
             return Some(self.skip(offset, len, SkipReason::UnsupportedVersion));
         }
         if let Some(epoch) = self.epoch {
-            // The header of the next epoch may have been lost: a frame sealed with it says so.
+            // The header of the next epoch may have been lost: a definition sealed with it says
+            // so. An epoch's first frames are definitions (its table starts empty), and only
+            // their CRC-32 is trusted with this: a damaged event frame passes a CRC-16 for the
+            // wrong epoch once in 65 536 and would throw the whole table away.
             let next = epoch.wrapping_add(1);
-            if let Ok(frame) = Frame::decode(payload, next) {
+            let frame = Frame::decode(payload, next).ok();
+            if let Some(frame) = frame.filter(Frame::is_definition) {
                 self.stats.frames += 1;
                 self.stats.headers_missed += 1;
                 self.epoch = Some(next);
@@ -449,6 +466,14 @@ impl Decoder {
         let index = usize::from(id);
         if self.table.len() <= index {
             self.table.resize(index + 1, None);
+        }
+        // Within an epoch an id is defined once. A second, different definition means the
+        // decoder missed a restart whose header was lost (a device reset starts again at
+        // epoch 0, with the same ids for other things): everything it knows is stale.
+        if self.table[index].is_some_and(|known| Some(known) != definition) {
+            self.table.clear();
+            self.table.resize(index + 1, None);
+            self.stats.headers_missed += 1;
         }
         self.table[index] = definition;
         definition.map(|_| ()).ok_or(SkipReason::Refused)
@@ -505,7 +530,7 @@ impl Decoder {
         match frame {
             Frame::Header(_) => Err(SkipReason::Corrupt),
             Frame::Symbol { id, text } => {
-                let symbol = strings::intern(text).ok();
+                let symbol = self.strings.intern(text, &self.limits).ok();
                 self.define(id, symbol.map(Definition::Symbol))?;
                 Ok(None)
             }

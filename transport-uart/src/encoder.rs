@@ -48,9 +48,10 @@ use crate::frame::{self, At, Frame, Header, WireValue, MAGIC, MAX_FRAME_LEN, MAX
 /// Settings of an [`Encoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EncoderConfig {
-    /// Start a new epoch (header frame, names defined again) after this many frames, so a
-    /// reader that attaches mid-stream catches up. 0 = only when the table is full or on
-    /// request.
+    /// Start a new epoch (header frame, names defined again) after this many frames. This is
+    /// the loss window: a reader that attaches mid-stream, or loses a header or definition
+    /// frame, is whole again after at most this many frames. Smaller costs bandwidth: every
+    /// name in use is defined again each epoch. 0 = only when the table is full or on request.
     pub resync_every: u32,
     /// Ticks per second of the recorder's time source, announced in header frames so the host
     /// can convert times (0 = unknown).
@@ -58,9 +59,9 @@ pub struct EncoderConfig {
 }
 
 impl EncoderConfig {
-    /// A new epoch every 1024 frames; unknown clock rate.
+    /// A new epoch every 256 frames; unknown clock rate.
     pub const DEFAULT: EncoderConfig = EncoderConfig {
-        resync_every: 1024,
+        resync_every: 256,
         clock_hz: 0,
     };
 }

@@ -1,13 +1,13 @@
 //! The wire format: what one frame holds, and how it is sealed and unsealed.
 //!
-//! A [`Frame`] is written as postcard bytes, followed by a CRC-16 and COBS-stuffed into a
-//! buffer, ending with the `0x00` delimiter: see the [crate docs](crate#frame-format) for the
-//! byte-level specification. The encoder and the decoder are built on the three functions
+//! A [`Frame`] is written as postcard bytes, followed by a CRC (32 bits for headers and
+//! definitions, 16 for everything else) and COBS-stuffed into a buffer, ending with the `0x00`
+//! delimiter: see the [crate docs](crate#frame-format) for the byte-level specification. The encoder and the decoder are built on the three functions
 //! here; use them directly to inspect or produce frames by hand.
 //!
 //! [`Frame::encode`] does not go through serde: a small writer here emits exactly the bytes
 //! postcard's serialiser, CRC flavor and COBS flavor produce for the derived `Serialize`, in
-//! one pass into the output buffer, with a table-free CRC. On the device this is the whole
+//! one pass into the output buffer, with table-free CRCs. On the device this is the whole
 //! encoding path. The derived `Serialize` is still there for other uses (it costs nothing
 //! unless called), and the tests check the two byte for byte. Decoding ([`Frame::decode`],
 //! host side) uses postcard and the derived `Deserialize`.
@@ -16,9 +16,11 @@
 //!
 //! Flash that Raceway adds to the QEMU firmware example (`.ci/firmware.sh`, thumbv7m, release,
 //! `opt-level = "s"`, LTO): 12 544 bytes when frames went through serde, postcard's flavors and
-//! the `crc` crate's 512-byte table; 8 056 bytes with this writer. The CRC costs eight
-//! shift-and-xor steps per byte instead of a table lookup, which suits a drain that runs in the
-//! main loop or an idle task.
+//! the `crc` crate's 512-byte table; 8 056 bytes with this writer and a CRC-16 only; 8 084 with
+//! the CRC-32C for definitions added (version 2), because both checksums are reflected CRCs
+//! with all-ones initial value and final xor and share one loop (two loops, one per checksum,
+//! made it 8 344). The CRC costs eight shift-and-xor steps per byte instead of a table lookup,
+//! which suits a drain that runs in the main loop or an idle task.
 //!
 //! # Examples
 //!
@@ -38,15 +40,16 @@
 
 use core::fmt;
 
-use crc::{Crc, CRC_16_IBM_3740};
+use crc::{Algorithm, Crc, CRC_16_IBM_SDLC, CRC_32_ISCSI};
 use raceway_core::event::{Access, Direction, FenceOrdering, LockKind};
 use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every header frame's fields.
 pub const MAGIC: [u8; 4] = *b"RWAY";
 
-/// The frame format version this crate writes and reads.
-pub const VERSION: u8 = 1;
+/// The frame format version this crate writes and reads. Version 2 seals headers and
+/// definitions with a CRC-32C; version 1 sealed every frame with a CRC-16.
+pub const VERSION: u8 = 2;
 
 /// The longest frame on the wire, delimiter included. Longer input is skipped by readers.
 pub const MAX_FRAME_LEN: usize = 256;
@@ -55,9 +58,22 @@ pub const MAX_FRAME_LEN: usize = 256;
 /// character boundary by the encoder.
 pub const MAX_TEXT_LEN: usize = 200;
 
-/// The checksum: CRC-16/IBM-3740 (CCITT-FALSE), as the decoder checks it through postcard's CRC
-/// flavor. The encoder computes the same sum with [`crc16_update`], without this table.
-pub(crate) static CRC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_3740);
+/// The checksum of event frames and loss markers: CRC-16/IBM-SDLC (the X.25 / HDLC frame check
+/// sequence), as the decoder checks it through postcard's CRC flavor. The encoder computes the
+/// same sum with [`crc_update`], without this table.
+pub(crate) static CRC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
+
+/// The checksum of headers and definitions, which the rest of an epoch depends on:
+/// CRC-32C (iSCSI, Castagnoli). The encoder computes it with [`crc_update`], without a table.
+pub(crate) static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+
+/// Whether frames of this kind (the first postcard byte) are sealed with a CRC-32C: headers and
+/// definitions. A damaged definition that passed its check would misname every later event
+/// that uses it, so these get the stronger check; they are rare, so the two extra bytes cost
+/// little.
+pub const fn wide_crc(kind: u8) -> bool {
+    kind <= 2
+}
 
 /// The stream header: starts an epoch and tells the reader what it is reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,9 +258,11 @@ impl<'a> Frame<'a> {
     /// Encodes the frame sealed for `epoch` (ignored for a header, whose CRC is unseeded)
     /// into `buf`, returning the wire bytes including the trailing `0x00`.
     pub fn encode<'b>(&self, epoch: u8, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError> {
-        let mut w = Writer::new(buf);
-        if !matches!(self, Frame::Header(_)) {
-            w.crc = crc16_update(w.crc, epoch);
+        let header = matches!(self, Frame::Header(_));
+        let wide = header || matches!(self, Frame::Symbol { .. } | Frame::Location { .. });
+        let mut w = Writer::new(buf, wide);
+        if !header {
+            w.crc(epoch);
         }
         self.write(&mut w);
         w.finish()
@@ -432,9 +450,7 @@ impl<'a> Frame<'a> {
 
     /// Decodes an unstuffed non-header frame sealed with `epoch` (see [`unstuff`]).
     pub fn decode(payload: &'a [u8], epoch: u8) -> Result<Frame<'a>, FrameError> {
-        let mut digest = CRC.digest();
-        digest.update(&[epoch]);
-        match Self::parse(payload, digest)? {
+        match Self::parse(payload, Some(epoch))? {
             Frame::Header(_) => Err(FrameError::Malformed),
             frame => Ok(frame),
         }
@@ -443,14 +459,31 @@ impl<'a> Frame<'a> {
     /// Decodes an unstuffed header frame (unseeded CRC, [`MAGIC`] checked). A header of
     /// another version fails with [`FrameError::Malformed`]; [`header_version`] tells which.
     pub fn decode_header(payload: &'a [u8]) -> Result<Header, FrameError> {
-        match Self::parse(payload, CRC.digest())? {
+        match Self::parse(payload, None)? {
             Frame::Header(header) if header.magic == MAGIC => Ok(header),
             _ => Err(FrameError::Malformed),
         }
     }
 
-    fn parse(payload: &'a [u8], digest: crc::Digest<'a, u16>) -> Result<Frame<'a>, FrameError> {
-        match postcard::de_flavors::crc::take_from_bytes_u16::<Frame<'a>>(payload, digest) {
+    /// Whether this frame is a definition (`Symbol` or `Location`).
+    pub fn is_definition(&self) -> bool {
+        matches!(self, Frame::Symbol { .. } | Frame::Location { .. })
+    }
+
+    /// Parses `payload`, checking the CRC its kind calls for, seeded with `epoch` if given.
+    fn parse(payload: &'a [u8], epoch: Option<u8>) -> Result<Frame<'a>, FrameError> {
+        use postcard::de_flavors::crc as flavor;
+        let seed = epoch.as_slice();
+        let parsed = if payload.first().is_some_and(|&kind| wide_crc(kind)) {
+            let mut digest = CRC32.digest();
+            digest.update(seed);
+            flavor::take_from_bytes_u32::<Frame<'a>>(payload, digest)
+        } else {
+            let mut digest = CRC.digest();
+            digest.update(seed);
+            flavor::take_from_bytes_u16::<Frame<'a>>(payload, digest)
+        };
+        match parsed {
             Ok((frame, [])) => Ok(frame),
             Ok(_) => Err(FrameError::Malformed),
             Err(postcard::Error::DeserializeBadCrc) => Err(FrameError::BadChecksum),
@@ -459,26 +492,60 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// One step of CRC-16/IBM-3740 (polynomial `0x1021`, MSB first), bit by bit: eight shifts per
-/// byte instead of the 512-byte table [`CRC`] uses. The drain runs in the main loop or idle
-/// task, where a few cycles per byte matter less than flash.
-pub(crate) const fn crc16_update(mut crc: u16, byte: u8) -> u16 {
-    crc ^= (byte as u16) << 8;
+/// One step of a reflected CRC with the (reflected) polynomial `poly`, bit by bit: eight
+/// shifts per byte instead of a 512-byte or 1 KiB table. Both checksums here are of this form
+/// (all-ones initial value and final xor), so one loop serves both. The drain runs in the main
+/// loop or idle task, where a few cycles per byte matter less than flash.
+pub(crate) const fn crc_update(mut crc: u32, poly: u32, byte: u8) -> u32 {
+    crc ^= byte as u32;
     let mut bit = 0;
     while bit < 8 {
-        crc = if crc & 0x8000 != 0 {
-            (crc << 1) ^ CRC_16_IBM_3740.poly
-        } else {
-            crc << 1
-        };
+        crc = (crc >> 1) ^ (poly & (crc & 1).wrapping_neg());
         bit += 1;
     }
     crc
 }
 
+/// The reflected polynomial of a catalogue algorithm, as [`crc_update`] takes it.
+const fn reflected_poly(poly: u32, width: u8) -> u32 {
+    poly.reverse_bits() >> (32 - width as u32)
+}
+
+/// The parameters [`Writer`] needs of a checksum: its reflected polynomial and its all-ones
+/// mask (initial value and final xor, which also gives its width).
+#[derive(Clone, Copy)]
+struct Sum {
+    poly: u32,
+    mask: u32,
+}
+
+impl Sum {
+    const fn of16(algorithm: &Algorithm<u16>) -> Sum {
+        assert!(algorithm.refin && algorithm.refout && algorithm.init == 0xFFFF);
+        assert!(algorithm.xorout == algorithm.init);
+        Sum {
+            poly: reflected_poly(algorithm.poly as u32, 16),
+            mask: algorithm.init as u32,
+        }
+    }
+
+    const fn of32(algorithm: &Algorithm<u32>) -> Sum {
+        assert!(algorithm.refin && algorithm.refout && algorithm.init == u32::MAX);
+        assert!(algorithm.xorout == algorithm.init);
+        Sum {
+            poly: reflected_poly(algorithm.poly, 32),
+            mask: algorithm.init,
+        }
+    }
+}
+
+const SUM16: Sum = Sum::of16(&CRC_16_IBM_SDLC);
+const SUM32: Sum = Sum::of32(&CRC_32_ISCSI);
+
 /// Writes one frame in a single pass: each postcard byte goes through the CRC and straight
 /// into COBS stuffing in the output buffer; [`Writer::finish`] appends the CRC (stuffed too)
-/// and the delimiter.
+/// and the delimiter. `wide` frames (headers and definitions) get a CRC-32C, the others a
+/// CRC-16.
 ///
 /// The stuffing is the `cobs` crate's, as postcard's COBS flavor drives it: a block's code
 /// byte is reserved where the block starts and filled in when the block ends, at a `0x00` in
@@ -492,18 +559,27 @@ struct Writer<'b> {
     len: usize,
     /// Where the current COBS block's code byte goes.
     code_at: usize,
-    crc: u16,
+    /// The running CRC-32C (`wide`) or CRC-16 (in the low half).
+    crc: u32,
+    sum: Sum,
 }
 
 impl<'b> Writer<'b> {
-    fn new(buf: &'b mut [u8]) -> Self {
+    fn new(buf: &'b mut [u8], wide: bool) -> Self {
+        let sum = if wide { SUM32 } else { SUM16 };
         Writer {
             buf,
             // Byte 0 is the first block's code.
             len: 1,
             code_at: 0,
-            crc: CRC_16_IBM_3740.init,
+            crc: sum.mask,
+            sum,
         }
+    }
+
+    /// One byte through the CRC only.
+    fn crc(&mut self, byte: u8) {
+        self.crc = crc_update(self.crc, self.sum.poly, byte);
     }
 
     fn put(&mut self, at: usize, byte: u8) {
@@ -534,7 +610,7 @@ impl<'b> Writer<'b> {
 
     /// One postcard byte: a `u8`, or a `bool` as 0 or 1.
     fn byte(&mut self, byte: u8) {
-        self.crc = crc16_update(self.crc, byte);
+        self.crc(byte);
         self.stuff(byte);
     }
 
@@ -605,9 +681,12 @@ impl<'b> Writer<'b> {
         }
     }
 
-    /// Appends the CRC (little-endian) and the delimiter; the wire bytes, if they fit.
+    /// Appends the CRC (little-endian: four bytes after the final xor, or two) and the
+    /// delimiter; the wire bytes, if they fit.
     fn finish(mut self) -> Result<&'b [u8], FrameError> {
-        for byte in self.crc.to_le_bytes() {
+        let crc = self.crc ^ self.sum.mask;
+        let len = if self.sum.mask > 0xFFFF { 4 } else { 2 };
+        for &byte in &crc.to_le_bytes()[..len] {
             self.stuff(byte);
         }
         self.put(self.code_at, (self.len - self.code_at) as u8);
@@ -619,15 +698,21 @@ impl<'b> Writer<'b> {
 }
 
 /// The version of an unstuffed header frame of any version, if `payload` is one (kind 0, the
-/// magic, and a CRC over the whole payload that matches). Lets a reader report a stream of a
-/// version it does not speak instead of calling it corrupt.
+/// magic, and a CRC over the whole payload that matches: a CRC-32C as from version 2, or the
+/// CRC-16 of version 1). Lets a reader report a stream of a version it does not speak instead
+/// of calling it corrupt.
 pub fn header_version(payload: &[u8]) -> Option<u8> {
-    let (body, crc) = payload.split_at(payload.len().checked_sub(2)?);
-    let is_header = body.first() == Some(&0) && body.get(1..5) == Some(&MAGIC[..]);
-    let sealed = u16::from_le_bytes([crc[0], crc[1]]) == CRC.checksum(body);
-    (is_header && sealed)
-        .then(|| body.get(5).copied())
-        .flatten()
+    let sealed = |crc_len: usize| {
+        let (body, crc) = payload.split_at(payload.len().checked_sub(crc_len)?);
+        let ok = match *crc {
+            [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) == CRC32.checksum(body),
+            [a, b] => u16::from_le_bytes([a, b]) == CRC.checksum(body),
+            _ => false,
+        };
+        let is_header = body.first() == Some(&0) && body.get(1..5) == Some(&MAGIC[..]);
+        (ok && is_header).then(|| body.get(5).copied()).flatten()
+    };
+    sealed(4).or_else(|| sealed(2))
 }
 
 /// Undoes COBS in place on one frame's bytes (without its `0x00` delimiter), returning the
@@ -775,15 +860,25 @@ mod tests {
         );
     }
 
-    fn crc_of(bytes: &[u8]) -> u16 {
+    fn sum_of(sum: Sum, bytes: &[u8]) -> u32 {
         bytes
             .iter()
-            .fold(CRC_16_IBM_3740.init, |crc, &byte| crc16_update(crc, byte))
+            .fold(sum.mask, |crc, &byte| crc_update(crc, sum.poly, byte))
+            ^ sum.mask
+    }
+
+    fn crc_of(bytes: &[u8]) -> u16 {
+        sum_of(SUM16, bytes) as u16
+    }
+
+    fn crc32_of(bytes: &[u8]) -> u32 {
+        sum_of(SUM32, bytes)
     }
 
     #[test]
     fn crc_without_a_table_passes_the_catalog_check() {
-        assert_eq!(crc_of(b"123456789"), CRC_16_IBM_3740.check);
+        assert_eq!(crc_of(b"123456789"), CRC_16_IBM_SDLC.check);
+        assert_eq!(crc32_of(b"123456789"), CRC_32_ISCSI.check);
     }
 
     proptest::proptest! {
@@ -792,7 +887,31 @@ mod tests {
             bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
         ) {
             proptest::prop_assert_eq!(crc_of(&bytes), CRC.checksum(&bytes));
+            proptest::prop_assert_eq!(crc32_of(&bytes), CRC32.checksum(&bytes));
         }
+    }
+
+    #[test]
+    fn definitions_carry_a_crc32_and_events_a_crc16() {
+        let symbol = Frame::Symbol { id: 3, text: "abc" };
+        let (mut buf, len) = wire(&symbol, 7);
+        let payload = unstuff(&mut buf[..len - 1]).unwrap();
+        // kind, id, length, "abc", CRC-32
+        assert_eq!(payload.len(), 6 + 4);
+        assert_eq!(Frame::decode(payload, 7), Ok(symbol));
+        let (mut buf, len) = wire(&Frame::Dropped { count: 1 }, 7);
+        assert_eq!(unstuff(&mut buf[..len - 1]).unwrap().len(), 2 + 2);
+    }
+
+    #[test]
+    fn version_1_headers_are_still_recognised() {
+        let mut body = std::vec![0u8];
+        body.extend_from_slice(&MAGIC);
+        body.extend_from_slice(&[1, 0, 8, 0]);
+        let crc = CRC.checksum(&body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(header_version(&body), Some(1));
+        assert!(Frame::decode_header(&body).is_err());
     }
 
     #[test]

@@ -49,22 +49,29 @@
 //!
 //! # Frame format
 //!
-//! Version 1. A stream is a sequence of frames, each a postcard-encoded [`Frame`](frame::Frame)
+//! Version 2. A stream is a sequence of frames, each a postcard-encoded [`Frame`](frame::Frame)
 //! followed by a CRC, COBS-encoded and terminated by a `0x00` byte:
 //!
 //! ```text
-//! frame on the wire = COBS( postcard(Frame) ++ crc16_le ) ++ 0x00
+//! header or definition (kinds 0-2) = COBS( postcard(Frame) ++ crc32c_le ) ++ 0x00
+//! any other frame                  = COBS( postcard(Frame) ++ crc16_le  ) ++ 0x00
 //! ```
 //!
 //! * **Delimiter.** `0x00` never occurs inside a COBS-encoded frame, so a reader that lost its
 //!   place starts again after the next `0x00`. Empty frames (two `0x00` in a row) are padding
 //!   and are ignored; a writer may send a lone `0x00` to end a frame it could not finish.
-//! * **Checksum.** CRC-16/IBM-3740 (also called CCITT-FALSE: polynomial `0x1021`, initial
-//!   value `0xFFFF`, no reflection, no final xor), appended little-endian, as postcard's CRC
-//!   flavor appends it. A header frame's CRC covers the postcard bytes alone. Every other
+//! * **Checksum.** Headers and definitions (kinds 0, 1 and 2: everything later frames depend
+//!   on) end with a CRC-32C (iSCSI/Castagnoli: reflected polynomial `0x82F63B78`, initial
+//!   value and final xor `0xFFFFFFFF`); every other frame with a CRC-16/IBM-SDLC (the X.25 FCS:
+//!   reflected polynomial `0x8408`, initial value and final xor `0xFFFF`). Either is appended
+//!   little-endian, as postcard's CRC flavor appends it; the first byte of the unstuffed frame,
+//!   its kind, says which. A header frame's CRC covers the postcard bytes alone. Every other
 //!   frame's CRC covers **the stream's current epoch byte followed by the postcard bytes**: the
 //!   epoch is not sent in the frame, but a reader with the wrong epoch sees a checksum error
-//!   instead of resolving ids against a stale table.
+//!   instead of resolving ids against a stale table. A CRC-32 catches every burst of up to 32
+//!   bits and lets about one in four billion longer ones through; a damaged definition that got
+//!   through would misname every later event of its epoch, which is why definitions get it.
+//!   Version 1 sealed every frame with a CRC-16/IBM-3740.
 //! * **Size.** At most [`MAX_FRAME_LEN`](frame::MAX_FRAME_LEN) (256) bytes including the
 //!   delimiter; definition texts are cut to [`MAX_TEXT_LEN`](frame::MAX_TEXT_LEN) bytes.
 //! * **Integers** are postcard varints (LEB128, signed ones zigzagged), so small values cost
@@ -75,7 +82,7 @@
 //!
 //! | kind | frame | fields, in order |
 //! |---:|---|---|
-//! | 0 | `Header` | magic `"RWAY"` (4 bytes), version `u8` (= 1), epoch `u8`, encoder table capacity `u16`, clock Hz `u32` (0 = unknown) |
+//! | 0 | `Header` | magic `"RWAY"` (4 bytes), version `u8` (= 2), epoch `u8`, encoder table capacity `u16`, clock Hz `u32` (0 = unknown) |
 //! | 1 | `Symbol` | id `u16`, text (varint length + UTF-8) |
 //! | 2 | `Location` | id `u16`, file symbol id `u16`, line `u32`, column `u32` |
 //! | 3 | `Dropped` | count `u32`: events the device lost here |
@@ -113,10 +120,20 @@
 //! definition and defines names again as they are used. A host that attaches mid-stream
 //! therefore decodes everything from the next header on.
 //!
-//! A reader that misses a header notices at the first frame whose CRC only matches with the
-//! next epoch, and moves on to it. A frame that uses an id the reader has no definition for
-//! (its definition was lost or came before the reader attached) is skipped and reported, never
-//! resolved against a stale name.
+//! A reader that misses a header notices at the first definition whose CRC-32 only matches
+//! with the next epoch (an epoch's first frames are definitions), and moves on to it. A frame
+//! that uses an id the reader has no definition for (its definition was lost or came before
+//! the reader attached) is skipped and reported, never resolved against a stale name. Within
+//! an epoch an id is defined once; a definition that contradicts the reader's table means it
+//! missed a restart (a device reset starts again at epoch 0), and the reader drops the table.
+//!
+//! **The loss window is one epoch.** One lost or damaged frame costs at most the events in the
+//! rest of its epoch: at most `resync_every` frames (256 by default) after it, whether it was
+//! a header, a definition or an event. Shorter epochs narrow the window and cost bandwidth:
+//! every name in use is defined again each epoch. Measured with 30 000 events on two threads
+//! from 8 source lines and 10 variable names (`Encoder<64>`, AMD EPYC): 17.1 bytes per event
+//! with 1 024-frame epochs, 18.7 with 256, 21.2 with 128, 27.8 with 64; with 30 names, 17.8,
+//! 21.9, 29.5 and 45.1.
 //!
 //! ## Compatibility
 //!
@@ -126,8 +143,9 @@
 //!
 //! ## Loss that the format cannot see
 //!
-//! A whole frame removed exactly between two delimiters leaves no trace (there are no sequence
-//! numbers: they would cost a byte per frame). Serial errors (overruns, framing errors) corrupt
+//! A whole event frame removed exactly between two delimiters leaves no trace (there are no
+//! sequence numbers: they would cost a byte per frame); a removed definition shows as skipped
+//! references. Serial errors (overruns, framing errors) corrupt
 //! bytes rather than deleting whole frames, and corrupted frames are reported.
 //!
 //! # Portability

@@ -1,5 +1,5 @@
-//! Definitions beyond the decoder's id limit or the process-wide text budget are refused and
-//! counted; memory does not grow without bound. (Its own test binary: it spends the budget.)
+//! Definitions beyond the decoder's id limit or its text budget are refused and counted;
+//! memory does not grow without bound.
 
 use raceway_transport_uart::decoder::{Decoder, Item, Limits, SkipReason};
 use raceway_transport_uart::frame::{Frame, Header, MAGIC, MAX_FRAME_LEN, VERSION};
@@ -31,7 +31,10 @@ fn reasons(decoder: &mut Decoder, bytes: &[u8]) -> Vec<SkipReason> {
 
 #[test]
 fn ids_over_the_limit_are_refused() {
-    let mut decoder = Decoder::with_limits(Limits { max_ids: 10 });
+    let mut decoder = Decoder::with_limits(Limits {
+        max_ids: 10,
+        ..Limits::DEFAULT
+    });
     let mut bytes = header();
     bytes.extend(wire(Frame::Symbol { id: 9, text: "ok" }));
     bytes.extend(wire(Frame::Symbol {
@@ -50,10 +53,10 @@ fn ids_over_the_limit_are_refused() {
 }
 
 #[test]
-fn text_beyond_the_process_budget_is_refused() {
+fn text_beyond_the_budget_is_refused() {
     let mut decoder = Decoder::new();
     let mut bytes = header();
-    // More distinct strings than the process keeps (8192), redefining the same ids.
+    // More distinct strings than a decoder keeps (8192), redefining the same ids.
     let total = 9000;
     for i in 0..total {
         let text = format!("name-{i}");

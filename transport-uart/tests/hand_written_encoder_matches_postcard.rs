@@ -3,25 +3,35 @@
 //! postcard's CRC and COBS flavors produces, fails to fit exactly when that does, and the
 //! decoder reads every frame back.
 
-use crc::{Crc, CRC_16_IBM_3740};
+use crc::{Crc, CRC_16_IBM_SDLC, CRC_32_ISCSI};
 use postcard::ser_flavors::{crc::CrcModifier, Cobs, Slice};
 use proptest::prelude::*;
 use raceway_transport_uart::frame::{
     self, At, Frame, FrameError, Header, WireValue, MAGIC, MAX_FRAME_LEN,
 };
 
-static CRC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_3740);
+static CRC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
+static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
-/// The reference: how frames were sealed before the hand-written writer, through serde.
+/// The reference: how frames are sealed through serde, postcard's CRC flavor (CRC-32C for
+/// headers and definitions, CRC-16 for the rest) and its COBS flavor.
 fn postcard_encode<'b>(frame: &Frame<'_>, epoch: u8, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    let mut digest = CRC.digest();
-    if !matches!(frame, Frame::Header(_)) {
-        digest.update(&[epoch]);
-    }
+    let seed: &[u8] = if matches!(frame, Frame::Header(_)) {
+        &[]
+    } else {
+        &[epoch]
+    };
     let cobs = Cobs::try_new(Slice::new(buf)).ok()?;
-    postcard::serialize_with_flavor(frame, CrcModifier::new(cobs, digest))
-        .map(|wire: &mut [u8]| &*wire)
-        .ok()
+    let wire = if frame::wide_crc(kind(frame)) {
+        let mut digest = CRC32.digest();
+        digest.update(seed);
+        postcard::serialize_with_flavor(frame, CrcModifier::new(cobs, digest))
+    } else {
+        let mut digest = CRC.digest();
+        digest.update(seed);
+        postcard::serialize_with_flavor(frame, CrcModifier::new(cobs, digest))
+    };
+    wire.map(|wire: &mut [u8]| &*wire).ok()
 }
 
 /// The variant index. No wildcard arm: a new frame kind fails to compile here until the

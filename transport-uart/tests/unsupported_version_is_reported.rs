@@ -2,14 +2,14 @@
 //! it is decoded.
 
 use raceway_transport_uart::decoder::{Decoder, Item, SkipReason};
-use raceway_transport_uart::frame::{Frame, Header, MAGIC, MAX_FRAME_LEN};
+use raceway_transport_uart::frame::{Frame, Header, MAGIC, MAX_FRAME_LEN, VERSION};
 
 #[test]
 fn future_version_is_reported() {
     let mut buf = [0u8; MAX_FRAME_LEN];
     let header = Frame::Header(Header {
         magic: MAGIC,
-        version: 2,
+        version: VERSION + 1,
         epoch: 0,
         ids: 8,
         clock_hz: 0,
@@ -32,5 +32,5 @@ fn future_version_is_reported() {
             Some(SkipReason::UnsupportedVersion)
         ]
     );
-    assert_eq!(decoder.stream_info().map(|i| i.version), Some(2));
+    assert_eq!(decoder.stream_info().map(|i| i.version), Some(VERSION + 1));
 }
