@@ -68,7 +68,10 @@ pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
 pub use client::{
     ApiKey, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
 };
-pub use encode::{Encoder, EncoderConfig, EncoderStats};
+pub use encode::{
+    exchange_event_id, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, EXCHANGE_DEPTH_SPAN,
+    MAX_PARENT_DEPTH,
+};
 pub use json::MAX_STRING_BYTES;
 
 // The drain thread owns the encoder; the client is shared with whoever reads statistics.
