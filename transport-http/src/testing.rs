@@ -192,15 +192,21 @@ pub struct ParentChains {
     pub deepest: u32,
     /// Events with `parent_id: null` (or none).
     pub roots: usize,
+    /// For each root whose `metadata.thread_id` had sent events before it (a thread's chain
+    /// restarting), how deep that thread's previous event was.
+    pub restarts_after: Vec<u32>,
     /// Ids of events whose `parent_id` names no event received before them: the server never
     /// analyses those.
     pub orphans: Vec<String>,
 }
 
-/// Each stored event's chain depth, by id.
+/// Each stored event's chain depth and parent, by id.
 #[derive(Debug, Default)]
 struct Chains {
     depths: HashMap<String, u32>,
+    parents: HashMap<String, String>,
+    /// The latest event's depth per `metadata.thread_id`.
+    threads: HashMap<String, u32>,
     summary: ParentChains,
 }
 
@@ -229,12 +235,22 @@ impl Chains {
     fn store(&mut self, events: &[Value], depths: &[u32]) {
         for (event, &depth) in events.iter().zip(depths) {
             let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+            let thread = event
+                .pointer("/metadata/thread_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let previous = self.threads.insert(thread.to_owned(), depth);
             match event.get("parent_id").and_then(Value::as_str) {
-                None => self.summary.roots += 1,
-                Some(parent) if !self.depths.contains_key(parent) => {
-                    self.summary.orphans.push(id.to_owned());
+                None => {
+                    self.summary.roots += 1;
+                    self.summary.restarts_after.extend(previous);
                 }
-                Some(_) => {}
+                Some(parent) => {
+                    if !self.depths.contains_key(parent) {
+                        self.summary.orphans.push(id.to_owned());
+                    }
+                    self.parents.insert(id.to_owned(), parent.to_owned());
+                }
             }
             self.depths.insert(id.to_owned(), depth);
             self.summary.deepest = self.summary.deepest.max(depth);
@@ -348,6 +364,22 @@ impl TestReceiver {
     /// The `parent_id` links of every event accepted so far (see the [module docs](self)).
     pub fn parent_chains(&self) -> ParentChains {
         self.shared.state().chains.summary.clone()
+    }
+
+    /// Whether the event `ancestor` is on the chain of `parent_id` links up from the event
+    /// `id` (both accepted already): what the server needs to order events of two threads.
+    pub fn is_ancestor(&self, ancestor: &str, id: &str) -> bool {
+        let state = self.shared.state();
+        let mut at = id;
+        // Parents always arrived first, so the walk ends; the bound is belt and braces.
+        for _ in 0..=state.chains.parents.len() {
+            match state.chains.parents.get(at) {
+                Some(parent) if parent == ancestor => return true,
+                Some(parent) => at = parent,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// Every request seen so far.
