@@ -288,12 +288,16 @@ struct ClockPayload {
     instance: String,
     #[serde(default)]
     clock: Vec<(String, u64)>,
-    // Our own additions: the Go SDK unmarshals this payload with encoding/json, which ignores
-    // object keys that match no struct field, so it reads these headers as before.
+    // Our own additions. The Go SDK (`parseRacewayClock` in sdks/go/raceway/trace_context.go)
+    // decodes this payload with `json.Unmarshal` into a struct of the six fields above, and
+    // encoding/json ignores object keys that match no struct field (it rejects them only with
+    // `Decoder.DisallowUnknownFields`, which that code does not use): it reads our headers as
+    // before. Read as any JSON value so that a malformed one costs only the link, not the
+    // whole header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    parent_event_id: Option<String>,
+    parent_event_id: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    parent_event_depth: Option<u32>,
+    parent_event_depth: Option<serde_json::Value>,
 }
 
 /// What a valid `raceway-clock` says.
@@ -390,7 +394,10 @@ fn parse_raceway_clock(value: &str) -> Option<RemoteClock> {
     clock.truncate(MAX_CLOCK_ENTRIES);
     // A parent event that does not parse, or is too deep to hang from, is left out on its own.
     let parent_event = match (payload.parent_event_id, payload.parent_event_depth) {
-        (Some(id), Some(depth)) => parse_event_link(&id, depth),
+        (Some(id), Some(depth)) => id
+            .as_str()
+            .zip(depth.as_u64().and_then(|d| u32::try_from(d).ok()))
+            .and_then(|(id, depth)| parse_event_link(id, depth)),
         _ => None,
     };
     Some(RemoteClock {
@@ -405,7 +412,7 @@ fn parse_raceway_clock(value: &str) -> Option<RemoteClock> {
 /// An event id and its declared depth, if the id is a UUID and the depth leaves room below it.
 fn parse_event_link(id: &str, depth: u32) -> Option<([u8; 16], u32)> {
     let id = TraceId::parse_uuid(id).ok()?;
-    (depth > 0 && depth + 1 < MAX_PARENT_DEPTH).then_some((id.to_bytes(), depth))
+    (depth > 0 && depth < MAX_PARENT_DEPTH - 1).then_some((id.to_bytes(), depth))
 }
 
 /// The `(id, depth)` a [`RACEWAY_EVENT_HEADER`] value names, if it is well formed.
@@ -463,7 +470,7 @@ fn write_headers<H: HeaderSink + ?Sized>(ctx: &Context, span: SpanId, headers: &
     // The request event recorded next gets this derived id; its depth is declared as far as
     // the encoder lets it go, and a hop that cannot fit is sent without a parent event.
     let depth = ctx.exchange_depth();
-    let parent_event = (depth + 1 < MAX_PARENT_DEPTH)
+    let parent_event = (depth < MAX_PARENT_DEPTH - 1)
         .then(|| exchange_event_id(ctx.trace_id(), span_number(span), ExchangeEnd::Request));
     let trace = ctx.trace();
     let parent = TraceParent::new(trace.trace_id, span, trace.flags);
@@ -479,8 +486,8 @@ fn write_headers<H: HeaderSink + ?Sized>(ctx: &Context, span: SpanId, headers: &
         service: config.service_name().to_owned(),
         instance: config.instance_id().to_owned(),
         clock: ctx.clock(),
-        parent_event_id: parent_event.map(event_link_text),
-        parent_event_depth: parent_event.map(|_| depth),
+        parent_event_id: parent_event.map(|id| event_link_text(id).into()),
+        parent_event_depth: parent_event.map(|_| depth.into()),
     };
     match serde_json::to_vec(&payload) {
         Ok(json) => {
@@ -567,7 +574,7 @@ impl Context {
     /// when the hop is already too deep to link.
     pub fn write_response_headers<H: HeaderSink + ?Sized>(&self, headers: &mut H) {
         let depth = self.exchange_depth();
-        if depth + 1 < MAX_PARENT_DEPTH {
+        if depth < MAX_PARENT_DEPTH - 1 {
             let event = exchange_event_id(
                 self.trace_id(),
                 span_number(self.span_id()),
