@@ -3,22 +3,17 @@
 //! `LockAcquire`/`LockRelease` events around each access, sees every access protected and
 //! reports no race (reads recorded after the guard was dropped made it report 80).
 
+mod common;
+
 use std::time::Duration;
 
-use raceway::{Client, Config};
 use raceway_examples::bank;
 use raceway_transport_http::testing::TestReceiver;
 
 #[test]
 fn every_balance_access_is_sent_inside_its_lock() {
     let receiver = TestReceiver::start();
-    let config = Config::builder()
-        .server_url(receiver.url())
-        .service_name("bank")
-        .flush_interval(Duration::from_millis(20))
-        .build()
-        .expect("valid config");
-    let client = Client::from_config(config).expect("client starts");
+    let client = common::client_for(&receiver, "bank");
     bank::run(&client, bank::Locking::Mutex);
     let report = client.shutdown(Duration::from_secs(10));
     assert_eq!(report.undelivered, 0, "{report:?}");

@@ -5,9 +5,10 @@
 //! `status` and `charged` accesses ordered, as the local analyzer does, and still sees the two
 //! `version` writes unordered: the one real race.
 
+mod common;
+
 use std::time::Duration;
 
-use raceway::{Client, Config};
 use raceway_examples::distributed;
 use raceway_transport_http::testing::TestReceiver;
 use serde_json::Value;
@@ -46,13 +47,7 @@ fn access<'a>(events: &'a [Value], thread: &str, variable: &str, access: &str) -
 #[test]
 fn the_callee_hangs_from_the_request_and_the_caller_from_the_response() {
     let receiver = TestReceiver::start();
-    let config = Config::builder()
-        .server_url(receiver.url())
-        .service_name("shop")
-        .flush_interval(Duration::from_millis(20))
-        .build()
-        .expect("valid config");
-    let client = Client::from_config(config).expect("client starts");
+    let client = common::client_for(&receiver, "shop");
     distributed::run(&client);
     let report = client.shutdown(Duration::from_secs(10));
     assert_eq!(report.undelivered, 0, "{report:?}");
