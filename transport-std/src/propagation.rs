@@ -30,7 +30,8 @@
 //!   [`OutboundCall::finish_with_headers`] parents the caller's response event on it.
 //!
 //! Both ids are known before the events are encoded because the encoder derives them from the
-//! trace and the exchange's span ([`exchange_event_id`]); the depths are bounds the encoder
+//! trace and the exchange's span ([`exchange_event_id`]), and a named id is used only if it is
+//! the one this exchange's end gets, so a link never points outside the trace; the depths are bounds the encoder
 //! keeps true ([`EXCHANGE_DEPTH_SPAN`] deeper than the deepest link the thread hangs from), so chains
 //! stay within [`MAX_PARENT_DEPTH`] across processes. A hop whose depth would not fit is sent
 //! without the fields: the callee then starts its chain at a root, as with other SDKs.
@@ -392,12 +393,16 @@ fn parse_raceway_clock(value: &str) -> Option<RemoteClock> {
         return None;
     }
     clock.truncate(MAX_CLOCK_ENTRIES);
-    // A parent event that does not parse, or is too deep to hang from, is left out on its own.
+    // A parent event that does not parse, is too deep to hang from, or is not this exchange's
+    // request event (so not in this trace) is left out on its own.
     let parent_event = match (payload.parent_event_id, payload.parent_event_depth) {
         (Some(id), Some(depth)) => id
             .as_str()
             .zip(depth.as_u64().and_then(|d| u32::try_from(d).ok()))
-            .and_then(|(id, depth)| parse_event_link(id, depth)),
+            .and_then(|(id, depth)| parse_event_link(id, depth))
+            .filter(|&(id, _)| {
+                id == exchange_event_id(trace_id, span_number(span_id), ExchangeEnd::Request)
+            }),
         _ => None,
     };
     Some(RemoteClock {
@@ -524,14 +529,21 @@ impl OutboundCall {
     }
 
     /// Records the response like [`finish`](Self::finish), hanging it from the callee's
-    /// response event when the response's `headers` name one ([`RACEWAY_EVENT_HEADER`], written
-    /// by a Raceway callee), so that the Raceway server orders what the callee did before
+    /// response event when the response's `headers` name this exchange's
+    /// ([`RACEWAY_EVENT_HEADER`], written by a Raceway callee), so that the Raceway server orders what the callee did before
     /// what this thread does next.
     #[track_caller]
     pub fn finish_with_headers<H: HeaderSource + ?Sized>(self, status: u16, headers: &H) {
         let location = Location::caller();
-        if let Some((event, depth)) =
-            single_value(headers, RACEWAY_EVENT_HEADER).and_then(|v| parse_event_header(&v))
+        // Only this exchange's response event: anything else is not in this trace.
+        let response = exchange_event_id(
+            self.context.trace_id(),
+            span_number(self.span),
+            ExchangeEnd::Response,
+        );
+        if let Some((event, depth)) = single_value(headers, RACEWAY_EVENT_HEADER)
+            .and_then(|v| parse_event_header(&v))
+            .filter(|&(event, _)| event == response)
         {
             self.context.hang_from(event, depth, location);
         }

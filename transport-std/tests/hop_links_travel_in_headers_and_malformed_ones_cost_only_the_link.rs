@@ -16,10 +16,21 @@ use raceway_transport_http::{
 use serde_json::{json, Value};
 
 const TRACE: &str = "0af76519-16cd-43dd-8448-eb211c80319c";
-const EVENT: &str = "11111111-2222-8333-8444-555555555555";
+const SPAN: u64 = 0xb7ad_6b71_6920_3331;
+/// An id that parses but is not this exchange's request event.
+const OTHER_EVENT: &str = "11111111-2222-8333-8444-555555555555";
+
+/// The caller's request event of the exchange in `clock_header`.
+fn request_event() -> [u8; 16] {
+    exchange_event_id(
+        TraceId::parse_uuid(TRACE).unwrap(),
+        SPAN,
+        ExchangeEnd::Request,
+    )
+}
 
 fn clock_header(extra: Value) -> String {
-    let mut payload = json!({"trace_id": TRACE, "span_id": "b7ad6b7169203331",
+    let mut payload = json!({"trace_id": TRACE, "span_id": format!("{SPAN:016x}"),
         "parent_span_id": "00f067aa0ba902b7", "service": "gateway", "instance": "gw-1",
         "clock": [["gateway#gw-1", 3]]});
     payload
@@ -36,21 +47,23 @@ fn decode(header: &str) -> Value {
 
 #[test]
 fn a_well_formed_link_is_read_and_a_malformed_one_only_dropped() {
-    let event = TraceId::parse_uuid(EVENT).unwrap().to_bytes();
+    let event = request_event();
+    let id = TraceId::from_bytes(event).to_string();
     let good = extract(&[(
         "raceway-clock",
-        clock_header(json!({"parent_event_id": EVENT, "parent_event_depth": 7})),
+        clock_header(json!({"parent_event_id": id, "parent_event_depth": 7})),
     )]);
     assert_eq!(good.parent_event(), Some((event, 7)));
 
     for extra in [
         json!({"parent_event_id": "not-a-uuid", "parent_event_depth": 7}),
-        json!({"parent_event_id": EVENT}),
-        json!({"parent_event_id": EVENT, "parent_event_depth": 0}),
-        json!({"parent_event_id": EVENT, "parent_event_depth": -3}),
-        json!({"parent_event_id": EVENT, "parent_event_depth": 2.5}),
-        json!({"parent_event_id": EVENT, "parent_event_depth": MAX_PARENT_DEPTH - 1}),
-        json!({"parent_event_id": EVENT, "parent_event_depth": u64::MAX}),
+        json!({"parent_event_id": OTHER_EVENT, "parent_event_depth": 7}),
+        json!({"parent_event_id": id}),
+        json!({"parent_event_id": id, "parent_event_depth": 0}),
+        json!({"parent_event_id": id, "parent_event_depth": -3}),
+        json!({"parent_event_id": id, "parent_event_depth": 2.5}),
+        json!({"parent_event_id": id, "parent_event_depth": MAX_PARENT_DEPTH - 1}),
+        json!({"parent_event_id": id, "parent_event_depth": u64::MAX}),
         json!({"parent_event_id": 42, "parent_event_depth": 7}),
     ] {
         let incoming = extract(&[("raceway-clock", clock_header(extra.clone()))]);
@@ -135,13 +148,16 @@ fn the_callee_hangs_from_the_request_the_caller_named() {
         }
     ));
 
-    // A response without the header, or with a bad one, records the response alone.
-    for value in [
-        "",
-        "nonsense",
-        "11111111-2222-8333-8444-555555555555;x",
-        "x;5",
-    ] {
+    // A response without the header, or with a bad one, or naming another exchange's
+    // response, records the response alone.
+    let other_exchange = format!(
+        "{};{}",
+        TraceId::from_bytes(response),
+        2 * EXCHANGE_DEPTH_SPAN
+    );
+    let other_event = format!("{OTHER_EVENT};5");
+    let values = ["", "nonsense", &other_event, "x;5", &other_exchange];
+    for value in values {
         let call = caller.outbound("GET", "http://ledger/health", &mut headers);
         call.finish_with_headers(204, &[(RACEWAY_EVENT_HEADER, value)]);
     }
@@ -152,6 +168,6 @@ fn the_callee_hangs_from_the_request_the_caller_named() {
             .iter()
             .filter(|k| matches!(k, Kind::HttpResponse { status: 204, .. }))
             .count(),
-        4
+        values.len()
     );
 }
