@@ -314,6 +314,19 @@ pub enum Kind {
         /// Its counter.
         counter: u64,
     },
+    /// The recording thread's next event continues a chain of events another logical thread
+    /// (usually another process) recorded: on the wire its `parent_id` is `event`, so the
+    /// Raceway server, which orders threads only through `parent_id` ancestry, sees the
+    /// ordering. Recorded by a callee for the caller's request event (named in
+    /// `raceway-clock`) and by a caller for the callee's response event (named in a response
+    /// header). Metadata for encoders, not an event of its own on the wire.
+    RemoteParent {
+        /// The remote event's wire id (a UUID's 16 bytes).
+        event: [u8; 16],
+        /// How deep the remote event may be in its trace's `parent_id` graph, at most: encoders
+        /// keep every chain they extend from it within their depth bound.
+        depth: u32,
+    },
     /// The recording thread will record nothing more: consumers may free what they keep for it.
     ThreadEnd,
     /// `count` events were lost here because the ring was full. Anything ordered through them

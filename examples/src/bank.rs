@@ -75,12 +75,20 @@ impl Account {
     }
 
     fn balance(&self, locking: Locking) -> i64 {
-        let balance = match locking {
-            Locking::None => self.racy.load(Ordering::SeqCst),
-            Locking::Mutex => *self.locked.lock().expect("no teller panics"),
-        };
-        raceway::track_read(self.variable, balance);
-        balance
+        match locking {
+            Locking::None => {
+                let balance = self.racy.load(Ordering::SeqCst);
+                raceway::track_read(self.variable, balance);
+                balance
+            }
+            Locking::Mutex => {
+                // Recorded while the guard is held, like every access the lock protects: the
+                // Raceway server rebuilds lock sets from the acquire/release events around it.
+                let balance = self.locked.lock().expect("no teller panics");
+                raceway::track_read(self.variable, *balance);
+                *balance
+            }
+        }
     }
 }
 

@@ -10,7 +10,11 @@
 //! and send to the Raceway server, which joins the two ends by trace and span; here one local
 //! analyzer sees both ends, so the HTTP request edge (gateway's outbound request → ledger's
 //! inbound request) and the response edge (ledger's response → gateway's `finish`) order
-//! accesses across the hop exactly as in-process locks and joins do.
+//! accesses across the hop exactly as in-process locks and joins do. Sent to a Raceway server,
+//! which orders services only through `parent_id` links, the same two edges are parent links:
+//! the ledger's first event hangs from the gateway's request event (named in `raceway-clock`),
+//! and the gateway's response event from the ledger's response event (named in the ledger's
+//! `raceway-event` response header, read by [`OutboundCall::finish_with_headers`]).
 //!
 //! * `order.42.status` — the gateway writes `"paying"` *before* calling the ledger, which reads
 //!   it: ordered by the request edge, not reported.
@@ -29,6 +33,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use raceway::middleware::RacewayLayer;
+#[cfg(doc)]
+use raceway::propagation::OutboundCall;
 use raceway::{Client, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -109,10 +115,10 @@ async fn scenario(client: Client) -> Outcome {
     let gateway = serve(app).await;
 
     // An outside client: no trace headers, so the gateway starts the trace.
-    let (_, response) = http_post(gateway, "/orders/42/pay", &[])
+    let (_, _, response) = http_post(gateway, "/orders/42/pay", &[])
         .await
         .expect("the gateway answers");
-    let (_, health) = http_get(gateway, "/health")
+    let (_, _, health) = http_get(gateway, "/health")
         .await
         .expect("the gateway answers");
     let version = *order.version.lock().unwrap();
@@ -176,8 +182,10 @@ async fn pay(
     };
     raceway::track_write("order.42.version", version - 1, version);
 
-    let (status, body) = read_response(&mut stream).await.map_err(unavailable)?;
-    call.finish(status); // the response edge: the ledger's work happens before what follows
+    let (status, response_headers, body) = read_response(&mut stream).await.map_err(unavailable)?;
+    // The response edge: the ledger's work happens before what follows. The ledger's
+    // `raceway-event` header names its response event, so the Raceway server sees it too.
+    call.finish_with_headers(status, &response_headers);
 
     let charged = *order.charged.lock().unwrap();
     raceway::track_read("order.42.charged", charged);
@@ -204,18 +212,21 @@ async fn charge(State(order): State<Arc<Order>>) -> String {
     format!("charged order 42 (status was {status:?})")
 }
 
+/// A response's status, headers (names lowercase) and body.
+type HttpResponse = (u16, Vec<(String, String)>, String);
+
 /// A minimal HTTP/1.1 client over loopback: enough for the example, no client library needed.
 async fn http_post(
     to: SocketAddr,
     path: &str,
     headers: &[(String, String)],
-) -> std::io::Result<(u16, String)> {
+) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect(to).await?;
     send_request(&mut stream, "POST", path, headers).await?;
     read_response(&mut stream).await
 }
 
-async fn http_get(to: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+async fn http_get(to: SocketAddr, path: &str) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect(to).await?;
     send_request(&mut stream, "GET", path, &[]).await?;
     read_response(&mut stream).await
@@ -237,19 +248,21 @@ async fn send_request(
     stream.write_all(request.as_bytes()).await
 }
 
-/// Reads a `connection: close` response to the end: its status and body.
-async fn read_response(stream: &mut TcpStream) -> std::io::Result<(u16, String)> {
+/// Reads a `connection: close` response to the end: its status, headers and body.
+async fn read_response(stream: &mut TcpStream) -> std::io::Result<HttpResponse> {
     let mut response = String::new();
     stream.read_to_string(&mut response).await?;
     let malformed = || std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed response");
-    let status = response
-        .split(' ')
-        .nth(1)
+    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(malformed)?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|status_line| status_line.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(malformed)?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .ok_or_else(malformed)?;
-    Ok((status, body))
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Ok((status, headers, body.to_owned()))
 }

@@ -4,11 +4,16 @@
 //! [`Encoder::encode`] takes each event exactly in the order the ring hands them out, because
 //! the encoder replays happens-before ([`HappensBefore`]) and keeps per-thread state as it goes:
 //!
-//! * **ids and parents**: every wire event gets a random UUID v4 `id`; each logical thread's
-//!   events form a chain through `parent_id`, and a spawned thread's first event is parented on
-//!   the spawning event, which is what the server needs to order events of different threads.
-//!   A thread's first event after a [`Kind::TraceStart`] into a *different* trace is a root
+//! * **ids and parents**: every wire event gets a random UUID v4 `id`, except the two ends of
+//!   an HTTP exchange that propagation names in headers (see [`exchange_event_id`]); each
+//!   logical thread's events form a chain through `parent_id`, and a spawned thread's first
+//!   event is parented on the spawning event, which is what the server needs to order events
+//!   of different threads. A [`Kind::RemoteParent`] parents the thread's next event on an
+//!   event another process recorded (the caller's request, the callee's response). A thread's
+//!   first event after a [`Kind::TraceStart`] into a *different* trace is a root
 //!   (`parent_id: null`).
+//! * **bounded chains**: no chain is deeper than [`MAX_PARENT_DEPTH`] (see
+//!   [below](#parent-chains-are-bounded)).
 //! * **traces**: `TraceStart` binds a thread to a trace and span; a spawned child inherits its
 //!   parent's trace and span; a thread never bound uses this encoder's default trace (a random
 //!   UUID drawn at construction). `upstream_span_id` is written only on the thread's first event
@@ -23,7 +28,7 @@
 //!   inherited from its spawner).
 //! * **`lock_set`**: the locks the thread holds at the event (an acquire lists the lock it
 //!   took, a release the lock it is letting go).
-//! * **metadata events**: `TraceStart`, `RemoteClock` and `ThreadEnd` update state and produce
+//! * **metadata events**: `TraceStart`, `RemoteClock`, `RemoteParent` and `ThreadEnd` update state and produce
 //!   no wire event; `ThreadEnd` frees the thread's state.
 //!
 //! # Kind mapping
@@ -43,11 +48,35 @@
 //! | `Custom` | `Custom` |
 //! | `Send` / `Receive` | `Custom` named `Send` / `Receive`, data `{"message": id}` |
 //! | `Dropped { count }` | `Custom` named `raceway.dropped`, data `{"count": n}`, on its own (no thread, default trace) |
-//! | `TraceStart`, `RemoteClock`, `ThreadEnd` | none (state only) |
+//! | `TraceStart`, `RemoteClock`, `RemoteParent`, `ThreadEnd` | none (state only) |
 //!
 //! Values: `None` → `null`, integers and finite floats → numbers, non-finite floats →
 //! `"NaN"`/`"inf"`/`"-inf"`, text → strings. Where the wire wants a string (URL, query,
 //! message) other values are written in their JSON spelling.
+//!
+//! # Parent chains are bounded
+//!
+//! The Raceway server walks `parent_id` links recursively when a trace is read, and its process
+//! aborts (a tokio worker's stack overflows) on a chain of about 2 500 events (debug build) to
+//! 4 000 (release build), losing every trace it holds. So every event the encoder writes is at
+//! most [`MAX_PARENT_DEPTH`] events deep (a root is depth 1), however many events a thread
+//! records, across batches and flushes. A thread's chain *restarts* when it is full:
+//!
+//! * the restarting event is parented on the thread's **anchor** — the event of another thread
+//!   its current chain hangs from (the spawn for a spawned thread, the caller's request for a
+//!   callee, the callee's response after a call) — so every later event stays ordered after
+//!   everything the anchor is ordered after; with no anchor (or one too deep) it is a root;
+//! * a spawn is never written at the last depth, so the child's first event always fits under
+//!   it; the two ends of an exchange ([`exchange_event_id`]) stay within
+//!   [`EXCHANGE_DEPTH_SPAN`] of the deepest remote link their thread hangs from, because the
+//!   other side must be told how deep they are before they are encoded.
+//!
+//! What a restart costs: the server orders events of one thread by their vector clocks, so
+//! nothing within a thread; across threads it orders only through ancestry, so the events a
+//! thread recorded *before* a restart stop being ancestors of what it, and threads it spawns or
+//! calls, record after it. The server may then report a race between such an event and a later
+//! access on another thread that the local analyzer (which orders by clocks) does not. Long
+//! threads with no anchor are where this shows: each restart makes a root.
 //!
 //! # Memory and size
 //!
@@ -89,7 +118,7 @@ use std::sync::Arc;
 
 use raceway_core::causality::HappensBefore;
 use raceway_core::event::{Direction, Event, Kind, SourceLocation, ThreadId, Value};
-use raceway_core::trace_context::SpanId;
+use raceway_core::trace_context::{SpanId, TraceId};
 
 use crate::batch::{Batch, BatchLimits};
 use crate::json::{self, escape_into, truncate};
@@ -109,6 +138,13 @@ pub const MAX_LOCK_SET: usize = 32;
 pub const MAX_NAME_BYTES: usize = 256;
 /// Tags kept from the configuration (the first ones in key order).
 pub const MAX_TAGS: usize = 64;
+/// The deepest `parent_id` chain written (a root is depth 1); see the
+/// [module docs](self#parent-chains-are-bounded) for why and what a restart costs.
+pub const MAX_PARENT_DEPTH: u32 = 1000;
+/// How much deeper than the deepest remote link its thread hangs from (0 with none) an exchange
+/// end ([`exchange_event_id`]) may be: propagation declares that depth in the headers before
+/// the event is encoded, and the encoder keeps it true.
+pub const EXCHANGE_DEPTH_SPAN: u32 = 100;
 /// An upper bound on one encoded event, whatever its content: half of
 /// [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES), so any event fits in a request.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -173,7 +209,7 @@ impl fmt::Debug for EncoderConfig {
 pub struct EncoderStats {
     /// Events passed to [`Encoder::encode`], loss markers included.
     pub consumed: u64,
-    /// `TraceStart`, `RemoteClock` and `ThreadEnd` events: state only, nothing sent.
+    /// `TraceStart`, `RemoteClock`, `RemoteParent` and `ThreadEnd` events: state only, nothing sent.
     pub metadata: u64,
     /// Wire events produced (a `Dropped` marker becomes one).
     pub encoded: u64,
@@ -186,11 +222,70 @@ pub struct EncoderStats {
     pub batches: u64,
 }
 
+/// Which end of an HTTP exchange an event is, for [`exchange_event_id`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExchangeEnd {
+    /// The caller's outbound request (`HttpRequest`, outbound, with a span).
+    Request,
+    /// The callee's response (`HttpResponse`, inbound, with a span).
+    Response,
+}
+
+/// The wire id the encoder gives one end of the HTTP exchange `span` in `trace`.
+///
+/// Derived (a version 8 UUID), not random, so that the side recording the event can name it in
+/// a propagation header before the event is encoded, and the other side can parent its next
+/// event on it ([`Kind::RemoteParent`]).
+pub fn exchange_event_id(trace: TraceId, span: u64, end: ExchangeEnd) -> [u8; 16] {
+    exchange_uuid(Uuid(trace.to_bytes()), span, end).0
+}
+
+fn exchange_uuid(trace: Uuid, span: u64, end: ExchangeEnd) -> Uuid {
+    let (high, low) = trace.0.split_at(8);
+    let fold = |half: &[u8]| half.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    let tag = match end {
+        ExchangeEnd::Request => 0x7261_6365_7771_0001, // "raceway request"
+        ExchangeEnd::Response => 0x7261_6365_7773_0002,
+    };
+    Uuid::derived(fold(high) ^ fold(low).rotate_left(17) ^ tag, span)
+}
+
+/// The exchange end `kind` is, with its span, if the encoder gives it a derived id.
+fn exchange_end(kind: &Kind) -> Option<(u64, ExchangeEnd)> {
+    match *kind {
+        Kind::HttpRequest {
+            direction: Direction::Outbound,
+            span,
+            ..
+        } if span != 0 => Some((span, ExchangeEnd::Request)),
+        Kind::HttpResponse {
+            direction: Direction::Inbound,
+            span,
+            ..
+        } if span != 0 => Some((span, ExchangeEnd::Response)),
+        _ => None,
+    }
+}
+
+/// A wire event a chain can continue from, and how deep it is.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    id: Uuid,
+    depth: u32,
+}
+
 /// Per logical thread: where its chain is, which trace it is in, what it holds.
 #[derive(Debug)]
 struct ThreadState {
-    /// The thread's latest wire event: the next one's parent.
-    last: Option<Uuid>,
+    /// The thread's latest wire event: the next one's parent while the chain has room.
+    last: Option<Link>,
+    /// The other thread's event the current chain hangs from: where a full chain restarts.
+    anchor: Option<Link>,
+    /// A [`Kind::RemoteParent`] waiting for the thread's next wire event.
+    remote_parent: Option<Link>,
+    /// The deepest remote link declared to this thread (or its spawner): exchange ends stay
+    /// within [`EXCHANGE_DEPTH_SPAN`] of it.
+    base: u32,
     trace: Uuid,
     span: Option<SpanId>,
     /// The `TraceStart`'s upstream value, written on the next event only.
@@ -203,7 +298,8 @@ struct ThreadState {
 /// What a spawned thread inherits from the spawn.
 #[derive(Debug)]
 struct Inherited {
-    spawn_event: Uuid,
+    spawn_event: Link,
+    base: u32,
     trace: Uuid,
     span: Option<SpanId>,
     remote: Vec<(&'static str, u64)>,
@@ -375,6 +471,9 @@ impl Encoder {
                 };
                 if trace != state.trace {
                     state.last = None;
+                    state.anchor = None;
+                    state.remote_parent = None;
+                    state.base = 0;
                 }
                 state.trace = trace;
                 state.span = span_id.is_valid().then_some(span_id);
@@ -394,19 +493,42 @@ impl Encoder {
                 }
                 return None;
             }
+            Kind::RemoteParent { event, depth } => {
+                self.stats.metadata += 1;
+                // Only a link the thread's next event can hang under with room to spare.
+                if depth > 0 && depth < MAX_PARENT_DEPTH - 1 {
+                    state.remote_parent = Some(Link {
+                        id: Uuid(event),
+                        depth,
+                    });
+                    state.base = state.base.max(depth);
+                }
+                return None;
+            }
             Kind::LockAcquire { lock, .. } if state.locks.len() < MAX_LOCK_SET => {
                 state.locks.push(truncate(lock, MAX_NAME_BYTES));
             }
             _ => {}
         }
 
-        let id = self.rng.uuid_v4();
-        let parent = state.last.replace(id);
+        let exchange = exchange_end(&event.kind);
+        let id = match exchange {
+            Some((span, end)) => exchange_uuid(state.trace, span, end),
+            None => self.rng.uuid_v4(),
+        };
+        let parent = state.next_parent(deepest(&event.kind, exchange.is_some(), state.base));
+        let link = Link {
+            id,
+            depth: parent.map_or(1, |parent| parent.depth + 1),
+        };
+        state.last = Some(link);
+        let parent = parent.map(|parent| parent.id);
         let upstream = std::mem::take(&mut state.upstream);
 
         if let Kind::Spawn { child } = event.kind {
             let inherited = Inherited {
-                spawn_event: id,
+                spawn_event: link,
+                base: state.base,
                 trace: state.trace,
                 span: state.span,
                 remote: state.remote.clone(),
@@ -538,6 +660,9 @@ impl Encoder {
         let state = match self.take_spawn(thread) {
             Some(inherited) => ThreadState {
                 last: Some(inherited.spawn_event),
+                anchor: Some(inherited.spawn_event),
+                remote_parent: None,
+                base: inherited.base,
                 trace: inherited.trace,
                 span: inherited.span,
                 upstream: Value::None,
@@ -547,6 +672,9 @@ impl Encoder {
             },
             None => ThreadState {
                 last: None,
+                anchor: None,
+                remote_parent: None,
+                base: 0,
                 trace: self.default_trace,
                 span: None,
                 upstream: Value::None,
@@ -624,6 +752,38 @@ impl Encoder {
         out.push(b',');
         out.extend_from_slice(&self.static_metadata);
         out.extend_from_slice(b"},\"causality_vector\":[],\"lock_set\":[]}");
+    }
+}
+
+impl ThreadState {
+    /// The parent of the thread's next wire event, which may be at most `deepest` deep: a
+    /// pending remote parent, else the thread's latest event while the chain has room, else
+    /// (a restart) the anchor if it leaves room for more than one event, else none (a root).
+    fn next_parent(&mut self, deepest: u32) -> Option<Link> {
+        if let Some(remote) = self.remote_parent.take() {
+            if remote.depth < deepest {
+                self.anchor = Some(remote);
+                return Some(remote);
+            }
+        }
+        match self.last {
+            Some(last) if last.depth < deepest => Some(last),
+            None => None,
+            Some(_) => self.anchor.filter(|anchor| anchor.depth + 1 < deepest),
+        }
+    }
+}
+
+/// How deep an event of `kind` may be written: a spawn leaves room for its child's first
+/// event; an exchange end stays within [`EXCHANGE_DEPTH_SPAN`] of the thread's `base`, as the
+/// headers declared.
+fn deepest(kind: &Kind, exchange: bool, base: u32) -> u32 {
+    if exchange {
+        (base + EXCHANGE_DEPTH_SPAN).min(MAX_PARENT_DEPTH - 1)
+    } else if matches!(kind, Kind::Spawn { .. }) {
+        MAX_PARENT_DEPTH - 1
+    } else {
+        MAX_PARENT_DEPTH
     }
 }
 

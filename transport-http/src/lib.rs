@@ -69,7 +69,10 @@ pub use client::{
     ApiKey, Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport,
     DeliveryStats,
 };
-pub use encode::{Encoder, EncoderConfig, EncoderStats};
+pub use encode::{
+    exchange_event_id, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, EXCHANGE_DEPTH_SPAN,
+    MAX_PARENT_DEPTH,
+};
 pub use json::MAX_STRING_BYTES;
 
 // The drain thread owns the encoder; the client is shared with whoever reads statistics.

@@ -18,7 +18,13 @@
 //!    as the server's serde does: `1.0`, `1e2` and `-0` are not integers.
 //!
 //! Accepted events are recorded ([`TestReceiver::events`]), and so is every request
-//! ([`TestReceiver::requests`]). Answers can be scripted: the next requests
+//! ([`TestReceiver::requests`]). The receiver also follows `parent_id` links as the server
+//! does ([`TestReceiver::parent_chains`]): how deep the deepest chain is and which events name
+//! a parent it never received before them. With [`ReceiverConfig::max_parent_depth`] set, a
+//! batch that would make a chain deeper is refused (422) — the real server does worse: its
+//! process aborts when such a trace is read.
+//!
+//! Answers can be scripted: the next requests
 //! ([`TestReceiver::script`]) or every request for a while ([`TestReceiver::script_for`]).
 //!
 //! The schema is compiled into the crate (`include_str!` of `wire/event-batch.schema.json`), so
@@ -46,7 +52,7 @@
 //! assert_eq!(receiver.events()[0]["kind"]["Custom"]["name"], "started");
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -75,6 +81,10 @@ pub struct ReceiverConfig {
     pub api_key: Option<String>,
     /// The largest body accepted (413 beyond).
     pub max_body_bytes: usize,
+    /// Refuse (422) a batch holding an event whose `parent_id` chain, counted through every
+    /// event received so far, is deeper than this (a root is depth 1). `None`: no limit, as
+    /// the server (which instead crashes on deep chains when the trace is read).
+    pub max_parent_depth: Option<u32>,
 }
 
 impl Default for ReceiverConfig {
@@ -83,6 +93,7 @@ impl Default for ReceiverConfig {
         ReceiverConfig {
             api_key: None,
             max_body_bytes: MAX_BODY_BYTES,
+            max_parent_depth: None,
         }
     }
 }
@@ -173,11 +184,86 @@ impl RecordedRequest {
     }
 }
 
+/// What the `parent_id` links of the events received so far look like.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParentChains {
+    /// The deepest chain: the most events on one path of `parent_id` links (a root is 1).
+    pub deepest: u32,
+    /// Events with `parent_id: null` (or none).
+    pub roots: usize,
+    /// For each root whose `metadata.thread_id` had sent events before it (a thread's chain
+    /// restarting), how deep that thread's previous event was.
+    pub restarts_after: Vec<u32>,
+    /// Ids of events whose `parent_id` names no event received before them: the server never
+    /// analyses those.
+    pub orphans: Vec<String>,
+}
+
+/// Each stored event's chain depth and parent, by id.
+#[derive(Debug, Default)]
+struct Chains {
+    depths: HashMap<String, u32>,
+    parents: HashMap<String, String>,
+    /// The latest event's depth per `metadata.thread_id`.
+    threads: HashMap<String, u32>,
+    summary: ParentChains,
+}
+
+impl Chains {
+    /// The depth of each of `events` (parents earlier in the slice count), without storing.
+    fn measure(&self, events: &[Value]) -> Vec<u32> {
+        let mut batch: HashMap<&str, u32> = HashMap::new();
+        events
+            .iter()
+            .map(|event| {
+                let depth = match event.get("parent_id").and_then(Value::as_str) {
+                    None => 1,
+                    Some(parent) => batch
+                        .get(parent)
+                        .or_else(|| self.depths.get(parent))
+                        .map_or(1, |depth| depth + 1),
+                };
+                if let Some(id) = event.get("id").and_then(Value::as_str) {
+                    batch.insert(id, depth);
+                }
+                depth
+            })
+            .collect()
+    }
+
+    fn store(&mut self, events: &[Value], depths: &[u32]) {
+        for (event, &depth) in events.iter().zip(depths) {
+            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+            let thread = event
+                .pointer("/metadata/thread_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let previous = self.threads.insert(thread.to_owned(), depth);
+            match event.get("parent_id").and_then(Value::as_str) {
+                None => {
+                    self.summary.roots += 1;
+                    self.summary.restarts_after.extend(previous);
+                }
+                Some(parent) => {
+                    if !self.depths.contains_key(parent) {
+                        self.summary.orphans.push(id.to_owned());
+                    }
+                    self.parents.insert(id.to_owned(), parent.to_owned());
+                }
+            }
+            self.depths.insert(id.to_owned(), depth);
+            self.summary.deepest = self.summary.deepest.max(depth);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     script: VecDeque<Answer>,
     window: Option<(Instant, Answer)>,
     events: Vec<Value>,
+    chains: Chains,
     requests: Vec<RecordedRequest>,
 }
 
@@ -273,6 +359,27 @@ impl TestReceiver {
     /// Every event accepted so far, in arrival order.
     pub fn events(&self) -> Vec<Value> {
         self.shared.state().events.clone()
+    }
+
+    /// The `parent_id` links of every event accepted so far (see the [module docs](self)).
+    pub fn parent_chains(&self) -> ParentChains {
+        self.shared.state().chains.summary.clone()
+    }
+
+    /// Whether the event `ancestor` is on the chain of `parent_id` links up from the event
+    /// `id` (both accepted already): what the server needs to order events of two threads.
+    pub fn is_ancestor(&self, ancestor: &str, id: &str) -> bool {
+        let state = self.shared.state();
+        let mut at = id;
+        // Parents always arrived first, so the walk ends; the bound is belt and braces.
+        for _ in 0..=state.chains.parents.len() {
+            match state.chains.parents.get(at) {
+                Some(parent) if parent == ancestor => return true,
+                Some(parent) => at = parent,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// Every request seen so far.
@@ -665,9 +772,30 @@ fn serve(stream: TcpStream, shared: &Shared) {
         ),
     };
 
+    let mut verdict = verdict;
     {
         let mut state = shared.state();
-        state.events.extend(events);
+        let depths = state.chains.measure(&events);
+        let too_deep = shared.config.max_parent_depth.and_then(|limit| {
+            depths
+                .iter()
+                .position(|&depth| depth > limit)
+                .map(|at| (at, depths[at], limit))
+        });
+        match too_deep {
+            Some((at, depth, limit)) => {
+                verdict = Some(Verdict {
+                    status: 422,
+                    message: format!(
+                        "events[{at}].parent_id: a chain {depth} events deep, over the limit of {limit}"
+                    ),
+                });
+            }
+            None => {
+                state.chains.store(&events, &depths);
+                state.events.extend(events);
+            }
+        }
         state.requests.push(RecordedRequest {
             method,
             path,

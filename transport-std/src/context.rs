@@ -45,7 +45,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use raceway_core::symbol::Symbol;
@@ -80,6 +80,13 @@ struct Inner {
     thread: ThreadId,
     last_lane: LastLane,
     trace: Arc<Trace>,
+    /// The deepest remote event this logical thread (or its spawner, before the spawn) hangs
+    /// from, as declared by the headers that named it ([`Kind::RemoteParent`]); 0 with none.
+    /// The exchange ends it exports are declared [`EXCHANGE_DEPTH_SPAN`] deeper, which the
+    /// encoder keeps true because it tracks the same maximum.
+    ///
+    /// [`EXCHANGE_DEPTH_SPAN`]: raceway_transport_http::EXCHANGE_DEPTH_SPAN
+    link_depth: AtomicU32,
     /// Where the context was made: the location of its `ThreadEnd`.
     site: &'static Location<'static>,
 }
@@ -210,7 +217,7 @@ impl Context {
                 distributed: false,
             },
         };
-        let ctx = Context::on_new_thread(shared, Arc::new(trace), site);
+        let ctx = Context::on_new_thread(shared, Arc::new(trace), site, 0);
         let trace = &ctx.inner.trace;
         ctx.record_at(
             Kind::TraceStart {
@@ -223,6 +230,9 @@ impl Context {
         for &(component, counter) in &trace.remote_clock {
             ctx.record_at(Kind::RemoteClock { component, counter }, site);
         }
+        if let Some((event, depth)) = incoming.and_then(Incoming::parent_event) {
+            ctx.hang_from(event, depth, site);
+        }
         ctx
     }
 
@@ -230,6 +240,7 @@ impl Context {
         shared: Arc<Shared>,
         trace: Arc<Trace>,
         site: &'static Location<'static>,
+        link_depth: u32,
     ) -> Context {
         let thread = shared.recorder.new_thread();
         Context {
@@ -238,9 +249,23 @@ impl Context {
                 thread,
                 last_lane: LastLane::new(),
                 trace,
+                link_depth: AtomicU32::new(link_depth),
                 site,
             }),
         }
+    }
+
+    /// Records that this logical thread's next event continues from the remote `event`, at
+    /// most `depth` deep (the caller's request for a callee, the callee's response for a
+    /// caller), so the Raceway server sees the ordering.
+    pub(crate) fn hang_from(&self, event: [u8; 16], depth: u32, site: &'static Location<'static>) {
+        self.inner.link_depth.fetch_max(depth, Ordering::Relaxed);
+        self.record_at(Kind::RemoteParent { event, depth }, site);
+    }
+
+    /// How deep an exchange end this logical thread records now is declared to be.
+    pub(crate) fn exchange_depth(&self) -> u32 {
+        self.inner.link_depth.load(Ordering::Relaxed) + raceway_transport_http::EXCHANGE_DEPTH_SPAN
     }
 
     /// The context current on this thread, if any.
@@ -284,6 +309,7 @@ impl Context {
             Arc::clone(&self.inner.shared),
             Arc::clone(&self.inner.trace),
             site,
+            self.inner.link_depth.load(Ordering::Relaxed),
         );
         self.record_at(
             Kind::Spawn {

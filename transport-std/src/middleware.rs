@@ -5,7 +5,8 @@
 //! (or starts one), records the inbound request (method and path — never the query string, which
 //! may hold secrets and has unbounded cardinality), makes the context current for the handler on
 //! every poll (so across `.await`s and worker threads), puts a clone of it in the request's
-//! extensions, and records the response with its status and duration.
+//! extensions, and records the response with its status and duration (naming that event in a
+//! `raceway-event` response header, so a Raceway caller can hang its next event from it).
 //!
 //! # Where to put it
 //!
@@ -204,17 +205,21 @@ where
         let Some((ctx, start)) = this.traced.as_ref() else {
             return this.inner.poll(cx);
         };
-        let poll = {
+        let mut poll = {
             let _entered = ctx.enter();
             this.inner.poll(cx)
         };
-        if let Poll::Ready(result) = &poll {
+        if let Poll::Ready(result) = &mut poll {
             match result {
-                Ok(response) => ctx.track_http_response(
-                    Direction::Inbound,
-                    response.status().as_u16(),
-                    start.elapsed(),
-                ),
+                Ok(response) => {
+                    // Name the response event for a Raceway caller before recording it.
+                    ctx.write_response_headers(response.headers_mut());
+                    ctx.track_http_response(
+                        Direction::Inbound,
+                        response.status().as_u16(),
+                        start.elapsed(),
+                    );
+                }
                 Err(_) => ctx.record(Kind::Error {
                     error_type: std::any::type_name::<E>(),
                     message: Value::None,

@@ -15,6 +15,30 @@
 //!   into any [`HeaderSink`], and records the outbound request with that span, which links it
 //!   to the callee's inbound request.
 //!
+//! # Parent links for the Raceway server
+//!
+//! The server orders events of different threads only through `parent_id` ancestry, so each
+//! hop names the event the other side should hang its next event from:
+//!
+//! * `raceway-clock` carries two extra fields, `parent_event_id` (the wire id of the caller's
+//!   outbound request event) and `parent_event_depth` (how deep that event may be in the
+//!   trace's `parent_id` graph). Other SDKs ignore them: the Go SDK decodes the payload with
+//!   `encoding/json` into a struct, and `json.Unmarshal` skips object keys that match no
+//!   field. The callee parents its first event on that event ([`Kind::RemoteParent`]).
+//! * The callee's response carries [`RACEWAY_EVENT_HEADER`] (`<uuid>;<depth>`), naming its
+//!   inbound response event ([`Context::write_response_headers`], done by the middleware);
+//!   [`OutboundCall::finish_with_headers`] parents the caller's response event on it.
+//!
+//! Both ids are known before the events are encoded because the encoder derives them from the
+//! trace and the exchange's span ([`exchange_event_id`]), and a named id is used only if it is
+//! the one this exchange's end gets, so a link never points outside the trace; the depths are bounds the encoder
+//! keeps true ([`EXCHANGE_DEPTH_SPAN`] deeper than the deepest link the thread hangs from), so chains
+//! stay within [`MAX_PARENT_DEPTH`] across processes. A hop whose depth would not fit is sent
+//! without the fields: the callee then starts its chain at a root, as with other SDKs.
+//!
+//! [`exchange_event_id`]: raceway_transport_http::exchange_event_id
+//! [`EXCHANGE_DEPTH_SPAN`]: raceway_transport_http::EXCHANGE_DEPTH_SPAN
+//!
 //! # Hostile input
 //!
 //! Headers come from outside. Every field is validated: a traceparent that does not parse, a
@@ -66,6 +90,7 @@ use raceway_core::trace_context::{
     SpanId, TraceFlags, TraceId, TraceParent, TraceState, TRACEPARENT_HEADER, TRACESTATE_HEADER,
 };
 use raceway_core::Kind;
+use raceway_transport_http::{exchange_event_id, ExchangeEnd, MAX_PARENT_DEPTH};
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
@@ -82,6 +107,9 @@ pub const MAX_CLOCK_ENTRIES: usize = 64;
 pub const MAX_COMPONENT_LEN: usize = 256;
 /// Longest `parent_span_id`, `service` or `instance` accepted.
 pub const MAX_FIELD_LEN: usize = 256;
+/// Response header naming the callee's response event for the caller: `<uuid>;<depth>` (see
+/// the [module docs](self#parent-links-for-the-raceway-server)).
+pub const RACEWAY_EVENT_HEADER: &str = "raceway-event";
 
 /// Read access to a request's headers.
 pub trait HeaderSource {
@@ -188,6 +216,7 @@ pub struct Incoming {
     state: Option<TraceState>,
     clock: Vec<(String, u64)>,
     distributed: bool,
+    parent_event: Option<([u8; 16], u32)>,
 }
 
 impl Incoming {
@@ -201,7 +230,14 @@ impl Incoming {
             state: None,
             clock: Vec::new(),
             distributed: false,
+            parent_event: None,
         }
+    }
+
+    /// The caller's request event this service's first event hangs from, and how deep it may
+    /// be, when the caller named one in `raceway-clock`.
+    pub fn parent_event(&self) -> Option<([u8; 16], u32)> {
+        self.parent_event
     }
 
     /// The trace id (fresh when the headers carried none).
@@ -253,6 +289,16 @@ struct ClockPayload {
     instance: String,
     #[serde(default)]
     clock: Vec<(String, u64)>,
+    // Our own additions. The Go SDK (`parseRacewayClock` in sdks/go/raceway/trace_context.go)
+    // decodes this payload with `json.Unmarshal` into a struct of the six fields above, and
+    // encoding/json ignores object keys that match no struct field (it rejects them only with
+    // `Decoder.DisallowUnknownFields`, which that code does not use): it reads our headers as
+    // before. Read as any JSON value so that a malformed one costs only the link, not the
+    // whole header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_event_id: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_event_depth: Option<serde_json::Value>,
 }
 
 /// What a valid `raceway-clock` says.
@@ -261,6 +307,7 @@ struct RemoteClock {
     span_id: SpanId,
     parent_span_id: Option<String>,
     clock: Vec<(String, u64)>,
+    parent_event: Option<([u8; 16], u32)>,
 }
 
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -346,12 +393,43 @@ fn parse_raceway_clock(value: &str) -> Option<RemoteClock> {
         return None;
     }
     clock.truncate(MAX_CLOCK_ENTRIES);
+    // A parent event that does not parse, is too deep to hang from, or is not this exchange's
+    // request event (so not in this trace) is left out on its own.
+    let parent_event = match (payload.parent_event_id, payload.parent_event_depth) {
+        (Some(id), Some(depth)) => id
+            .as_str()
+            .zip(depth.as_u64().and_then(|d| u32::try_from(d).ok()))
+            .and_then(|(id, depth)| parse_event_link(id, depth))
+            .filter(|&(id, _)| {
+                id == exchange_event_id(trace_id, span_number(span_id), ExchangeEnd::Request)
+            }),
+        _ => None,
+    };
     Some(RemoteClock {
         trace_id,
         span_id,
         parent_span_id,
         clock,
+        parent_event,
     })
+}
+
+/// An event id and its declared depth, if the id is a UUID and the depth leaves room below it.
+fn parse_event_link(id: &str, depth: u32) -> Option<([u8; 16], u32)> {
+    let id = TraceId::parse_uuid(id).ok()?;
+    (depth > 0 && depth < MAX_PARENT_DEPTH - 1).then_some((id.to_bytes(), depth))
+}
+
+/// The `(id, depth)` a [`RACEWAY_EVENT_HEADER`] value names, if it is well formed.
+fn parse_event_header(value: &str) -> Option<([u8; 16], u32)> {
+    let (id, depth) = value.trim_matches([' ', '\t']).split_once(';')?;
+    parse_event_link(id, depth.parse().ok()?)
+}
+
+/// An event id as text (a hyphenated UUID), as [`RACEWAY_EVENT_HEADER`] and `raceway-clock`
+/// carry it.
+fn event_link_text(event: [u8; 16]) -> String {
+    TraceId::from_bytes(event).to_string()
 }
 
 /// Reads the propagation headers of a received request. Never fails: anything missing or
@@ -376,6 +454,7 @@ pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Incoming {
             state,
             clock: remote.clock,
             distributed: true,
+            parent_event: remote.parent_event,
         },
         (Some(parent), None) => Incoming {
             trace_id: parent.trace_id,
@@ -385,6 +464,7 @@ pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Incoming {
             state,
             clock: Vec::new(),
             distributed: true,
+            parent_event: None,
         },
         (None, None) => Incoming::fresh(),
     }
@@ -392,6 +472,11 @@ pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Incoming {
 
 /// The headers for a call from `ctx` with the freshly minted `span`.
 fn write_headers<H: HeaderSink + ?Sized>(ctx: &Context, span: SpanId, headers: &mut H) {
+    // The request event recorded next gets this derived id; its depth is declared as far as
+    // the encoder lets it go, and a hop that cannot fit is sent without a parent event.
+    let depth = ctx.exchange_depth();
+    let parent_event = (depth < MAX_PARENT_DEPTH - 1)
+        .then(|| exchange_event_id(ctx.trace_id(), span_number(span), ExchangeEnd::Request));
     let trace = ctx.trace();
     let parent = TraceParent::new(trace.trace_id, span, trace.flags);
     headers.set_header(TRACEPARENT_HEADER, &parent.to_header());
@@ -406,6 +491,8 @@ fn write_headers<H: HeaderSink + ?Sized>(ctx: &Context, span: SpanId, headers: &
         service: config.service_name().to_owned(),
         instance: config.instance_id().to_owned(),
         clock: ctx.clock(),
+        parent_event_id: parent_event.map(|id| event_link_text(id).into()),
+        parent_event_depth: parent_event.map(|_| depth.into()),
     };
     match serde_json::to_vec(&payload) {
         Ok(json) => {
@@ -438,6 +525,32 @@ impl OutboundCall {
     /// Records the response: its status and the time since the request.
     #[track_caller]
     pub fn finish(self, status: u16) {
+        self.finish_at(status, Location::caller());
+    }
+
+    /// Records the response like [`finish`](Self::finish), hanging it from the callee's
+    /// response event when the response's `headers` name this exchange's
+    /// ([`RACEWAY_EVENT_HEADER`], written by a Raceway callee), so that the Raceway server orders what the callee did before
+    /// what this thread does next.
+    #[track_caller]
+    pub fn finish_with_headers<H: HeaderSource + ?Sized>(self, status: u16, headers: &H) {
+        let location = Location::caller();
+        // Only this exchange's response event: anything else is not in this trace.
+        let response = exchange_event_id(
+            self.context.trace_id(),
+            span_number(self.span),
+            ExchangeEnd::Response,
+        );
+        if let Some((event, depth)) = single_value(headers, RACEWAY_EVENT_HEADER)
+            .and_then(|v| parse_event_header(&v))
+            .filter(|&(event, _)| event == response)
+        {
+            self.context.hang_from(event, depth, location);
+        }
+        self.finish_at(status, location);
+    }
+
+    fn finish_at(self, status: u16, location: &'static Location<'static>) {
         let duration_ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.context.record_at(
             Kind::HttpResponse {
@@ -446,7 +559,7 @@ impl OutboundCall {
                 direction: Direction::Outbound,
                 span: span_number(self.span),
             },
-            Location::caller(),
+            location,
         );
     }
 }
@@ -466,6 +579,24 @@ pub(crate) fn span_number(span: SpanId) -> u64 {
 }
 
 impl Context {
+    /// Writes [`RACEWAY_EVENT_HEADER`] into a response's `headers`: it names the inbound
+    /// response event this context records next (with
+    /// [`track_http_response`](Context::track_http_response), `Direction::Inbound`, which the
+    /// middleware does), so the caller can hang its next event from it. Nothing is written
+    /// when the hop is already too deep to link.
+    pub fn write_response_headers<H: HeaderSink + ?Sized>(&self, headers: &mut H) {
+        let depth = self.exchange_depth();
+        if depth < MAX_PARENT_DEPTH - 1 {
+            let event = exchange_event_id(
+                self.trace_id(),
+                span_number(self.span_id()),
+                ExchangeEnd::Response,
+            );
+            let value = format!("{};{depth}", event_link_text(event));
+            headers.set_header(RACEWAY_EVENT_HEADER, &value);
+        }
+    }
+
     /// Prepares an outbound call: mints a child span, writes `traceparent`, `tracestate` and
     /// `raceway-clock` into `headers`, and records the request with that span. This context's
     /// own span does not change.

@@ -194,6 +194,11 @@ impl<const N: usize> Encoder<N> {
         event: &Event,
         emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
+        // A link in the Raceway server's parent graph: captures and the analyzer order events
+        // by their clocks and need nothing from it, so it is not sent (and not a loss).
+        if matches!(event.kind, Kind::RemoteParent { .. }) {
+            return Ok(());
+        }
         if self.config.resync_every != 0 && self.frames_in_epoch >= self.config.resync_every {
             self.resync();
         }

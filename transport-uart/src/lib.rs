@@ -103,6 +103,9 @@
 //! | 21 | `RemoteClock` | *at*, component id, counter `u64` |
 //! | 22 | `ThreadEnd` | *at* |
 //!
+//! `RemoteParent` has no frame and is not sent: it links events for the Raceway server's
+//! parent graph only, and a stream's consumers order events by their clocks.
+//!
 //! *at* is time `u64`, location id `u16`, thread `u32`. Ids are `u16`. A *value* is a kind byte
 //! then its data: 0 none, 1 bool, 2 `i64`, 3 `u64`, 4 `f64` (8 bytes LE), 5 symbol id, 6 inline
 //! text. Codes: access 0 Read, 1 Write, 2 AtomicRead, 3 AtomicWrite, 4 AtomicRmw; lock kind 0
