@@ -314,7 +314,8 @@ fn service(c: &mut Criterion) {
         (REQUESTS / CONNECTIONS * CONNECTIONS) as u64,
     ));
     group.sample_size(10);
-    let configurations: [(&str, fn() -> Service); 4] = [
+    type Start = fn() -> Service;
+    let configurations: [(&str, Start); 4] = [
         ("untraced", Service::untraced),
         ("raceway_server", Service::raceway_server),
         ("raceway_analyzer", Service::raceway_analyzer),
