@@ -2,6 +2,11 @@
 //!
 //! * `record/state_change` — one StateChange on the host record path (a leased lane of
 //!   [`Lanes`], as the std client records) that a consumer thread keeps drained.
+//! * `floor/state_change` — the physical limit as this bench defines it: a timestamp and one
+//!   event stored into memory the recording thread owns (a single-producer ring of 128-byte
+//!   slots, as many as a lane has, its tail published after every event) while a consumer
+//!   thread drains it the same way. No full-lane accounting, tickets or leases: what is left
+//!   when those are taken away. Run beside `record/state_change`, so the ratio is of one run.
 //! * `record/state_change_2_producers` — the same from two threads at once (aggregate).
 //! * `ring/state_change`, `ring/state_change_2_producers` — the same through the MPSC
 //!   [`Ring`], the record path on firmware, where interrupt handlers share one queue.
@@ -12,8 +17,10 @@
 //!
 //! Run: `cargo bench -p raceway-benches --bench record`.
 
+use std::cell::UnsafeCell;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -138,6 +145,101 @@ fn lanes_with_drainer() -> (Arc<Lanes>, Drainer) {
         })
     });
     (lanes, drainer)
+}
+
+/// The floor's queue: one producer, one consumer, nothing else.
+struct Floor {
+    slots: Box<[FloorSlot]>,
+    /// Events published, on a line of its own.
+    tail: Padded<AtomicUsize>,
+    /// Events taken, on a line of its own.
+    head: Padded<AtomicUsize>,
+}
+
+#[repr(align(128))]
+struct FloorSlot(UnsafeCell<MaybeUninit<Event>>);
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+// SAFETY: a slot is written by the one producer before it publishes the tail (Release) and read
+// by the one consumer after loading the tail (Acquire); the producer reuses it only after
+// loading the consumer's head (Acquire), which the consumer stores (Release) after reading.
+unsafe impl Sync for Floor {}
+
+impl Floor {
+    fn new(capacity: usize) -> Self {
+        Floor {
+            slots: (0..capacity)
+                .map(|_| FloorSlot(UnsafeCell::new(MaybeUninit::uninit())))
+                .collect(),
+            tail: Padded(AtomicUsize::new(0)),
+            head: Padded(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Stores `event` at `*tail` unless the ring is full. Only one thread may call this, with
+    /// the same `tail` and `head_seen` every time.
+    #[inline]
+    fn push(&self, tail: &mut usize, head_seen: &mut usize, event: Event) -> bool {
+        let capacity = self.slots.len();
+        if *tail - *head_seen >= capacity {
+            *head_seen = self.head.0.load(Ordering::Acquire);
+            if *tail - *head_seen >= capacity {
+                return false;
+            }
+        }
+        let slot = &self.slots[*tail & (capacity - 1)];
+        // SAFETY: the consumer is done with this slot (head is past it) and reads it only after
+        // the tail below is published.
+        unsafe { (*slot.0.get()).write(event) };
+        *tail += 1;
+        self.tail.0.store(*tail, Ordering::Release);
+        true
+    }
+
+    /// Takes everything published; the one consumer only.
+    fn drain(&self) -> u64 {
+        let head = self.head.0.load(Ordering::Relaxed);
+        let tail = self.tail.0.load(Ordering::Acquire);
+        for position in head..tail {
+            let slot = &self.slots[position & (self.slots.len() - 1)];
+            // SAFETY: published (Acquire above) and not handed back until the store below.
+            black_box(unsafe { (*slot.0.get()).assume_init_ref() }.time);
+        }
+        self.head.0.store(tail, Ordering::Release);
+        (tail - head) as u64
+    }
+}
+
+fn floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor");
+    group.throughput(Throughput::Elements(1));
+    let queue = Arc::new(Floor::new(LANE_CAPACITY));
+    let drained = Arc::clone(&queue);
+    let drainer = Drainer::start(move || drained.drain());
+    let (mut tail, mut head_seen, mut dropped) = (0, 0, 0u64);
+    let thread = ThreadId::from_raw(1);
+    group.bench_function("state_change", |b| {
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            let event = Event::new(fast_now(), thread, state_change(black_box(i)));
+            if !queue.push(&mut tail, &mut head_seen, event) {
+                dropped += 1;
+            }
+        })
+    });
+    drop(drainer);
+    report_drops(
+        "floor/state_change",
+        Stats {
+            recorded: tail as u64 + dropped,
+            dropped,
+            ..Stats::default()
+        },
+    );
+    group.finish();
 }
 
 fn record(c: &mut Criterion) {
@@ -367,5 +469,5 @@ fn report_drops(id: &str, stats: Stats) {
     eprintln!("{id}: {dropped} of {recorded} events dropped during the run ({percent:.1} %)");
 }
 
-criterion_group!(benches, record, ring, baselines);
+criterion_group!(benches, floor, record, ring, baselines);
 criterion_main!(benches);
