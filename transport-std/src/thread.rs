@@ -2,7 +2,8 @@
 //! [child](crate::Context::child) of the spawner's current context (a spawn edge), and joining
 //! it records a join edge.
 //!
-//! Without a current context it is a plain `std::thread::spawn`.
+//! Without a current context it is a plain `std::thread::spawn`. [`scope`] does the same for
+//! scoped threads, joining every worker at the end of the scope.
 //!
 //! # Examples
 //!
@@ -33,6 +34,10 @@ use std::panic::Location;
 use raceway_core::{Kind, ThreadId};
 
 use crate::context::Context;
+
+mod scope;
+
+pub use scope::{scope, Scope, ScopedJoinHandle};
 
 /// Spawns an OS thread running `f` in a child of the current context.
 #[track_caller]
