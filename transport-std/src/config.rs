@@ -24,6 +24,10 @@
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
 //! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
+//! | [`tls_root_certificates`](ConfigBuilder::tls_root_certificates) | the webpki roots | `RACEWAY_CA_CERT` (a PEM file) |
+//!
+//! An `https://` server URL needs the `tls` feature (rustls, through the HTTP transport); without
+//! it the client refuses to start with an error that says so.
 //!
 //! An empty variable counts as unset. Whether a server URL was configured at all (in code or in
 //! `RACEWAY_URL`) stays observable through [`Config::configured_server_url`]: with none, the
@@ -310,6 +314,7 @@ pub struct Config {
     shutdown_timeout: Duration,
     local_analysis: bool,
     capture_path: Option<PathBuf>,
+    tls_root_certificates: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -425,6 +430,12 @@ impl Config {
         self.capture_path.as_deref()
     }
 
+    /// The PEM file of the certificates trusted for an `https://` server instead of the webpki
+    /// roots, if any.
+    pub fn tls_root_certificates(&self) -> Option<&Path> {
+        self.tls_root_certificates.as_deref()
+    }
+
     /// This process's vector clock component, `service#instance`.
     pub fn clock_component(&self) -> String {
         format!("{}#{}", self.service_name, self.instance_id)
@@ -447,6 +458,7 @@ pub struct ConfigBuilder {
     shutdown_timeout: Option<Duration>,
     local_analysis: Option<bool>,
     capture_path: Option<PathBuf>,
+    tls_root_certificates: Option<PathBuf>,
     env: Env,
 }
 
@@ -460,6 +472,7 @@ struct Env {
     debug: Option<String>,
     analyze: Option<String>,
     capture: Option<String>,
+    ca_cert: Option<String>,
     batch_size: Option<String>,
     flush_interval_ms: Option<String>,
     tags: Option<String>,
@@ -557,6 +570,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Trusts the certificates in the PEM file at `path` — a private CA, or the server's own
+    /// self-signed certificate — instead of the webpki roots for an `https://` server (feature
+    /// `tls`). Read when the client starts; a missing or empty file is a start error.
+    pub fn tls_root_certificates(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_root_certificates = Some(path.into());
+        self
+    }
+
     /// Reads the `RACEWAY_*` variables from the process environment.
     pub fn with_env(self) -> Self {
         self.with_env_from(|name| std::env::var(name).ok())
@@ -574,6 +595,7 @@ impl ConfigBuilder {
             debug: get("RACEWAY_DEBUG"),
             analyze: get("RACEWAY_ANALYZE"),
             capture: get("RACEWAY_CAPTURE"),
+            ca_cert: get("RACEWAY_CA_CERT"),
             batch_size: get("RACEWAY_BATCH_SIZE"),
             flush_interval_ms: get("RACEWAY_FLUSH_INTERVAL_MS"),
             tags: get("RACEWAY_TAGS"),
@@ -597,8 +619,10 @@ impl ConfigBuilder {
             shutdown_timeout,
             local_analysis,
             capture_path,
+            tls_root_certificates,
             env,
         } = self;
+        let tls_root_certificates = tls_root_certificates.or(env.ca_cert.map(PathBuf::from));
         let batch_size = match (batch_size, env.batch_size) {
             (None, Some(value)) => Some(number(value, "RACEWAY_BATCH_SIZE")?),
             (code, _) => code,
@@ -674,6 +698,7 @@ impl ConfigBuilder {
             shutdown_timeout: shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             local_analysis,
             capture_path,
+            tls_root_certificates,
         })
     }
 }

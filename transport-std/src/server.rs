@@ -67,6 +67,12 @@ impl ServerSink {
         if let Some(key) = config.api_key() {
             delivery.api_key = Some(raceway_transport_http::ApiKey::new(key.expose())?);
         }
+        if let Some(path) = config.tls_root_certificates() {
+            let pem = std::fs::read(path).map_err(|e| {
+                HttpConfigError::RootCertificates(format!("{}: {e}", path.display()))
+            })?;
+            delivery.root_certificates_pem = Some(pem);
+        }
         Ok(ServerSink {
             encoder: Encoder::new(encoding),
             http: HttpClient::new(delivery)?,
