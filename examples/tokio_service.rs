@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "items left: {} (0 if neither reservation was lost)\n\
          Expect one race, on quote.sku1.cache (the request and its quote task both write it);\n\
-         stock.sku1 is ordered by the tokio lock, quote.sku1.last by the task's join.",
+         stock.sku1 is ordered by the tokio lock, each reservation's quote by the task's join.",
         outcome.stock_left
     );
     client.shutdown(Duration::from_secs(5));

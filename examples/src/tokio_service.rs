@@ -11,8 +11,8 @@
 //!   reported;
 //! * asks `pricing` for a quote in a task of its own (`raceway::task::spawn` gives it a child
 //!   context; the middleware writes the propagation headers and records the call), and awaits
-//!   it — the task's write of `quote.sku1.last` happens before the request's read after the
-//!   await: not reported;
+//!   it — the task's write of the reservation's quote (`reservation.N.quote`) happens before the
+//!   request's read after the await: not reported;
 //! * meanwhile, the bug: while the quote task runs, the request also writes the cached quote
 //!   `quote.sku1.cache`, which the task writes too when the answer arrives, with nothing
 //!   ordering the two: reported.
@@ -38,6 +38,8 @@ struct Shop {
     stock: Mutex<u32>,
     /// The last quote seen, a cache both the request and its quote task write.
     cache: AtomicU64,
+    /// Numbers the reservations.
+    reservations: AtomicU64,
     pricing: SocketAddr,
     http: ClientWithMiddleware,
 }
@@ -69,6 +71,7 @@ async fn scenario(client: Client) -> Outcome {
     let shop = Arc::new(Shop {
         stock: Mutex::named("stock", 2),
         cache: AtomicU64::new(0),
+        reservations: AtomicU64::new(0),
         pricing,
         http: ClientBuilder::new(reqwest::Client::new())
             .with(ReqwestMiddleware)
@@ -116,6 +119,9 @@ async fn price() -> String {
 
 /// `shop`'s `POST /reserve`, in the request's context.
 async fn reserve(State(shop): State<Arc<Shop>>) -> String {
+    let reservation = shop.reservations.fetch_add(1, Ordering::SeqCst) + 1;
+    // This reservation's own quote: a dynamic name, one per reservation.
+    let quote_name = raceway::intern(&format!("reservation.{reservation}.quote"));
     // The stock, under a tracked tokio lock held across an await: ordered between requests.
     let left = {
         let mut stock = shop.stock.lock().await;
@@ -136,7 +142,7 @@ async fn reserve(State(shop): State<Arc<Shop>>) -> String {
                 Err(_) => None,
             }
             .unwrap_or(0);
-            raceway::track_write("quote.sku1.last", 0, price);
+            raceway::track_write(quote_name, 0, price);
             let cached = shop.cache.swap(price, Ordering::SeqCst);
             raceway::track_write("quote.sku1.cache", cached, price);
             price
@@ -149,6 +155,6 @@ async fn reserve(State(shop): State<Arc<Shop>>) -> String {
 
     // Awaiting the task records the join: its writes happen before what follows.
     let price = quote.await.unwrap_or(0);
-    raceway::track_read("quote.sku1.last", price);
+    raceway::track_read(quote_name, price);
     format!("reserved 1 of sku1 at {price}, {left} left")
 }
