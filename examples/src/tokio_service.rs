@@ -66,7 +66,10 @@ pub fn run(client: &Client) -> Outcome {
 }
 
 async fn scenario(client: Client) -> Outcome {
-    let pricing = Router::new().route("/price", get(price).layer(RacewayLayer::new(client.clone())));
+    let pricing = Router::new().route(
+        "/price",
+        get(price).layer(RacewayLayer::new(client.clone())),
+    );
     let pricing = serve(pricing).await;
     let shop = Arc::new(Shop {
         stock: Mutex::named("stock", 2),

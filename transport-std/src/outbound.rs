@@ -52,10 +52,10 @@
 //! `tests/outbound_calls_through_client_middleware_are_ordered_with_the_callee.rs` runs both
 //! against a real service.
 
-#[cfg(feature = "tower")]
-pub use self::tower::{OutboundFuture, OutboundLayer, OutboundService};
 #[cfg(feature = "reqwest")]
 pub use self::reqwest::ReqwestMiddleware;
+#[cfg(feature = "tower")]
+pub use self::tower::{OutboundFuture, OutboundLayer, OutboundService};
 
 use std::error::Error;
 use std::panic::Location;

@@ -313,9 +313,7 @@ macro_rules! return_value_as_itself {
         }
     )*};
 }
-return_value_as_itself!(
-    bool, i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, Value
-);
+return_value_as_itself!(bool, i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, Value);
 
 impl ReturnValue for () {
     fn return_value(&self) -> Value {

@@ -25,7 +25,11 @@ fn the_environment_fills_in_batching_and_tags() {
     let config = Config::builder().with_env_from(&vars).build().unwrap();
     assert_eq!(config.batch_size(), 250);
     assert_eq!(config.flush_interval(), Duration::from_millis(200));
-    let tags: Vec<_> = config.tags().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tags: Vec<_> = config
+        .tags()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     assert_eq!(tags, [("region", "eu-west"), ("team", "payments")]);
 
     let config = Config::builder()
@@ -37,7 +41,11 @@ fn the_environment_fills_in_batching_and_tags() {
         .unwrap();
     assert_eq!(config.batch_size(), 10);
     assert_eq!(config.flush_interval(), Duration::from_millis(50));
-    let tags: Vec<_> = config.tags().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tags: Vec<_> = config
+        .tags()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     assert_eq!(tags, [("region", "eu-west"), ("team", "checkout")]);
 }
 
@@ -59,7 +67,9 @@ fn invalid_values_name_their_variable() {
             "{variable}={value}: {error}"
         );
     }
-    let zero = Config::builder().with_env_from(env(&[("RACEWAY_BATCH_SIZE", "0")])).build();
+    let zero = Config::builder()
+        .with_env_from(env(&[("RACEWAY_BATCH_SIZE", "0")]))
+        .build();
     assert!(zero.is_err());
 }
 

@@ -57,9 +57,18 @@ fn the_notifiers_write_happens_before_the_woken_waiters_read() {
         .iter()
         .filter(|e| e.thread == waiter_thread)
         .filter_map(|e| match e.kind {
-            Kind::LockAcquire { lock: "queue", lock_kind: LockKind::Mutex } => Some("acquire"),
-            Kind::LockRelease { lock: "queue", lock_kind: LockKind::Mutex } => Some("release"),
-            Kind::StateChange { variable: "queue.head", .. } => Some("read"),
+            Kind::LockAcquire {
+                lock: "queue",
+                lock_kind: LockKind::Mutex,
+            } => Some("acquire"),
+            Kind::LockRelease {
+                lock: "queue",
+                lock_kind: LockKind::Mutex,
+            } => Some("release"),
+            Kind::StateChange {
+                variable: "queue.head",
+                ..
+            } => Some("read"),
             _ => None,
         })
         .collect();
@@ -71,5 +80,8 @@ fn the_notifiers_write_happens_before_the_woken_waiters_read() {
     let read = history.iter().position(|h| *h == "read").unwrap();
     assert_eq!(history[read - 1], "acquire");
     // The timed wait: acquire, release, acquire, release after the read's release.
-    assert_eq!(history[read + 1..], ["release", "acquire", "release", "acquire", "release"]);
+    assert_eq!(
+        history[read + 1..],
+        ["release", "acquire", "release", "acquire", "release"]
+    );
 }

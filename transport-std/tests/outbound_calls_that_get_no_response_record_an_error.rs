@@ -19,7 +19,15 @@ fn message(value: Value) -> String {
 fn outcome(events: &[Event]) -> (usize, usize, Vec<String>) {
     let requests = events
         .iter()
-        .filter(|e| matches!(e.kind, Kind::HttpRequest { direction: Direction::Outbound, .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::HttpRequest {
+                    direction: Direction::Outbound,
+                    ..
+                }
+            )
+        })
         .count();
     let responses = events
         .iter()
@@ -28,7 +36,11 @@ fn outcome(events: &[Event]) -> (usize, usize, Vec<String>) {
     let errors = events
         .iter()
         .filter_map(|e| match e.kind {
-            Kind::Error { error_type: "reqwest::Error", message: m, .. } => Some(message(m)),
+            Kind::Error {
+                error_type: "reqwest::Error",
+                message: m,
+                ..
+            } => Some(message(m)),
             _ => None,
         })
         .collect();
@@ -39,7 +51,10 @@ fn outcome(events: &[Event]) -> (usize, usize, Vec<String>) {
 async fn a_refused_connection_and_a_timeout_are_errors() {
     let (client, captured) = common::client();
     // A port nobody listens on: bound, then closed.
-    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     // A server that accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_address = silent.local_addr().unwrap();

@@ -59,10 +59,21 @@ fn check_links(events: &[Event], caller: ThreadId) {
             _ => None,
         })
         .expect("the outbound request is recorded");
-    assert!(!format!("{:?}", outbound.1).contains("secret"), "the query is left out");
+    assert!(
+        !format!("{:?}", outbound.1).contains("secret"),
+        "the query is left out"
+    );
     let inbound = events
         .iter()
-        .find(|e| matches!(e.kind, Kind::HttpRequest { direction: Direction::Inbound, .. }))
+        .find(|e| {
+            matches!(
+                e.kind,
+                Kind::HttpRequest {
+                    direction: Direction::Inbound,
+                    ..
+                }
+            )
+        })
         .expect("the callee's request is recorded");
     assert!(matches!(inbound.kind, Kind::HttpRequest { span, .. } if span == outbound.0));
     assert_ne!(inbound.thread, caller);
@@ -104,7 +115,9 @@ async fn through_hyper_util_with_the_tower_layer() {
     let mut traced = OutboundLayer.layer(client);
     let caller = run.client.start_trace();
     around(async {
-        std::future::poll_fn(|cx| traced.poll_ready(cx)).await.unwrap();
+        std::future::poll_fn(|cx| traced.poll_ready(cx))
+            .await
+            .unwrap();
         let request = http::Request::post(format!("http://{address}/charge?token=secret"))
             .body(http_body_util::Empty::new())
             .unwrap();

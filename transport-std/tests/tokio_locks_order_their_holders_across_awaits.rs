@@ -58,7 +58,10 @@ async fn holders_are_ordered_and_an_unlocked_access_races() {
         .filter(|e| {
             matches!(
                 e.kind,
-                Kind::LockAcquire { lock: "stock", lock_kind: LockKind::Mutex }
+                Kind::LockAcquire {
+                    lock: "stock",
+                    lock_kind: LockKind::Mutex
+                }
             )
         })
         .count();
@@ -67,7 +70,10 @@ async fn holders_are_ordered_and_an_unlocked_access_races() {
         .filter(|e| {
             matches!(
                 e.kind,
-                Kind::LockRelease { lock: "stock", lock_kind: LockKind::Mutex }
+                Kind::LockRelease {
+                    lock: "stock",
+                    lock_kind: LockKind::Mutex
+                }
             )
         })
         .count();

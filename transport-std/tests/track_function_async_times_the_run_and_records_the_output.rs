@@ -30,14 +30,26 @@ async fn the_call_covers_the_run_and_the_return_carries_the_output() {
     let inner_run = *inner_run.lock().unwrap();
 
     let kinds = common::kinds_of(&common::drained(&client, &captured), request.thread_id());
-    let made = kinds.iter().position(|k| matches!(k, Kind::Custom { name: "made", .. }));
-    let call = kinds.iter().position(|k| matches!(k, Kind::FunctionCall { function: "price", .. }));
+    let made = kinds
+        .iter()
+        .position(|k| matches!(k, Kind::Custom { name: "made", .. }));
+    let call = kinds.iter().position(|k| {
+        matches!(
+            k,
+            Kind::FunctionCall {
+                function: "price",
+                ..
+            }
+        )
+    });
     let returned = kinds
         .iter()
         .find_map(|k| match k {
-            Kind::FunctionReturn { function: "price", duration_ns, value } => {
-                Some((*duration_ns, *value))
-            }
+            Kind::FunctionReturn {
+                function: "price",
+                duration_ns,
+                value,
+            } => Some((*duration_ns, *value)),
             _ => None,
         })
         .unwrap();
@@ -67,12 +79,18 @@ async fn the_output_is_the_return_value() {
     .in_context(request.clone())
     .await;
     assert_eq!((a, b), (3, 40));
-    let values: Vec<_> = common::kinds_of(&common::drained(&client, &captured), request.thread_id())
-        .into_iter()
-        .filter_map(|k| match k {
-            Kind::FunctionReturn { function, value, .. } => Some((function, value)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(values, [("count", Value::U64(3)), ("price", Value::U64(40))]);
+    let values: Vec<_> =
+        common::kinds_of(&common::drained(&client, &captured), request.thread_id())
+            .into_iter()
+            .filter_map(|k| match k {
+                Kind::FunctionReturn {
+                    function, value, ..
+                } => Some((function, value)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        values,
+        [("count", Value::U64(3)), ("price", Value::U64(40))]
+    );
 }

@@ -57,7 +57,8 @@ where
     });
     // std has waited for every worker: each one's events happen before what follows.
     if let Some(parent) = &parent {
-        let unjoined = std::mem::take(&mut *unjoined.lock().unwrap_or_else(PoisonError::into_inner));
+        let unjoined =
+            std::mem::take(&mut *unjoined.lock().unwrap_or_else(PoisonError::into_inner));
         for child in unjoined {
             parent.record_at(Kind::Join { child }, location);
         }
