@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::serve;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -33,7 +34,6 @@ use raceway::middleware::RacewayLayer;
 use raceway::outbound::ReqwestMiddleware;
 use raceway::Client;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
-use tokio::net::TcpListener;
 
 /// Order 42 as both services see it: in production a database row, here shared memory.
 #[derive(Debug)]
@@ -146,18 +146,6 @@ async fn scenario(client: Client) -> Outcome {
         version,
         health,
     }
-}
-
-/// Serves `app` on an ephemeral loopback port in the background.
-async fn serve(app: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port is free");
-    let address = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
 }
 
 async fn health() -> &'static str {

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::serve;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,7 +31,6 @@ use raceway::outbound::ReqwestMiddleware;
 use raceway::sync::tokio::Mutex;
 use raceway::Client;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
-use tokio::net::TcpListener;
 
 /// The shop's state.
 #[derive(Debug)]
@@ -99,18 +99,6 @@ async fn scenario(client: Client) -> Outcome {
         answers,
         stock_left,
     }
-}
-
-/// Serves `app` on an ephemeral loopback port in the background.
-async fn serve(app: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port is free");
-    let address = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
 }
 
 /// `pricing`'s `GET /price`.

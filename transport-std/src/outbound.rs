@@ -21,32 +21,28 @@
 //!
 //! # Examples
 //!
-//! With `reqwest-middleware`:
+//! With `reqwest-middleware`, and with hyper-util's client through the tower layer:
 //!
 //! ```no_run
-//! # #[cfg(feature = "reqwest")]
-//! # async fn call() -> Result<(), reqwest_middleware::Error> {
-//! use raceway::outbound::ReqwestMiddleware;
+//! use raceway::outbound::{OutboundLayer, ReqwestMiddleware};
+//! use tower_layer::Layer;
+//! use tower_service::Service;
 //!
+//! # async fn calls() -> Result<(), Box<dyn std::error::Error>> {
 //! let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
 //!     .with(ReqwestMiddleware)
 //!     .build();
 //! // In a traced request handler or task: traced, with the headers written.
 //! let status = http.post("http://payments/charge").send().await?.status();
-//! # let _ = status;
+//!
+//! let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+//!     .build_http::<http_body_util::Empty<axum::body::Bytes>>();
+//! let mut traced = OutboundLayer.layer(client);
+//! let request = http::Request::post("http://payments/charge").body(Default::default())?;
+//! let response = traced.call(request).await?; // traced like the reqwest call
+//! # let _ = (status, response);
 //! # Ok(())
 //! # }
-//! ```
-//!
-//! With a tower client (hyper-util's here):
-//!
-//! ```ignore
-//! use raceway::outbound::OutboundLayer;
-//! use tower_layer::Layer;
-//!
-//! let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
-//! let mut traced = OutboundLayer.layer(client);
-//! let response = traced.call(request).await?; // traced like the reqwest call above
 //! ```
 //!
 //! `tests/outbound_calls_through_client_middleware_are_ordered_with_the_callee.rs` runs both
@@ -104,6 +100,7 @@ fn failed(ctx: &Context, error_type: &'static str, error: &dyn Error) {
             message: crate::names::text(&message),
             stack: raceway_core::Value::None,
         },
+        // Inside a poll there is no caller to point at: the middleware's own location.
         Location::caller(),
     );
 }

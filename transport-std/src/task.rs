@@ -69,12 +69,7 @@ where
     F::Output: Send + 'static,
 {
     let location = Location::caller();
-    // A direct call, not a closure, so that the spawn edge carries the caller's location.
-    #[allow(clippy::manual_map)]
-    let child = match Context::current() {
-        Some(parent) => Some(parent.child()),
-        None => None,
-    };
+    let child = child_of_current();
     let child_thread = child.as_ref().map(Context::thread_id);
     let inner = tokio::spawn(InChild {
         inner: future,
@@ -99,26 +94,24 @@ where
     R: Send + 'static,
 {
     let location = Location::caller();
-    // A direct call, not a closure, so that the spawn edge carries the caller's location.
-    #[allow(clippy::manual_map)]
-    let child = match Context::current() {
-        Some(parent) => Some(parent.child()),
-        None => None,
-    };
+    let child = child_of_current();
     let child_thread = child.as_ref().map(Context::thread_id);
-    let inner = tokio::task::spawn_blocking(move || match child {
-        Some(child) => {
-            let result = child.run(f);
-            // The child's last handle: its `ThreadEnd` comes before the handle can yield.
-            drop(child);
-            result
-        }
-        None => f(),
-    });
+    let inner = tokio::task::spawn_blocking(move || crate::thread::run_in(child, f));
     JoinHandle {
         inner,
         child: child_thread,
         location,
+    }
+}
+
+/// A child of the current context, if there is one, with the spawn edge at the caller's location.
+#[track_caller]
+fn child_of_current() -> Option<Context> {
+    // A direct call, not a closure, so that the spawn edge carries the caller's location.
+    #[allow(clippy::manual_map)]
+    match Context::current() {
+        Some(parent) => Some(parent.child()),
+        None => None,
     }
 }
 

@@ -99,15 +99,7 @@ impl<'scope> Scope<'scope, '_> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(thread);
         }
-        let inner = self.inner.spawn(move || match child {
-            Some(child) => {
-                let result = child.run(f);
-                // The child's last handle: `ThreadEnd` comes before the worker can be joined.
-                drop(child);
-                result
-            }
-            None => f(),
-        });
+        let inner = self.inner.spawn(move || super::run_in(child, f));
         ScopedJoinHandle {
             inner,
             child: child_thread,
