@@ -3,41 +3,41 @@
 //! Both are axum servers on `127.0.0.1` (ephemeral ports) with
 //! [`RacewayLayer`] on their traced routes only (`/health` stays
 //! untraced: the per-route pattern). A client pays order 42 at the gateway; the gateway calls
-//! the ledger's `/charge`, writing the propagation headers with [`Context::outbound`], so the
-//! ledger continues the gateway's trace and clock.
+//! the ledger's `/charge` with a `reqwest` client that has [`ReqwestMiddleware`], which writes the
+//! propagation headers and records the call and its response with no hand calls, so the ledger
+//! continues the gateway's trace and clock.
 //!
 //! Both services record into **one** [`Client`]. In production each would have its own client
 //! and send to the Raceway server, which joins the two ends by trace and span; here one local
 //! analyzer sees both ends, so the HTTP request edge (gateway's outbound request → ledger's
-//! inbound request) and the response edge (ledger's response → gateway's `finish`) order
-//! accesses across the hop exactly as in-process locks and joins do. Sent to a Raceway server,
-//! which orders services only through `parent_id` links, the same two edges are parent links:
-//! the ledger's first event hangs from the gateway's request event (named in `raceway-clock`),
-//! and the gateway's response event from the ledger's response event (named in the ledger's
-//! `raceway-event` response header, read by [`OutboundCall::finish_with_headers`]).
+//! inbound request) and the response edge (ledger's response → the gateway's recorded response)
+//! order accesses across the hop exactly as in-process locks and joins do. Sent to a Raceway
+//! server, which orders services only through `parent_id` links, the same two edges are parent
+//! links: the ledger's first event hangs from the gateway's request event (named in
+//! `raceway-clock`), and the gateway's response event from the ledger's response event (named
+//! in the ledger's `raceway-event` response header, which the client middleware reads).
 //!
 //! * `order.42.status` — the gateway writes `"paying"` *before* calling the ledger, which reads
 //!   it: ordered by the request edge, not reported.
 //! * `order.42.charged` — the ledger writes it, the gateway reads it *after* the response:
 //!   ordered by the response edge, not reported.
-//! * `order.42.version` — the gateway sends the request and, *without waiting for the
-//!   response*, bumps the version; the ledger bumps it too while handling the charge. Nothing
-//!   orders the two writes: reported, and one bump can be lost.
+//! * `order.42.version` — the gateway makes the call in a task ([`raceway::task::spawn`]) and,
+//!   *without waiting for it*, bumps the version; the ledger bumps it too while handling the
+//!   charge. Nothing orders the two writes: reported, and one bump can be lost.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::serve;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use raceway::middleware::RacewayLayer;
-#[cfg(doc)]
-use raceway::propagation::OutboundCall;
-use raceway::{Client, Context};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use raceway::outbound::ReqwestMiddleware;
+use raceway::Client;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 
 /// Order 42 as both services see it: in production a database row, here shared memory.
 #[derive(Debug)]
@@ -52,7 +52,15 @@ struct Order {
 struct Gateway {
     ledger: SocketAddr,
     order: Arc<Order>,
-    /// The headers of the outbound call, kept so the example can print them.
+    /// The gateway's HTTP client: every call through it is traced.
+    http: ClientWithMiddleware,
+}
+
+/// What the ledger's handler needs.
+#[derive(Clone, Debug)]
+struct Ledger {
+    order: Arc<Order>,
+    /// The propagation headers the gateway's call carried, kept so the example can print them.
     propagated: Arc<Mutex<Vec<(String, String)>>>,
 }
 
@@ -89,22 +97,27 @@ async fn scenario(client: Client) -> Outcome {
     });
 
     // The ledger: `/charge` traced (per route), `/health` not.
+    let propagated: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let ledger = Router::new()
         .route(
             "/charge",
             post(charge).layer(RacewayLayer::new(client.clone())),
         )
         .route("/health", get(health))
-        .with_state(Arc::clone(&order));
+        .with_state(Ledger {
+            order: Arc::clone(&order),
+            propagated: Arc::clone(&propagated),
+        });
     let ledger = serve(ledger).await;
 
-    // The gateway, the same way.
+    // The gateway, the same way, with a traced HTTP client for its calls to the ledger.
     let gateway = Gateway {
         ledger,
         order: Arc::clone(&order),
-        propagated: Arc::default(),
+        http: ClientBuilder::new(reqwest::Client::new())
+            .with(ReqwestMiddleware)
+            .build(),
     };
-    let propagated = Arc::clone(&gateway.propagated);
     let app = Router::new()
         .route(
             "/orders/42/pay",
@@ -114,13 +127,21 @@ async fn scenario(client: Client) -> Outcome {
         .with_state(gateway);
     let gateway = serve(app).await;
 
-    // An outside client: no trace headers, so the gateway starts the trace.
-    let (_, _, response) = http_post(gateway, "/orders/42/pay", &[])
+    // An outside client: a plain reqwest client, no trace headers, so the gateway starts the
+    // trace.
+    let outside = reqwest::Client::new();
+    let response = outside
+        .post(format!("http://{gateway}/orders/42/pay"))
+        .send()
         .await
         .expect("the gateway answers");
-    let (_, _, health) = http_get(gateway, "/health")
+    let response = response.text().await.expect("the gateway answers");
+    let health = outside
+        .get(format!("http://{gateway}/health"))
+        .send()
         .await
         .expect("the gateway answers");
+    let health = health.text().await.expect("the gateway answers");
     let version = *order.version.lock().unwrap();
     let propagated = propagated.lock().unwrap().clone();
     Outcome {
@@ -131,28 +152,13 @@ async fn scenario(client: Client) -> Outcome {
     }
 }
 
-/// Serves `app` on an ephemeral loopback port in the background.
-async fn serve(app: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port is free");
-    let address = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
-}
-
 async fn health() -> &'static str {
     "ok"
 }
 
 /// The gateway's `POST /orders/42/pay`, running in the request's context (the layer enters it
-/// on every poll and also hands it over as an extension).
-async fn pay(
-    State(gateway): State<Gateway>,
-    Extension(ctx): Extension<Context>,
-) -> Result<String, (StatusCode, String)> {
+/// on every poll).
+async fn pay(State(gateway): State<Gateway>) -> Result<String, (StatusCode, String)> {
     let order = &gateway.order;
     *order.status.lock().unwrap() = "paying";
     raceway::track_write(
@@ -161,18 +167,17 @@ async fn pay(
         raceway::text("paying"),
     );
 
-    // The outbound call: a child span, the three propagation headers, the request recorded.
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let url = format!("http://{}/charge", gateway.ledger);
-    let call = ctx.outbound("POST", &url, &mut headers);
-    *gateway.propagated.lock().unwrap() = headers.clone();
-    let unavailable = |e: std::io::Error| (StatusCode::BAD_GATEWAY, e.to_string());
-    let mut stream = TcpStream::connect(gateway.ledger)
-        .await
-        .map_err(unavailable)?;
-    send_request(&mut stream, "POST", "/charge", &headers)
-        .await
-        .map_err(unavailable)?;
+    // The call to the ledger, in a task of its own (a child context); the middleware writes
+    // the propagation headers and records the request and its response.
+    let call = raceway::task::spawn({
+        let http = gateway.http.clone();
+        let url = format!("http://{}/charge", gateway.ledger);
+        async move {
+            let response = http.post(url).send().await?;
+            let status = response.status().as_u16();
+            Ok::<_, reqwest_middleware::Error>((status, response.text().await?))
+        }
+    });
 
     // The bug: bump the version while the ledger is still working on the same order.
     let version = {
@@ -182,10 +187,12 @@ async fn pay(
     };
     raceway::track_write("order.42.version", version - 1, version);
 
-    let (status, response_headers, body) = read_response(&mut stream).await.map_err(unavailable)?;
-    // The response edge: the ledger's work happens before what follows. The ledger's
-    // `raceway-event` header names its response event, so the Raceway server sees it too.
-    call.finish_with_headers(status, &response_headers);
+    // Awaiting the task records the join: the ledger's work happens before what follows.
+    let unavailable = |e: String| (StatusCode::BAD_GATEWAY, e);
+    let (status, body) = call
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .map_err(|e| unavailable(e.to_string()))?;
 
     let charged = *order.charged.lock().unwrap();
     raceway::track_read("order.42.charged", charged);
@@ -195,7 +202,15 @@ async fn pay(
 }
 
 /// The ledger's `POST /charge`, in a context continued from the gateway's headers.
-async fn charge(State(order): State<Arc<Order>>) -> String {
+async fn charge(State(ledger): State<Ledger>, headers: HeaderMap) -> String {
+    *ledger.propagated.lock().unwrap() = ["traceparent", "tracestate", "raceway-clock"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect();
+    let order = &ledger.order;
     let status = *order.status.lock().unwrap();
     raceway::track_read("order.42.status", raceway::text(status));
 
@@ -210,59 +225,4 @@ async fn charge(State(order): State<Arc<Order>>) -> String {
     };
     raceway::track_write("order.42.version", version - 1, version);
     format!("charged order 42 (status was {status:?})")
-}
-
-/// A response's status, headers (names lowercase) and body.
-type HttpResponse = (u16, Vec<(String, String)>, String);
-
-/// A minimal HTTP/1.1 client over loopback: enough for the example, no client library needed.
-async fn http_post(
-    to: SocketAddr,
-    path: &str,
-    headers: &[(String, String)],
-) -> std::io::Result<HttpResponse> {
-    let mut stream = TcpStream::connect(to).await?;
-    send_request(&mut stream, "POST", path, headers).await?;
-    read_response(&mut stream).await
-}
-
-async fn http_get(to: SocketAddr, path: &str) -> std::io::Result<HttpResponse> {
-    let mut stream = TcpStream::connect(to).await?;
-    send_request(&mut stream, "GET", path, &[]).await?;
-    read_response(&mut stream).await
-}
-
-async fn send_request(
-    stream: &mut TcpStream,
-    method: &str,
-    path: &str,
-    headers: &[(String, String)],
-) -> std::io::Result<()> {
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: 0\r\nconnection: close\r\n"
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await
-}
-
-/// Reads a `connection: close` response to the end: its status, headers and body.
-async fn read_response(stream: &mut TcpStream) -> std::io::Result<HttpResponse> {
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let malformed = || std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed response");
-    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(malformed)?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|status_line| status_line.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(malformed)?;
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    Ok((status, headers, body.to_owned()))
 }

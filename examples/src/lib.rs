@@ -13,6 +13,9 @@ pub mod background;
 pub mod bank;
 pub mod distributed;
 pub mod soak;
+pub mod tokio_service;
+
+use std::net::SocketAddr;
 
 use raceway::analysis::{Analysis, AnalyzerSink};
 use raceway::{Client, Config, StartError};
@@ -35,4 +38,16 @@ pub fn quiet_client(service: &str) -> (Client, Analysis) {
         .expect("a service name is a valid configuration");
     let client = Client::new(config, sink.quiet()).expect("the drain thread starts");
     (client, analysis)
+}
+
+/// Serves `app` on an ephemeral loopback port in the background (the HTTP examples' services).
+async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port is free");
+    let address = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use raceway_analyze::{Report, Severity};
-use raceway_examples::{async_tasks, background, bank, distributed, quiet_client};
+use raceway_examples::{async_tasks, background, bank, distributed, quiet_client, tokio_service};
 
 /// Runs `scenario` with a fresh client and returns its result and the complete report.
 fn analyze<T>(service: &str, scenario: impl FnOnce(&raceway::Client) -> T) -> (T, Report) {
@@ -134,5 +134,23 @@ fn async_tasks_report_the_concurrent_branches_only() {
             "run {run}: {report}"
         );
         assert_eq!(outcome.shipping, 499);
+    }
+}
+
+#[test]
+fn tokio_service_reports_the_cache_race_and_not_the_locked_stock_or_the_joined_quote() {
+    for run in 0..3 {
+        let (outcome, report) = analyze("shop", tokio_service::run);
+        assert_eq!(
+            raced_variables(&report),
+            BTreeSet::from(["quote.sku1.cache"]),
+            "run {run}: {report}"
+        );
+        assert_eq!(outcome.stock_left, 0, "{outcome:?}");
+        assert_eq!(outcome.answers.len(), 2);
+        assert!(
+            outcome.answers.iter().all(|a| a.contains("at 1250")),
+            "the quote came through the traced call: {outcome:?}"
+        );
     }
 }

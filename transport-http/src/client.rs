@@ -102,6 +102,9 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// Longest time spent retrying one batch, whatever the caller's deadline.
     pub max_retry_time: Duration,
+    /// PEM certificates to trust for an `https://` server *instead of* the webpki roots: a
+    /// private CA, or the server's own self-signed certificate (with the `tls` feature).
+    pub root_certificates_pem: Option<Vec<u8>>,
 }
 
 impl ClientConfig {
@@ -117,6 +120,7 @@ impl ClientConfig {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             max_retry_time: Duration::from_secs(30),
+            root_certificates_pem: None,
         }
     }
 }
@@ -133,6 +137,9 @@ pub enum ConfigError {
     /// The API key is empty or has characters a header cannot carry (spaces, control
     /// characters, non-ASCII).
     InvalidApiKey,
+    /// The root certificates to trust could not be read or hold no certificate. Holds the
+    /// reason.
+    RootCertificates(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -145,6 +152,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidApiKey => f.write_str(
                 "invalid Raceway API key: it must be non-empty visible ASCII (check RACEWAY_API_KEY)",
             ),
+            ConfigError::RootCertificates(reason) => {
+                write!(f, "unusable TLS root certificates: {reason}")
+            }
         }
     }
 }
@@ -323,6 +333,28 @@ struct Pace {
     overflows: u32,
 }
 
+/// TLS that trusts exactly the certificates in `pem`.
+#[cfg(feature = "tls")]
+fn trusting(pem: &[u8]) -> Result<ureq::tls::TlsConfig, ConfigError> {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig};
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(PemItem::Certificate(certificate)) => roots.push(certificate),
+            Ok(_) => {}
+            Err(e) => return Err(ConfigError::RootCertificates(e.to_string())),
+        }
+    }
+    if roots.is_empty() {
+        return Err(ConfigError::RootCertificates(
+            "no PEM certificate found".to_owned(),
+        ));
+    }
+    Ok(TlsConfig::builder()
+        .root_certs(RootCerts::new_with_certs(&roots))
+        .build())
+}
+
 /// What one request came back with.
 enum Answer {
     Status {
@@ -364,16 +396,20 @@ impl Client {
     /// A client for `config.server_url`, or what is wrong with the configuration.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let endpoint = endpoint(&config.server_url)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // The key must reach no one but the server: no redirects, no proxy from the
             // environment.
             .max_redirects(0)
             .proxy(None)
             .timeout_connect(Some(config.connect_timeout))
-            .user_agent(concat!("raceway-rust/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+            .user_agent(concat!("raceway-rust/", env!("CARGO_PKG_VERSION")));
+        #[cfg(feature = "tls")]
+        let agent = match &config.root_certificates_pem {
+            Some(pem) => agent.tls_config(trusting(pem)?),
+            None => agent,
+        };
+        let agent: ureq::Agent = agent.build().into();
         let authorization = config
             .api_key
             .as_ref()

@@ -1,9 +1,13 @@
 //! Configuration: where events go, how this service names itself, and how the drain batches.
 //!
-//! Every option has a default, may be set in code, and (for the ones the other Raceway SDKs
-//! read) may come from the environment. A value set in code wins over the environment, which
-//! wins over the default, whatever order the builder calls come in. Invalid values are an error
-//! from [`ConfigBuilder::build`], never a panic later.
+//! Every option has a default, may be set in code, and (for the ones a deployment changes) may
+//! come from the environment. **Precedence: code, then environment, then default** — a value
+//! set in code wins over the environment, which wins over the default, whatever order the
+//! builder calls come in. The environment is read only when asked: [`Config::from_env`] and
+//! [`ConfigBuilder::with_env`] read it, while [`Config::builder`] and [`Config::default`] start
+//! from the defaults alone, so that a configuration built in code (a test, a tool) is the same
+//! on every machine. Invalid values, in code or in a variable, are an error from
+//! [`ConfigBuilder::build`] naming what to fix, never a panic later.
 //!
 //! | option | default | variable |
 //! |---|---|---|
@@ -13,15 +17,19 @@
 //! | [`environment`](ConfigBuilder::environment) | `development` | `RACEWAY_ENV` |
 //! | [`api_key`](ConfigBuilder::api_key) | none | `RACEWAY_API_KEY` |
 //! | [`debug`](ConfigBuilder::debug) | `false` | `RACEWAY_DEBUG` (`1/true/yes/on`, `0/false/no/off`) |
-//! | [`batch_size`](ConfigBuilder::batch_size) | 100 events | |
-//! | [`flush_interval`](ConfigBuilder::flush_interval) | 1 s | |
-//! | [`tag`](ConfigBuilder::tag) | none | |
+//! | [`batch_size`](ConfigBuilder::batch_size) | 100 events | `RACEWAY_BATCH_SIZE` |
+//! | [`flush_interval`](ConfigBuilder::flush_interval) | 1 s | `RACEWAY_FLUSH_INTERVAL_MS` (milliseconds) |
+//! | [`tag`](ConfigBuilder::tag) | none | `RACEWAY_TAGS` (`key=value,key=value`; a tag set in code wins for its key) |
 //! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 16 384 events per recording thread | |
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
 //! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
 //! | [`retry_buffer_bytes`](ConfigBuilder::retry_buffer_bytes) | 4 MiB (about 47 000 events) | `RACEWAY_RETRY_BUFFER_BYTES` |
 //! | [`on_delivery_problem`](ConfigBuilder::on_delivery_problem) | one line on stderr | |
+//! | [`tls_root_certificates`](ConfigBuilder::tls_root_certificates) | the webpki roots | `RACEWAY_CA_CERT` (a PEM file) |
+//!
+//! An `https://` server URL needs the `tls` feature (rustls, through the HTTP transport); without
+//! it the client refuses to start with an error that says so.
 //!
 //! An empty variable counts as unset. Whether a server URL was configured at all (in code or in
 //! `RACEWAY_URL`) stays observable through [`Config::configured_server_url`]: with none, the
@@ -314,6 +322,7 @@ pub struct Config {
     capture_path: Option<PathBuf>,
     retry_buffer_bytes: usize,
     delivery_problem: Option<ProblemHook>,
+    tls_root_certificates: Option<PathBuf>,
 }
 
 /// Where the shutdown line about lost events and delivery problems goes.
@@ -358,7 +367,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A builder starting from the defaults.
+    /// A builder starting from the defaults; it reads no variable unless told to with
+    /// [`with_env`](ConfigBuilder::with_env) (see [precedence](self)).
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -454,6 +464,12 @@ impl Config {
         }
     }
 
+    /// The PEM file of the certificates trusted for an `https://` server instead of the webpki
+    /// roots, if any.
+    pub fn tls_root_certificates(&self) -> Option<&Path> {
+        self.tls_root_certificates.as_deref()
+    }
+
     /// This process's vector clock component, `service#instance`.
     pub fn clock_component(&self) -> String {
         format!("{}#{}", self.service_name, self.instance_id)
@@ -478,6 +494,7 @@ pub struct ConfigBuilder {
     capture_path: Option<PathBuf>,
     retry_buffer_bytes: Option<usize>,
     delivery_problem: Option<ProblemHook>,
+    tls_root_certificates: Option<PathBuf>,
     env: Env,
 }
 
@@ -492,6 +509,10 @@ struct Env {
     analyze: Option<String>,
     capture: Option<String>,
     retry_buffer_bytes: Option<String>,
+    ca_cert: Option<String>,
+    batch_size: Option<String>,
+    flush_interval_ms: Option<String>,
+    tags: Option<String>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -604,6 +625,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Trusts the certificates in the PEM file at `path` — a private CA, or the server's own
+    /// self-signed certificate — instead of the webpki roots for an `https://` server (feature
+    /// `tls`). Read when the client starts; a missing or empty file is a start error.
+    pub fn tls_root_certificates(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_root_certificates = Some(path.into());
+        self
+    }
+
     /// Reads the `RACEWAY_*` variables from the process environment.
     pub fn with_env(self) -> Self {
         self.with_env_from(|name| std::env::var(name).ok())
@@ -622,6 +651,10 @@ impl ConfigBuilder {
             analyze: get("RACEWAY_ANALYZE"),
             capture: get("RACEWAY_CAPTURE"),
             retry_buffer_bytes: get("RACEWAY_RETRY_BUFFER_BYTES"),
+            ca_cert: get("RACEWAY_CA_CERT"),
+            batch_size: get("RACEWAY_BATCH_SIZE"),
+            flush_interval_ms: get("RACEWAY_FLUSH_INTERVAL_MS"),
+            tags: get("RACEWAY_TAGS"),
         };
         self
     }
@@ -644,8 +677,29 @@ impl ConfigBuilder {
             capture_path,
             retry_buffer_bytes,
             delivery_problem,
+            tls_root_certificates,
             env,
         } = self;
+        let tls_root_certificates = tls_root_certificates.or(env.ca_cert.map(PathBuf::from));
+        let batch_size = match (batch_size, env.batch_size) {
+            (None, Some(value)) => Some(number(value, "RACEWAY_BATCH_SIZE")?),
+            (code, _) => code,
+        };
+        let flush_interval = match (flush_interval, env.flush_interval_ms) {
+            (None, Some(value)) => Some(Duration::from_millis(number(
+                value,
+                "RACEWAY_FLUSH_INTERVAL_MS",
+            )?)),
+            (code, _) => code,
+        };
+        let tags = match env.tags {
+            Some(value) => {
+                let mut merged = parse_tags(value)?;
+                merged.extend(tags);
+                merged
+            }
+            None => tags,
+        };
         let server_url = match (server_url, env.url) {
             (Some(url), _) => Some(parse_url(url, "server_url")?),
             (None, Some(url)) => Some(parse_url(url, "RACEWAY_URL")?),
@@ -718,6 +772,7 @@ impl ConfigBuilder {
             capture_path,
             retry_buffer_bytes,
             delivery_problem,
+            tls_root_certificates,
         })
     }
 }
@@ -740,6 +795,38 @@ fn flag(
         },
         (None, None) => Ok(None),
     }
+}
+
+/// A number from the variable `variable`.
+fn number<N: std::str::FromStr>(value: String, variable: &'static str) -> Result<N, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::InvalidVariable {
+            variable,
+            value,
+            expected: "a whole number",
+        })
+}
+
+/// `RACEWAY_TAGS`: `key=value` pairs separated by commas, blanks around each trimmed.
+fn parse_tags(value: String) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut tags = BTreeMap::new();
+    for pair in value.split(',').filter(|pair| !pair.trim().is_empty()) {
+        match pair.split_once('=') {
+            Some((key, tag)) if !key.trim().is_empty() => {
+                tags.insert(key.trim().to_owned(), tag.trim().to_owned());
+            }
+            _ => {
+                return Err(ConfigError::InvalidVariable {
+                    variable: "RACEWAY_TAGS",
+                    value,
+                    expected: "key=value pairs separated by commas",
+                })
+            }
+        }
+    }
+    Ok(tags)
 }
 
 fn parse_url(url: String, origin: &'static str) -> Result<ServerUrl, ConfigError> {

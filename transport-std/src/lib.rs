@@ -13,9 +13,11 @@
 //! * [`config`] — [`Config`]: every option, from code or `RACEWAY_*` variables.
 //! * [`track`] — the tracking calls (`track_write`, `track_function`, `track_error`, …).
 //! * [`sync`] — tracked `Mutex` and `RwLock`.
-//! * [`context`], [`thread`], [`future`] — carrying the context across threads and tasks.
+//! * [`context`], [`thread`], [`future`] — carrying the context across threads and tasks;
+//!   `task` — `spawn`/`spawn_blocking` for tokio (feature `tokio`).
 //! * [`propagation`] — `traceparent`, `tracestate` and `raceway-clock` in and out.
-//! * `middleware` — the tower layer `RacewayLayer` (feature `tower`).
+//! * `middleware` — the tower layer `RacewayLayer` (feature `tower`); `outbound` — client
+//!   middleware for reqwest (feature `reqwest`) and tower clients (feature `tower`).
 //! * [`sink`] — where batches go: [`server`] (the Raceway server), [`analysis`] (the built-in
 //!   race analyzer), [`capture`] (a file for `raceway check`), or your own.
 //! * [`time`] — timestamps; [`names`] — dynamic names.
@@ -68,11 +70,15 @@ mod ids;
 #[cfg(feature = "tower")]
 pub mod middleware;
 pub mod names;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod outbound;
 pub mod propagation;
 mod record;
 pub mod server;
 pub mod sink;
 pub mod sync;
+#[cfg(feature = "tokio")]
+pub mod task;
 pub mod thread;
 pub mod time;
 pub mod track;
@@ -83,6 +89,10 @@ pub use context::{Context, Entered};
 pub use future::FutureExt;
 pub use names::{intern, text, IntoName};
 pub use track::*;
+
+/// The race report [`Analysis::report`](analysis::Analysis::report) returns, nameable without a
+/// second dependency.
+pub use raceway_analyze::{Race, RaceAccess, Report, Severity, Summary};
 
 /// The core crate: the event model that sinks and tests inspect.
 pub use raceway_core;

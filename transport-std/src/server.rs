@@ -130,6 +130,12 @@ impl ServerSink {
         if let Some(key) = config.api_key() {
             delivery.api_key = Some(raceway_transport_http::ApiKey::new(key.expose())?);
         }
+        if let Some(path) = config.tls_root_certificates() {
+            let pem = std::fs::read(path).map_err(|e| {
+                HttpConfigError::RootCertificates(format!("{}: {e}", path.display()))
+            })?;
+            delivery.root_certificates_pem = Some(pem);
+        }
         let slot = std::mem::size_of::<Event>() + std::mem::size_of::<usize>();
         let outbox = Arc::new(Outbox {
             buffer: ArrayQueue::new((config.retry_buffer_bytes() / slot).max(1)),

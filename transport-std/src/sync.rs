@@ -1,4 +1,6 @@
-//! Tracked locks: `Mutex` and `RwLock` that record their acquire and release.
+//! Tracked locks: `Mutex` and `RwLock` that record their acquire and release, a [`Condvar`]
+//! that waits on the tracked `Mutex`, and the same locks for tokio in `sync::tokio` (feature
+//! `tokio`).
 //!
 //! They wrap the std locks and behave like them, poisoning included. The acquire is recorded
 //! after the lock is really held and the release before it is really let go, so the event
@@ -50,6 +52,12 @@ use raceway_core::{Kind, LockKind};
 
 use crate::context::Context;
 use crate::names::IntoName;
+
+mod condvar;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use condvar::Condvar;
 
 enum LockName {
     Given(&'static str),

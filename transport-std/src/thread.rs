@@ -2,7 +2,8 @@
 //! [child](crate::Context::child) of the spawner's current context (a spawn edge), and joining
 //! it records a join edge.
 //!
-//! Without a current context it is a plain `std::thread::spawn`.
+//! Without a current context it is a plain `std::thread::spawn`. [`scope`] does the same for
+//! scoped threads, joining every worker at the end of the scope.
 //!
 //! # Examples
 //!
@@ -34,6 +35,10 @@ use raceway_core::{Kind, ThreadId};
 
 use crate::context::Context;
 
+mod scope;
+
+pub use scope::{scope, Scope, ScopedJoinHandle};
+
 /// Spawns an OS thread running `f` in a child of the current context.
 #[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
@@ -44,19 +49,24 @@ where
     let parent = Context::current();
     let child = parent.as_ref().map(Context::child);
     let child_thread = child.as_ref().map(Context::thread_id);
-    let inner = std::thread::spawn(move || match child {
-        Some(child) => {
-            let result = child.run(f);
-            // The child's last handle: `ThreadEnd` is recorded before the thread can be joined.
-            drop(child);
-            result
-        }
-        None => f(),
-    });
+    let inner = std::thread::spawn(move || run_in(child, f));
     JoinHandle {
         inner,
         parent,
         child_thread,
+    }
+}
+
+/// Runs `f` in `child` (if any), then drops this last handle of it, so that its `ThreadEnd` is
+/// recorded before whoever waits for `f` can see it finish.
+pub(crate) fn run_in<R>(child: Option<Context>, f: impl FnOnce() -> R) -> R {
+    match child {
+        Some(child) => {
+            let result = child.run(f);
+            drop(child);
+            result
+        }
+        None => f(),
     }
 }
 

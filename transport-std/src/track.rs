@@ -14,10 +14,10 @@
 //! |---|---|
 //! | `TrackStateChange` | [`track_state_change`], [`track_read`], [`track_write`], [`track_atomic_read`], [`track_atomic_write`], [`track_atomic_rmw`] |
 //! | `TrackFunctionCall` | [`track_function_call`] |
-//! | `StartFunction` / `TrackFunctionDuration` | [`start_function`] (a guard), [`track_function`] (a closure) |
+//! | `StartFunction` / `TrackFunctionDuration` | [`start_function`] (a guard), [`track_function`] (a closure), [`track_function_async`] (a future) |
 //! | function return | [`track_function_return`] |
 //! | `TrackHTTPRequest` / `TrackHTTPResponse` | [`track_http_request`], [`track_http_response`]; linked outbound calls: [`Context::outbound`](crate::Context::outbound) |
-//! | `TrackAsyncSpawn` / `TrackAsyncAwait` | [`Context::child`](crate::Context::child) / [`Context::join`](crate::Context::join), [`crate::thread::spawn`], [`crate::future`] |
+//! | `TrackAsyncSpawn` / `TrackAsyncAwait` | [`Context::child`](crate::Context::child) / [`Context::join`](crate::Context::join), [`crate::thread::spawn`], [`crate::thread::scope`], `raceway::task::spawn` (feature `tokio`), [`crate::future`] |
 //! | `TrackLockAcquire` / `TrackLockRelease` | [`track_lock_acquire`], [`track_lock_release`]; tracked locks in [`crate::sync`] |
 //! | `TrackError` | [`track_error`], [`track_error_with_stack`], [`track_error_value`] |
 //! | `TrackCustom` | [`track_custom`] |
@@ -251,9 +251,150 @@ pub fn track_error_value<E: std::error::Error + ?Sized>(error: &E) {
 /// when dropped (also when unwinding).
 #[track_caller]
 pub fn start_function(name: impl IntoName) -> FunctionGuard {
-    let location = Location::caller();
-    let name = name.into_name();
-    let context = Context::current();
+    start_function_at(Context::current(), name.into_name(), Location::caller())
+}
+
+/// Runs `f` between a recorded call and return of `name` (with the duration), returning what
+/// `f` returns. For an `async` function use [`track_function_async`]: this one would time only
+/// the making of the future.
+#[track_caller]
+pub fn track_function<R>(name: impl IntoName, f: impl FnOnce() -> R) -> R {
+    let _guard = start_function(name);
+    f()
+}
+
+/// The async form of [`track_function`]: records the call when `future` is first polled, and
+/// the return — with the time from that poll to completion, and the output as its value — when
+/// it completes, in the context current at the first poll. A future dropped before it completes
+/// (a cancelled request, a lost `select!` branch) records its return with no value, as an
+/// unwinding [`track_function`] does.
+///
+/// # Examples
+///
+/// ```
+/// # use raceway::sink::MemorySink;
+/// # use raceway::{Client, Config, FutureExt};
+/// # let (sink, _captured) = MemorySink::new(1000);
+/// # let client = Client::new(Config::default(), sink)?;
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// async fn price(item: u64) -> u64 {
+///     item * 10
+/// }
+/// let total = runtime.block_on(
+///     raceway::track_function_async("price", price(4)).in_context(client.start_trace()),
+/// );
+/// assert_eq!(total, 40); // recorded as the return value, with the run's duration
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[track_caller]
+pub fn track_function_async<F>(name: impl IntoName, future: F) -> TrackedFunction<F>
+where
+    F: std::future::Future,
+    F::Output: ReturnValue,
+{
+    TrackedFunction {
+        inner: future,
+        name: name.into_name(),
+        location: Location::caller(),
+        guard: None,
+    }
+}
+
+/// What a function's output records as its return value (see [`track_function_async`]):
+/// numbers and booleans as themselves, `Option` and `Result` as what they hold (an `Err` as no
+/// value), everything else as no value. Implement it for your own output types.
+pub trait ReturnValue {
+    /// The value recorded in [`Kind::FunctionReturn`].
+    fn return_value(&self) -> Value;
+}
+
+macro_rules! return_value_as_itself {
+    ($($t:ty),*) => {$(
+        impl ReturnValue for $t {
+            fn return_value(&self) -> Value {
+                Value::from(*self)
+            }
+        }
+    )*};
+}
+return_value_as_itself!(bool, i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64, Value);
+
+impl ReturnValue for () {
+    fn return_value(&self) -> Value {
+        Value::None
+    }
+}
+
+impl<T: ReturnValue> ReturnValue for Option<T> {
+    fn return_value(&self) -> Value {
+        self.as_ref().map_or(Value::None, ReturnValue::return_value)
+    }
+}
+
+impl<T: ReturnValue, E> ReturnValue for Result<T, E> {
+    fn return_value(&self) -> Value {
+        self.as_ref().map_or(Value::None, ReturnValue::return_value)
+    }
+}
+
+impl<T: ReturnValue + ?Sized> ReturnValue for &T {
+    fn return_value(&self) -> Value {
+        (**self).return_value()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future timed as a function call. From [`track_function_async`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TrackedFunction<F> {
+        #[pin]
+        inner: F,
+        name: &'static str,
+        location: &'static Location<'static>,
+        // Made at the first poll; records the return when the future completes or is dropped.
+        guard: Option<FunctionGuard>,
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for TrackedFunction<F>
+where
+    F::Output: ReturnValue,
+{
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let (name, location) = (*this.name, *this.location);
+        let guard = this
+            .guard
+            .get_or_insert_with(|| start_function_at(Context::current(), name, location));
+        let poll = this.inner.poll(cx);
+        if let std::task::Poll::Ready(output) = &poll {
+            guard.set_return_value(output.return_value());
+            *this.guard = None;
+        }
+        poll
+    }
+}
+
+impl<F> fmt::Debug for TrackedFunction<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackedFunction")
+            .field("function", &self.name)
+            .field("started", &self.guard.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Records the call of `name` in `context` and returns the guard for its return.
+fn start_function_at(
+    context: Option<Context>,
+    name: &'static str,
+    location: &'static Location<'static>,
+) -> FunctionGuard {
     match &context {
         Some(ctx) => ctx.record_at(
             Kind::FunctionCall {
@@ -271,14 +412,6 @@ pub fn start_function(name: impl IntoName) -> FunctionGuard {
         start: Instant::now(),
         value: Value::None,
     }
-}
-
-/// Runs `f` between a recorded call and return of `name` (with the duration), returning what
-/// `f` returns.
-#[track_caller]
-pub fn track_function<R>(name: impl IntoName, f: impl FnOnce() -> R) -> R {
-    let _guard = start_function(name);
-    f()
 }
 
 impl Context {
@@ -309,22 +442,7 @@ impl Context {
     /// [`start_function`] in this context.
     #[track_caller]
     pub fn start_function(&self, name: impl IntoName) -> FunctionGuard {
-        let location = Location::caller();
-        let name = name.into_name();
-        self.record_at(
-            Kind::FunctionCall {
-                function: name,
-                args: Value::None,
-            },
-            location,
-        );
-        FunctionGuard {
-            context: Some(self.clone()),
-            name,
-            location,
-            start: Instant::now(),
-            value: Value::None,
-        }
+        start_function_at(Some(self.clone()), name.into_name(), Location::caller())
     }
 
     fn span_for(&self, direction: Direction) -> u64 {
