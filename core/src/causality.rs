@@ -34,8 +34,8 @@
 //!
 //! # Memory
 //!
-//! Everything is bounded. Locks are keyed by their `&'static str` name (compared by content), so
-//! the lock table is as large as the program's set of lock names. Other tables have caps:
+//! Everything is bounded. Locks are keyed by their name's identity ([`crate::name::Name::id`]),
+//! so the lock table is as large as the program's set of lock names. Other tables have caps:
 //!
 //! * spawns whose child has not run yet: [`MAX_PENDING_SPAWNS`];
 //! * messages and HTTP exchanges not received yet: [`MAX_PENDING_MESSAGES`];
@@ -58,9 +58,9 @@
 //! use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 //!
 //! let (a, b) = (ThreadId::from_raw(1), ThreadId::from_raw(2));
-//! let (lock, lock_kind) = ("accounts", LockKind::Mutex);
+//! let (lock, lock_kind) = ("accounts".into(), LockKind::Mutex);
 //! let write = Kind::StateChange {
-//!     variable: "balance",
+//!     variable: "balance".into(),
 //!     access: Access::Write,
 //!     old: Value::None,
 //!     new: Value::I64(1),
@@ -111,7 +111,7 @@ pub struct Observed {
 #[derive(Debug)]
 pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     threads: BTreeMap<ThreadId, ThreadState<N>>,
-    locks: BTreeMap<&'static str, LockState<N>>,
+    locks: BTreeMap<u64, LockState<N>>,
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
     /// Joined threads, oldest first.
@@ -201,7 +201,7 @@ impl<const N: usize> HappensBefore<N> {
 
         match event.kind {
             Kind::LockAcquire { lock, lock_kind } => {
-                if let Some(lock) = self.locks.get(lock) {
+                if let Some(lock) = self.locks.get(&lock.id()) {
                     clock.join(&lock.write);
                     if lock_kind.is_exclusive() {
                         clock.join(&lock.read);
@@ -209,7 +209,7 @@ impl<const N: usize> HappensBefore<N> {
                 }
             }
             Kind::LockRelease { lock, lock_kind } => {
-                let lock = self.locks.entry(lock).or_default();
+                let lock = self.locks.entry(lock.id()).or_default();
                 if lock_kind.is_exclusive() {
                     lock.write.clone_from(clock);
                     lock.read = VectorClock::new();
