@@ -164,7 +164,8 @@ pub struct Stats {
     pub in_flight: u64,
     /// Tracking calls made with no current context, which recorded nothing (process-wide).
     pub untracked: u64,
-    /// Dynamic names and values that fell back because the name table was full (process-wide).
+    /// Dynamic names shown by hash (or, for function and event names, as `OVERFLOW_NAME`) and
+    /// long values cut because a table was full (process-wide; see [`crate::names`]).
     pub names_overflowed: u64,
 }
 
