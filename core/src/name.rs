@@ -108,6 +108,15 @@ impl Name {
         matches!(self.0, Repr::Forgotten(_))
     }
 
+    /// The identity of a forgotten name, `None` for a name with text. Unlike [`id`](Self::id) it
+    /// never hashes, so firmware encoders that only see literals link no hash function.
+    pub const fn forgotten_id(self) -> Option<u64> {
+        match self.0 {
+            Repr::Text(_) => None,
+            Repr::Forgotten([low, high]) => Some(low as u64 | (high as u64) << 32),
+        }
+    }
+
     /// What to show: the text, or `#` and the identity in 16 lowercase hex digits.
     pub fn text(self) -> NameText {
         match self.0 {
@@ -128,14 +137,27 @@ impl Name {
     /// forgotten name back (so a decoded stream keeps the identity the recorder had), anything
     /// else is text.
     pub fn from_display(text: &'static str) -> Name {
-        let bytes = text.as_bytes();
-        let hex = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
-        if bytes.len() == 17 && bytes[0] == b'#' && bytes[1..].iter().all(hex) {
-            if let Ok(id) = u64::from_str_radix(&text[1..], 16) {
-                return Name::forgotten(id);
-            }
+        match shown_hash(text) {
+            Some(id) => Name::forgotten(id),
+            None => Name::new(text),
         }
-        Name::new(text)
+    }
+
+    /// The identity of the name that [`text`](Self::text) displayed as `text`, for a decoder
+    /// that cannot keep the text itself.
+    pub fn display_id(text: &str) -> u64 {
+        shown_hash(text).unwrap_or_else(|| hash(text))
+    }
+}
+
+/// The identity in `#` and 16 lowercase hex digits, if `text` is that.
+fn shown_hash(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let hex = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+    if bytes.len() == 17 && bytes[0] == b'#' && bytes[1..].iter().all(hex) {
+        u64::from_str_radix(&text[1..], 16).ok()
+    } else {
+        None
     }
 }
 
