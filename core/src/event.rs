@@ -65,9 +65,15 @@ const _: () = assert!(
     "events must stay small"
 );
 #[cfg(target_pointer_width = "32")]
-const _: () = assert!(core::mem::size_of::<Event>() <= 64, "events fit 64 bytes on devices");
+const _: () = assert!(
+    core::mem::size_of::<Event>() <= 64,
+    "events fit 64 bytes on devices"
+);
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(core::mem::size_of::<Event>() <= 80, "events fit 80 bytes on hosts");
+const _: () = assert!(
+    core::mem::size_of::<Event>() <= 80,
+    "events fit 80 bytes on hosts"
+);
 
 impl Event {
     /// An event recorded at the caller's source location.

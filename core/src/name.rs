@@ -301,9 +301,6 @@ mod tests {
 
     #[test]
     fn a_name_is_as_small_as_a_str() {
-        assert_eq!(
-            core::mem::size_of::<Name>(),
-            core::mem::size_of::<&str>()
-        );
+        assert_eq!(core::mem::size_of::<Name>(), core::mem::size_of::<&str>());
     }
 }

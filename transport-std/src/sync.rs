@@ -83,11 +83,7 @@ struct Held {
 }
 
 impl Held {
-    fn acquire(
-        lock: Name,
-        lock_kind: LockKind,
-        location: &'static Location<'static>,
-    ) -> Self {
+    fn acquire(lock: Name, lock_kind: LockKind, location: &'static Location<'static>) -> Self {
         let context = Context::current();
         match &context {
             Some(ctx) => ctx.record_at(Kind::LockAcquire { lock, lock_kind }, location),

@@ -16,7 +16,10 @@ fn a_full_table_keeps_identity_and_counts() {
         let _ = format_args!("filler.{i}").into_name();
     }
     let name = String::from("one.more.name").into_name();
-    assert_eq!(name.to_string(), format!("#{:016x}", name::hash("one.more.name")));
+    assert_eq!(
+        name.to_string(),
+        format!("#{:016x}", name::hash("one.more.name"))
+    );
     assert_eq!(name, "one.more.name");
     assert_ne!(name, "one.more.other");
     assert!(client.stats().names_overflowed > before);

@@ -26,7 +26,10 @@ fn hostile_clock_components_do_not_change_later_names() {
     let (client, _captured) = common::client();
     for request in 0..200 {
         let incoming = extract(&[("raceway-clock", hostile_header(request))]);
-        assert!(incoming.is_distributed(), "request {request} was not accepted");
+        assert!(
+            incoming.is_distributed(),
+            "request {request} was not accepted"
+        );
         let ctx = client.continue_trace(&incoming);
         ctx.track_write("handled", 0, 1);
     }

@@ -108,7 +108,11 @@ fn readers_do_not_order_each_other() {
 fn derived_names_are_unique_per_lock() {
     let locks: Vec<Mutex<()>> = (0..2).map(|_| Mutex::new(())).collect();
     assert_ne!(locks[0].name(), locks[1].name());
-    assert!(locks[0].name().to_string().starts_with("mutex#"), "{}", locks[0].name());
+    assert!(
+        locks[0].name().to_string().starts_with("mutex#"),
+        "{}",
+        locks[0].name()
+    );
     assert!(locks[0].name().to_string().contains(file!()));
     assert_eq!(locks[0].name(), locks[0].name());
     let _ = Kind::ThreadEnd;

@@ -173,7 +173,10 @@ fn main() -> ExitCode {
     for event in &events {
         match event.kind {
             Kind::StateChange { variable, .. } => {
-                accessors.entry(variable.to_string()).or_default().insert(event.thread);
+                accessors
+                    .entry(variable.to_string())
+                    .or_default()
+                    .insert(event.thread);
             }
             Kind::LockAcquire { lock, .. } => {
                 acquired.insert(lock.to_string());

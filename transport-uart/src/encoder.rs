@@ -286,7 +286,13 @@ impl<const N: usize> Encoder<N> {
                 // The decoder reads `#` and 16 hex digits back as the same identity.
                 let shown = Name::forgotten(hash).text();
                 let id = self.len as u16;
-                self.send(&Frame::Symbol { id, text: shown.as_str() }, emit)?;
+                self.send(
+                    &Frame::Symbol {
+                        id,
+                        text: shown.as_str(),
+                    },
+                    emit,
+                )?;
                 Ok(self.insert(key))
             }
             Ref::Location(location) => {
@@ -550,7 +556,9 @@ fn references(event: &Event) -> [Option<Ref>; 4] {
         Kind::FunctionReturn {
             function, value: v, ..
         } => (text(function), value(v), None),
-        Kind::LockAcquire { lock, .. } | Kind::LockRelease { lock, .. } => (ident(lock), None, None),
+        Kind::LockAcquire { lock, .. } | Kind::LockRelease { lock, .. } => {
+            (ident(lock), None, None)
+        }
         Kind::HttpRequest { method, url, .. } => (text(method), value(url), None),
         Kind::DatabaseQuery {
             database, query, ..

@@ -56,5 +56,8 @@ pub fn analyzed_client() -> (Client, raceway::analysis::Analysis) {
         .flush_interval(Duration::from_millis(10))
         .build()
         .expect("valid test config");
-    (Client::new(config, sink.quiet()).expect("drain thread"), analysis)
+    (
+        Client::new(config, sink.quiet()).expect("drain thread"),
+        analysis,
+    )
 }
