@@ -5,7 +5,7 @@
 mod common;
 
 use raceway::raceway_core::causality::HappensBefore;
-use raceway::{Direction, Kind};
+use raceway::Direction;
 
 #[test]
 fn the_call_is_a_happens_before_edge_both_ways() {

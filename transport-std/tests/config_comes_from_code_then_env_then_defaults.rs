@@ -112,7 +112,7 @@ fn invalid_values_are_clear_errors() {
         (
             Config::builder().with_env_from(env(&[("RACEWAY_DEBUG", "maybe")])),
             ConfigError::InvalidVariable {
-                variable: "RACEWAY_DEBUG".into(),
+                variable: "RACEWAY_DEBUG",
                 value: "maybe".into(),
                 expected: "1, true, yes, on, 0, false, no or off",
             },
