@@ -122,12 +122,8 @@ impl Name {
         match self.0 {
             Repr::Text(text) => NameText::Known(text),
             Repr::Forgotten(_) => {
-                let mut digits = [b'#'; 17];
-                let id = self.id();
-                for (i, digit) in digits[1..].iter_mut().enumerate() {
-                    let nibble = (id >> (60 - 4 * i)) & 0xf;
-                    *digit = b"0123456789abcdef"[nibble as usize];
-                }
+                let mut digits = [0; 17];
+                write_hash(self.id(), &mut digits);
                 NameText::Hash(digits)
             }
         }
@@ -148,6 +144,19 @@ impl Name {
     pub fn display_id(text: &str) -> u64 {
         shown_hash(text).unwrap_or_else(|| hash(text))
     }
+}
+
+/// Writes how a forgotten name with identity `id` is shown, `#` and 16 lowercase hex digits,
+/// into `out` and returns it as text. Encoders that must not link `core::str::from_utf8` or
+/// copy a [`NameText`] (firmware) use it directly.
+pub fn write_hash(id: u64, out: &mut [u8; 17]) -> &str {
+    out[0] = b'#';
+    for (i, digit) in out[1..].iter_mut().enumerate() {
+        let nibble = (id >> (60 - 4 * i)) & 0xf;
+        *digit = b"0123456789abcdef"[nibble as usize];
+    }
+    // SAFETY: every byte was just written from ASCII ('#' and hex digits), which is UTF-8.
+    unsafe { core::str::from_utf8_unchecked(out) }
 }
 
 /// The identity in `#` and 16 lowercase hex digits, if `text` is that.
@@ -175,8 +184,8 @@ impl NameText {
     pub fn as_str(&self) -> &str {
         match self {
             NameText::Known(text) => text,
-            // Only ASCII is ever written into the digits.
-            NameText::Hash(digits) => core::str::from_utf8(digits).unwrap_or("#"),
+            // SAFETY: only `write_hash` fills the digits, with ASCII.
+            NameText::Hash(digits) => unsafe { core::str::from_utf8_unchecked(digits) },
         }
     }
 }

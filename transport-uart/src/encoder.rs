@@ -94,8 +94,7 @@ pub struct EncoderStats {
 /// What a table entry stands for: a string by address and length, or a location by address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Key {
-    /// The address, or a forgotten name's identity (64 bits even on 32-bit targets).
-    addr: u64,
+    addr: usize,
     /// The string's length, or [`Key::LOCATION`] for a location.
     len: usize,
 }
@@ -103,27 +102,32 @@ struct Key {
 impl Key {
     /// No string is this long, so it marks a location.
     const LOCATION: usize = usize::MAX;
-    /// No string is this long either, so it marks a name known only by its identity.
+    /// No string is this long or longer, so lengths from `isize::MAX + 1` to this mark a name
+    /// known only by its identity.
     const HASHED: usize = usize::MAX - 1;
     const EMPTY: Key = Key { addr: 0, len: 0 };
 
     fn text(text: &'static str) -> Key {
         Key {
-            addr: text.as_ptr() as usize as u64,
+            addr: text.as_ptr() as usize,
             len: text.len(),
         }
     }
 
+    /// The low half of the identity goes in `addr`, the high half below [`Key::HASHED`] (all of
+    /// it on 64-bit hosts; 31 bits on 32-bit targets, which only ever see literal names). Two
+    /// words, so the table stays as small as before on devices.
     fn hashed(id: u64) -> Key {
+        let high = (id >> 32) as usize & (usize::MAX >> 1);
         Key {
-            addr: id,
-            len: Key::HASHED,
+            addr: id as usize,
+            len: Key::HASHED - high,
         }
     }
 
     fn location(location: &'static Location<'static>) -> Key {
         Key {
-            addr: location as *const Location<'static> as usize as u64,
+            addr: location as *const Location<'static> as usize,
             len: Key::LOCATION,
         }
     }
@@ -284,15 +288,10 @@ impl<const N: usize> Encoder<N> {
                     return Ok(id);
                 }
                 // The decoder reads `#` and 16 hex digits back as the same identity.
-                let shown = Name::forgotten(hash).text();
+                let mut shown = [0; 17];
+                let text = raceway_core::name::write_hash(hash, &mut shown);
                 let id = self.len as u16;
-                self.send(
-                    &Frame::Symbol {
-                        id,
-                        text: shown.as_str(),
-                    },
-                    emit,
-                )?;
+                self.send(&Frame::Symbol { id, text }, emit)?;
                 Ok(self.insert(key))
             }
             Ref::Location(location) => {
