@@ -139,9 +139,9 @@ mod trace {
     use core::sync::atomic::{AtomicU32, Ordering};
 
     use raceway_core::event::{Access, Kind, LockKind, ThreadId, Value};
-    use raceway_core::Name;
     use raceway_core::recorder::{Recorder, TimeSource};
     use raceway_core::ring::{Consumer, Ring, Slot};
+    use raceway_core::Name;
     use raceway_transport_uart::{EncoderConfig, UartTransport};
 
     use super::{Context, TICKS};
