@@ -26,14 +26,14 @@ fn main() {
             recorder.record(
                 worker,
                 Kind::LockAcquire {
-                    lock: lock.0,
+                    lock: lock.0.into(),
                     lock_kind: lock.1,
                 },
             );
             recorder.record(
                 worker,
                 Kind::StateChange {
-                    variable: "balance",
+                    variable: "balance".into(),
                     access: Access::Write,
                     old: Value::I64(100),
                     new: Value::I64(50),
@@ -42,7 +42,7 @@ fn main() {
             recorder.record(
                 worker,
                 Kind::LockRelease {
-                    lock: lock.0,
+                    lock: lock.0.into(),
                     lock_kind: lock.1,
                 },
             );
@@ -53,7 +53,7 @@ fn main() {
     recorder.record(
         main,
         Kind::StateChange {
-            variable: "balance",
+            variable: "balance".into(),
             access: Access::Read,
             old: Value::None,
             new: Value::I64(50),

@@ -77,12 +77,12 @@
 //!     kind,
 //! };
 //! let hits = |access| Kind::StateChange {
-//!     variable: "stats.hits",
+//!     variable: "stats.hits".into(),
 //!     access,
 //!     old: Default::default(),
 //!     new: Default::default(),
 //! };
-//! let (lock, lock_kind) = ("stats", LockKind::RwRead);
+//! let (lock, lock_kind) = ("stats".into(), LockKind::RwRead);
 //! let events = [
 //!     event(1, 10, Kind::LockAcquire { lock, lock_kind }),
 //!     event(2, 20, Kind::LockAcquire { lock, lock_kind }),
@@ -111,11 +111,11 @@ use std::fmt;
 use raceway_core::causality::HappensBefore;
 use raceway_core::clock::{Epoch, VectorClock};
 use raceway_core::event::SourceLocation;
-use raceway_core::{Access, Event, Kind, ThreadId, Value};
+use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
 
 use crate::lockset::{LocksetId, Locksets};
 use crate::report::{Race, RaceAccess, Report, Severity, Summary};
-use crate::HashMap;
+use crate::{HashMap, HashSet};
 
 /// Plain reads (and, separately, atomic accesses) kept per variable.
 pub const MAX_READERS: usize = 8;
@@ -130,7 +130,11 @@ pub const DEFAULT_MAX_RACES: usize = 1000;
 pub struct Analyzer<L> {
     hb: HappensBefore,
     locksets: Locksets,
-    variables: HashMap<&'static str, Shadow<L>>,
+    variables: HashMap<Name, Shadow<L>>,
+    /// Lock names seen only by their identity (their text was forgotten upstream).
+    forgotten_locks: HashSet<Name>,
+    /// Variable names seen only by their identity.
+    forgotten_variables: u64,
     races: Races<L>,
     events: u64,
     uncertain_events: u64,
@@ -174,14 +178,14 @@ impl<L> Default for Shadow<L> {
 struct Races<L> {
     found: Vec<Found<L>>,
     /// Index into `found` by variable and pair of locations (in source order).
-    index: HashMap<(&'static str, L, L), usize>,
+    index: HashMap<(Name, L, L), usize>,
     max: usize,
     not_kept: u64,
 }
 
 #[derive(Debug)]
 struct Found<L> {
-    variable: &'static str,
+    variable: Name,
     earlier: Seen<L>,
     later: Seen<L>,
     count: u64,
@@ -200,6 +204,8 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             hb: HappensBefore::new(),
             locksets: Locksets::new(),
             variables: HashMap::default(),
+            forgotten_locks: HashSet::default(),
+            forgotten_variables: 0,
             races: Races {
                 found: Vec::new(),
                 index: HashMap::default(),
@@ -261,6 +267,9 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 self.access(variable, seen);
             }
             Kind::LockAcquire { lock, lock_kind } => {
+                if lock.is_forgotten() {
+                    self.forgotten_locks.insert(lock);
+                }
                 self.locksets.acquire(event.thread, lock, lock_kind)
             }
             Kind::LockRelease { lock, lock_kind } => {
@@ -272,11 +281,14 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         }
     }
 
-    fn access(&mut self, variable: &'static str, now: Seen<L>) {
+    fn access(&mut self, variable: Name, now: Seen<L>) {
         let Some(clock) = self.hb.clock(now.thread) else {
             unreachable!("the event's thread was just observed")
         };
-        let shadow = self.variables.entry(variable).or_default();
+        let shadow = self.variables.entry(variable).or_insert_with(|| {
+            self.forgotten_variables += u64::from(variable.is_forgotten());
+            Shadow::default()
+        });
         let locksets = &self.locksets;
         let races = &mut self.races;
         let mut check = |earlier: &Seen<L>| {
@@ -322,7 +334,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             .found
             .iter()
             .map(|found| Race {
-                variable: found.variable.to_owned(),
+                variable: found.variable.to_string(),
                 severity: if found.earlier.access.is_write() && found.later.access.is_write() {
                     Severity::Critical
                 } else {
@@ -350,6 +362,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 capped_reads: self.capped_reads,
                 capped_locksets: self.locksets.capped,
                 races_not_kept: self.races.not_kept,
+                hashed_names: self.forgotten_variables + self.forgotten_locks.len() as u64,
             },
             races,
         }
@@ -397,7 +410,7 @@ fn race_access<L: SourceLocation>(
 }
 
 impl<L: SourceLocation + Eq + std::hash::Hash> Races<L> {
-    fn add(&mut self, variable: &'static str, earlier: &Seen<L>, later: &Seen<L>, forgotten: bool) {
+    fn add(&mut self, variable: Name, earlier: &Seen<L>, later: &Seen<L>, forgotten: bool) {
         let (mut earlier, mut later) = (*earlier, *later);
         earlier.uncertain |= forgotten;
         later.uncertain |= forgotten;

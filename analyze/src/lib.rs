@@ -4,7 +4,7 @@
 //! capture file, the UART decoder), then ask for a [`Report`]: text for people, JSON for tools.
 //!
 //! A data race is two accesses ([`Kind::StateChange`](raceway_core::Kind::StateChange)) to the
-//! same variable (names compared by content) from different logical threads, at least one a
+//! same variable (a [`Name`](raceway_core::Name): one identity per full text) from different logical threads, at least one a
 //! write, not both atomic, that happens-before does not order (locks, spawn/join, send/receive,
 //! HTTP spans: see [`raceway_core::causality`]) and that no common lock protects. The analysis
 //! is linear in the number of events and keeps bounded state per variable:
@@ -21,12 +21,12 @@
 //!
 //! let (a, b) = (ThreadId::from_raw(1), ThreadId::from_raw(2));
 //! let balance = |access, new| Kind::StateChange {
-//!     variable: "balance",
+//!     variable: "balance".into(),
 //!     access,
 //!     old: Value::None,
 //!     new: Value::I64(new),
 //! };
-//! let (lock, lock_kind) = ("accounts", LockKind::Mutex);
+//! let (lock, lock_kind) = ("accounts".into(), LockKind::Mutex);
 //!
 //! let mut analyzer = Analyzer::new();
 //! // A reads and writes under the lock; B writes without it: B's write races with both.
@@ -53,3 +53,4 @@ pub use report::{Race, RaceAccess, Report, Severity, Summary};
 /// Tables looked up on every event: names and thread ids are not attacker-chosen in a way that
 /// makes SipHash worth its cost here.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;

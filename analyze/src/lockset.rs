@@ -6,7 +6,7 @@
 //! accesses only if at least one of them is exclusive: readers of an `RwLock` do not exclude
 //! each other, so a write made under a shared hold is not protected by it.
 
-use raceway_core::{LockKind, ThreadId};
+use raceway_core::{LockKind, Name, ThreadId};
 
 use crate::HashMap;
 
@@ -20,7 +20,8 @@ pub(crate) type LocksetId = u32;
 /// One lock in a lockset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Held {
-    lock: &'static str,
+    /// The lock's identity ([`Name::id`]).
+    lock: u64,
     exclusive: bool,
 }
 
@@ -28,13 +29,13 @@ struct Held {
 #[derive(Debug, Default)]
 struct Holding {
     /// Each hold with its re-entry depth.
-    holds: Vec<(&'static str, LockKind, u32)>,
+    holds: Vec<(u64, LockKind, u32)>,
     id: LocksetId,
 }
 
 #[derive(Debug)]
 pub(crate) struct Locksets {
-    /// Sets by id, each sorted by lock name.
+    /// Sets by id, each sorted by lock identity.
     sets: Vec<Box<[Held]>>,
     ids: HashMap<Box<[Held]>, LocksetId>,
     threads: HashMap<ThreadId, Holding>,
@@ -60,7 +61,8 @@ impl Locksets {
         self.threads.get(&thread).map_or(Self::EMPTY, |h| h.id)
     }
 
-    pub(crate) fn acquire(&mut self, thread: ThreadId, lock: &'static str, kind: LockKind) {
+    pub(crate) fn acquire(&mut self, thread: ThreadId, lock: Name, kind: LockKind) {
+        let lock = lock.id();
         let holding = self.threads.entry(thread).or_default();
         match holding
             .holds
@@ -74,7 +76,8 @@ impl Locksets {
     }
 
     /// Releasing a lock the thread does not hold (its acquire was dropped) is ignored.
-    pub(crate) fn release(&mut self, thread: ThreadId, lock: &'static str, kind: LockKind) {
+    pub(crate) fn release(&mut self, thread: ThreadId, lock: Name, kind: LockKind) {
+        let lock = lock.id();
         let Some(holding) = self.threads.get_mut(&thread) else {
             return;
         };
@@ -159,25 +162,25 @@ mod tests {
     #[test]
     fn shared_holds_do_not_protect_each_other() {
         let mut sets = Locksets::new();
-        sets.acquire(A, "config", LockKind::RwRead);
-        sets.acquire(B, "config", LockKind::RwRead);
+        sets.acquire(A, "config".into(), LockKind::RwRead);
+        sets.acquire(B, "config".into(), LockKind::RwRead);
         assert!(!sets.protects(sets.current(A), sets.current(B)));
-        sets.release(B, "config", LockKind::RwRead);
-        sets.acquire(B, "config", LockKind::RwWrite);
+        sets.release(B, "config".into(), LockKind::RwRead);
+        sets.acquire(B, "config".into(), LockKind::RwWrite);
         assert!(sets.protects(sets.current(A), sets.current(B)));
     }
 
     #[test]
     fn reentrant_holds_need_every_release() {
         let mut sets = Locksets::new();
-        sets.acquire(A, "m", LockKind::Mutex);
-        sets.acquire(A, "m", LockKind::Mutex);
-        sets.release(A, "m", LockKind::Mutex);
+        sets.acquire(A, "m".into(), LockKind::Mutex);
+        sets.acquire(A, "m".into(), LockKind::Mutex);
+        sets.release(A, "m".into(), LockKind::Mutex);
         assert_ne!(sets.current(A), Locksets::EMPTY);
-        sets.release(A, "m", LockKind::Mutex);
+        sets.release(A, "m".into(), LockKind::Mutex);
         assert_eq!(sets.current(A), Locksets::EMPTY);
         // A release with no acquire (lost to a drop) is ignored.
-        sets.release(A, "m", LockKind::Mutex);
+        sets.release(A, "m".into(), LockKind::Mutex);
         assert_eq!(sets.current(A), Locksets::EMPTY);
     }
 
@@ -185,8 +188,8 @@ mod tests {
     fn same_set_gets_the_same_id_and_names_compare_by_content() {
         let mut sets = Locksets::new();
         let dynamic: &'static str = String::from("m").leak();
-        sets.acquire(A, "m", LockKind::Mutex);
-        sets.acquire(B, dynamic, LockKind::Mutex);
+        sets.acquire(A, "m".into(), LockKind::Mutex);
+        sets.acquire(B, dynamic.into(), LockKind::Mutex);
         assert_eq!(sets.current(A), sets.current(B));
         assert!(sets.protects(sets.current(A), sets.current(B)));
     }

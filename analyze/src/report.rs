@@ -20,7 +20,8 @@
 //!     "clock_overflow": false,       // whether some vector clock overflowed
 //!     "capped_reads": 0,             // read-set entries dropped for capacity
 //!     "capped_locksets": 0,          // locksets treated as empty for capacity
-//!     "races_not_kept": 0            // race occurrences beyond the distinct-race cap
+//!     "races_not_kept": 0,           // race occurrences beyond the distinct-race cap
+//!     "hashed_names": 0              // variable and lock names shown by hash (#3f2a…)
 //!   },
 //!   "races": [{
 //!     "variable": "accounts.alice.balance",
@@ -52,7 +53,7 @@
 //!     location: Site { file: "src/bank.rs", line, column: 5 },
 //!     thread: ThreadId::from_raw(thread),
 //!     kind: Kind::StateChange {
-//!         variable: "balance",
+//!         variable: "balance".into(),
 //!         access: Access::Write,
 //!         old: Value::I64(100),
 //!         new: Value::I64(50),
@@ -115,6 +116,9 @@ pub struct Summary {
     pub capped_locksets: u64,
     /// Race occurrences not kept because the distinct-race cap was reached.
     pub races_not_kept: u64,
+    /// Distinct variable and lock names whose text was forgotten (a full name table): they
+    /// are shown as `#` and 16 hex digits of their identity, which still tells them apart.
+    pub hashed_names: u64,
 }
 
 /// Two accesses to one variable from different logical threads, at least one a write, that
@@ -224,6 +228,16 @@ impl Report {
                  readers: races with them may have been missed",
                 s.capped_reads,
                 crate::analyzer::MAX_READERS
+            ));
+        }
+        if s.hashed_names > 0 {
+            caveats.push(format!(
+                "{} shown by hash (#…) because the name table was full: their text was \
+                 forgotten, their identity was not, so no verdict is affected",
+                match s.hashed_names {
+                    1 => "1 variable or lock name is".to_owned(),
+                    n => format!("{n} variable and lock names are"),
+                }
             ));
         }
         if s.races_not_kept > 0 {

@@ -7,7 +7,7 @@ use raceway_core::{Access, Event, Kind, ThreadId, Value};
 
 fn write(variable: &'static str) -> Kind {
     Kind::StateChange {
-        variable,
+        variable: variable.into(),
         access: Access::Write,
         old: Value::None,
         new: Value::I64(1),

@@ -7,7 +7,7 @@ use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 
 fn write(variable: &'static str) -> Kind {
     Kind::StateChange {
-        variable,
+        variable: variable.into(),
         access: Access::Write,
         old: Value::None,
         new: Value::I64(1),
@@ -23,9 +23,21 @@ fn a_lock_every_request_takes_keeps_verdicts_certain() {
         analyzer.observe(&Event::new(0, ThreadId::from_raw(thread), kind));
     };
     for request in 1..=REQUESTS {
-        record(request, Kind::LockAcquire { lock, lock_kind });
+        record(
+            request,
+            Kind::LockAcquire {
+                lock: lock.into(),
+                lock_kind,
+            },
+        );
         record(request, write("sessions.count"));
-        record(request, Kind::LockRelease { lock, lock_kind });
+        record(
+            request,
+            Kind::LockRelease {
+                lock: lock.into(),
+                lock_kind,
+            },
+        );
         // More work after the release, on the request's own state: the lock's clock never
         // learns all of a request, so its entries cannot simply be retired.
         let own = Box::leak(format!("request.{request}.scratch").into_boxed_str());
@@ -33,9 +45,21 @@ fn a_lock_every_request_takes_keeps_verdicts_certain() {
         record(request, Kind::ThreadEnd);
     }
     let (a, b) = (REQUESTS + 1, REQUESTS + 2);
-    record(a, Kind::LockAcquire { lock, lock_kind });
+    record(
+        a,
+        Kind::LockAcquire {
+            lock: lock.into(),
+            lock_kind,
+        },
+    );
     record(a, write("sessions.count"));
-    record(a, Kind::LockRelease { lock, lock_kind });
+    record(
+        a,
+        Kind::LockRelease {
+            lock: lock.into(),
+            lock_kind,
+        },
+    );
     record(b, write("cache.hot")); // two requests race on the cache
     record(a, write("cache.hot"));
 

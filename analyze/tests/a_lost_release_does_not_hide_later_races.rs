@@ -7,7 +7,7 @@ use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 
 fn write() -> Kind {
     Kind::StateChange {
-        variable: "orders.pending",
+        variable: "orders.pending".into(),
         access: Access::Write,
         old: Value::None,
         new: Value::I64(1),
@@ -20,15 +20,33 @@ fn a_lost_release_does_not_hide_later_races() {
     let (lock, lock_kind) = ("orders", LockKind::Mutex);
     let mut analyzer = Analyzer::new();
     let mut record = |thread: ThreadId, kind| analyzer.observe(&Event::new(0, thread, kind));
-    record(a, Kind::LockAcquire { lock, lock_kind });
+    record(
+        a,
+        Kind::LockAcquire {
+            lock: lock.into(),
+            lock_kind,
+        },
+    );
     record(a, write());
     // A's release was lost here.
     analyzer.observe(&Event::dropped(1));
     let mut record = |thread: ThreadId, kind| analyzer.observe(&Event::new(0, thread, kind));
     record(a, write()); // no longer under the lock: races with B's write
-    record(b, Kind::LockAcquire { lock, lock_kind });
+    record(
+        b,
+        Kind::LockAcquire {
+            lock: lock.into(),
+            lock_kind,
+        },
+    );
     record(b, write());
-    record(b, Kind::LockRelease { lock, lock_kind });
+    record(
+        b,
+        Kind::LockRelease {
+            lock: lock.into(),
+            lock_kind,
+        },
+    );
 
     let report = analyzer.report();
     assert!(!report.races.is_empty(), "{report}");

@@ -10,7 +10,7 @@ use raceway_core::{Access, Event, Kind, ThreadId, Value};
 fn a_recycled_thread_id_is_a_new_thread() {
     let reused = ThreadId::from_raw(7);
     let write = Kind::StateChange {
-        variable: "cache.entry",
+        variable: "cache.entry".into(),
         access: Access::Write,
         old: Value::None,
         new: Value::I64(1),

@@ -7,7 +7,7 @@ use raceway_core::{Access, Event, Kind, ThreadId, Value};
 
 fn access(variable: &'static str, access: Access) -> Kind {
     Kind::StateChange {
-        variable,
+        variable: variable.into(),
         access,
         old: Value::None,
         new: Value::I64(1),

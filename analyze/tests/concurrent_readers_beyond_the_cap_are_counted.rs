@@ -7,7 +7,7 @@ fn access(thread: u32, access: Access) -> Event {
         0,
         ThreadId::from_raw(thread),
         Kind::StateChange {
-            variable: "config",
+            variable: "config".into(),
             access,
             old: Value::None,
             new: Value::None,

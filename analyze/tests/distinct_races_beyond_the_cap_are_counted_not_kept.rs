@@ -13,7 +13,7 @@ fn distinct_races_beyond_the_cap_are_counted_not_kept() {
                 0,
                 ThreadId::from_raw(thread),
                 Kind::StateChange {
-                    variable,
+                    variable: variable.into(),
                     access: Access::Write,
                     old: Value::None,
                     new: Value::None,

@@ -687,12 +687,12 @@ fn clock_overflow_under_a_common_lock() -> Answer {
 }
 
 fn lock_chain(first_write_locked: bool) -> Vec<Event> {
-    let (lock, lock_kind) = ("chain", LockKind::Mutex);
+    let (lock, lock_kind) = ("chain".into(), LockKind::Mutex);
     let mut events = Vec::new();
     let mut record =
         |thread: u32, kind| events.push(Event::new(0, ThreadId::from_raw(thread), kind));
     let write = Kind::StateChange {
-        variable: "x",
+        variable: "x".into(),
         access: W,
         old: Value::None,
         new: Value::None,

@@ -6,7 +6,7 @@ fn write(thread: u32) -> Event {
         0,
         ThreadId::from_raw(thread),
         Kind::StateChange {
-            variable: "hits",
+            variable: "hits".into(),
             access: Access::Write,
             old: Value::None,
             new: Value::None,

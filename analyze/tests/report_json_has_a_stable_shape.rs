@@ -18,7 +18,7 @@ fn keys(object: &Json) -> Vec<&str> {
 fn report_json_has_a_stable_shape() {
     let (a, b) = (ThreadId::from_raw(3), ThreadId::from_raw(4));
     let access = |access, new| Kind::StateChange {
-        variable: "cache.len",
+        variable: "cache.len".into(),
         access,
         old: Value::None,
         new,
@@ -43,6 +43,7 @@ fn report_json_has_a_stable_shape() {
             "events",
             "evicted_threads",
             "first_drop_after",
+            "hashed_names",
             "lost_edges",
             "races_not_kept",
             "threads",

@@ -3,7 +3,7 @@ use raceway_core::{Access, Event, Kind, ThreadId, Value};
 
 fn balance(access: Access, old: i64, new: i64) -> Kind {
     Kind::StateChange {
-        variable: "accounts.alice.balance",
+        variable: "accounts.alice.balance".into(),
         access,
         old: Value::I64(old),
         new: Value::I64(new),

@@ -69,7 +69,7 @@ fn trace() -> Vec<Event<Site>> {
     let access = |rng: &mut Rng, variable: u64, write_percent: u64| {
         let write = rng.below(100) < write_percent;
         Kind::StateChange {
-            variable: names[variable as usize],
+            variable: names[variable as usize].into(),
             access: if write { Access::Write } else { Access::Read },
             old: Value::I64(1),
             new: Value::I64(2),
@@ -86,7 +86,7 @@ fn trace() -> Vec<Event<Site>> {
                 thread,
                 10,
                 Kind::LockAcquire {
-                    lock: lock_name,
+                    lock: lock_name.into(),
                     lock_kind,
                 },
             );
@@ -100,7 +100,7 @@ fn trace() -> Vec<Event<Site>> {
                 thread,
                 20,
                 Kind::LockRelease {
-                    lock: lock_name,
+                    lock: lock_name.into(),
                     lock_kind,
                 },
             );
@@ -116,7 +116,7 @@ fn trace() -> Vec<Event<Site>> {
         } else if step < 95 {
             let variable = VARIABLES - ATOMIC + rng.below(ATOMIC);
             let kind = Kind::StateChange {
-                variable: names[variable as usize],
+                variable: names[variable as usize].into(),
                 access: Access::AtomicRmw,
                 old: Value::U64(1),
                 new: Value::U64(2),

@@ -29,7 +29,7 @@ fn stream() -> Vec<Event> {
         let thread = ThreadId::from_raw(1 + (i % 4) as u32);
         let time = T0 + i * 1000;
         let lock = |acquire| {
-            let (lock, lock_kind) = ("accounts", LockKind::Mutex);
+            let (lock, lock_kind) = ("accounts".into(), LockKind::Mutex);
             if acquire {
                 Kind::LockAcquire { lock, lock_kind }
             } else {
@@ -49,7 +49,7 @@ fn stream() -> Vec<Event> {
             time,
             thread,
             Kind::StateChange {
-                variable: "accounts.alice.balance",
+                variable: "accounts.alice.balance".into(),
                 access: Access::Read,
                 old: Value::None,
                 new: Value::I64(1000 - i as i64),
@@ -59,7 +59,7 @@ fn stream() -> Vec<Event> {
             time,
             thread,
             Kind::StateChange {
-                variable: "accounts.alice.balance",
+                variable: "accounts.alice.balance".into(),
                 access: Access::Write,
                 old: Value::I64(1000 - i as i64),
                 new: Value::I64(999 - i as i64),
@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
                 let timestamp = format!("{seconds}.{:09}Z", event.time % 1_000_000_000);
                 let kind = match event.kind {
                     Kind::StateChange { variable, access, new, .. } => serde_json::json!({
-                        "StateChange": {"variable": variable, "new_value": format!("{new:?}"),
+                        "StateChange": {"variable": variable.to_string(), "new_value": format!("{new:?}"),
                                         "location": format!("{}:{}", event.location.file(), event.location.line()),
                                         "access_type": access.as_str()}}),
                     _ => serde_json::json!({"Custom": {"name": "other", "data": null}}),
@@ -271,7 +271,7 @@ mod derived {
                     old,
                     new,
                 } => WireKind::StateChange {
-                    variable,
+                    variable: variable.as_str().unwrap_or_default(),
                     old_value: Scalar(old),
                     new_value: Scalar(new),
                     location: Shown(Line(event.location)),

@@ -42,7 +42,7 @@ type HeapRecorder = Recorder<Box<[Slot]>>;
 
 fn state_change(i: u64) -> Kind {
     Kind::StateChange {
-        variable: "accounts.alice.balance",
+        variable: "accounts.alice.balance".into(),
         access: Access::Write,
         old: Value::U64(i),
         new: Value::U64(i + 1),

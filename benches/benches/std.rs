@@ -84,7 +84,7 @@ fn core_baseline(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             let kind = Kind::StateChange {
-                variable: "accounts.alice.balance",
+                variable: "accounts.alice.balance".into(),
                 access: Access::Write,
                 old: Value::U64(black_box(i)),
                 new: Value::U64(i + 1),

@@ -28,7 +28,7 @@ fn firmware_stream() -> Vec<Event> {
         events.push(Event::new(time, thread, kind));
     };
     let sample = |n: u64| Kind::StateChange {
-        variable: "sensor.sample",
+        variable: "sensor.sample".into(),
         access: Access::Write,
         old: Value::U64(n),
         new: Value::U64(n + 1),
@@ -36,13 +36,19 @@ fn firmware_stream() -> Vec<Event> {
     let bus = |acquire: bool| {
         let (lock, lock_kind) = ("spi.bus", LockKind::Mutex);
         if acquire {
-            Kind::LockAcquire { lock, lock_kind }
+            Kind::LockAcquire {
+                lock: lock.into(),
+                lock_kind,
+            }
         } else {
-            Kind::LockRelease { lock, lock_kind }
+            Kind::LockRelease {
+                lock: lock.into(),
+                lock_kind,
+            }
         }
     };
     let frame = Kind::StateChange {
-        variable: "spi.frame",
+        variable: "spi.frame".into(),
         access: Access::Write,
         old: Value::None,
         new: Value::U64(7),
@@ -61,7 +67,7 @@ fn firmware_stream() -> Vec<Event> {
         push(
             handler,
             Kind::StateChange {
-                variable: "handler.tick",
+                variable: "handler.tick".into(),
                 access: Access::Read,
                 old: Value::None,
                 new: Value::U64(n),

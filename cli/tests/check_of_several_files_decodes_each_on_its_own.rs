@@ -15,7 +15,7 @@ fn names_capture(file: usize) -> Vec<u8> {
         .map(|i| {
             let variable: &'static str = Box::leak(format!("file{file}.variable{i}").into());
             let kind = Kind::StateChange {
-                variable,
+                variable: variable.into(),
                 access: Access::Write,
                 old: Value::None,
                 new: Value::U64(i),

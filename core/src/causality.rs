@@ -50,8 +50,9 @@
 //!
 //! # Memory
 //!
-//! Bounded by live state: live threads ([`MAX_THREADS`]), locks (one entry per lock name),
-//! pending edges, and fixed-size tables:
+//! Bounded by live state: live threads ([`MAX_THREADS`]), locks (one entry per lock name,
+//! keyed by the name's identity, [`crate::name::Name::id`]), pending edges, and fixed-size
+//! tables:
 //!
 //! * spawns whose child has not run yet: [`MAX_PENDING_SPAWNS`];
 //! * messages and HTTP exchanges not received yet: [`MAX_PENDING_MESSAGES`];
@@ -73,9 +74,9 @@
 //! use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 //!
 //! let (a, b) = (ThreadId::from_raw(1), ThreadId::from_raw(2));
-//! let (lock, lock_kind) = ("accounts", LockKind::Mutex);
+//! let (lock, lock_kind) = ("accounts".into(), LockKind::Mutex);
 //! let write = Kind::StateChange {
-//!     variable: "balance",
+//!     variable: "balance".into(),
 //!     access: Access::Write,
 //!     old: Value::None,
 //!     new: Value::I64(1),
@@ -132,7 +133,7 @@ pub struct Observed {
 pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     threads: BTreeMap<ThreadId, ThreadState<N>>,
     next_incarnation: u64,
-    locks: BTreeMap<&'static str, LockState<N>>,
+    locks: BTreeMap<u64, LockState<N>>,
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
     joinable: Pending<ThreadId, N>,
@@ -228,7 +229,7 @@ impl<const N: usize> HappensBefore<N> {
         let mut joined = false;
         match event.kind {
             Kind::LockAcquire { lock, lock_kind } => {
-                if let Some(lock) = self.locks.get(lock) {
+                if let Some(lock) = self.locks.get(&lock.id()) {
                     clock.join(&lock.write);
                     if lock_kind.is_exclusive() {
                         clock.join(&lock.read);
@@ -237,7 +238,7 @@ impl<const N: usize> HappensBefore<N> {
                 }
             }
             Kind::LockRelease { lock, lock_kind } => {
-                let lock = self.locks.entry(lock).or_default();
+                let lock = self.locks.entry(lock.id()).or_default();
                 if lock_kind.is_exclusive() {
                     lock.write.clone_from(clock);
                     lock.read = VectorClock::new();

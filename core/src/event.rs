@@ -1,7 +1,9 @@
 //! The event model: one fixed-size `Copy` record per thing that happened.
 //!
-//! An [`Event`] holds no heap pointers. Names are `&'static str` (string literals cost nothing;
-//! dynamic names are interned once through [`crate::symbol::Interner`]), string values are
+//! An [`Event`] holds no heap pointers. Variables and locks are [`Name`]s (a string literal
+//! costs nothing; a dynamic name is interned once through [`crate::symbol::Interner`], or kept
+//! as its 64-bit identity alone when the table is full), other names are `&'static str`, string
+//! values are
 //! [`Symbol`]s or short inline text, and the source location is the `'static`
 //! [`core::panic::Location`] that `#[track_caller]` hands out for free.
 //!
@@ -25,18 +27,19 @@
 //!     7,
 //!     ThreadId::from_raw(1),
 //!     Kind::StateChange {
-//!         variable: "accounts.alice.balance",
+//!         variable: "accounts.alice.balance".into(),
 //!         access: Access::Write,
 //!         old: Value::I64(100),
 //!         new: Value::I64(50),
 //!     },
 //! );
-//! assert_eq!(event.kind.variable(), Some("accounts.alice.balance"));
+//! assert_eq!(event.kind.variable().unwrap(), "accounts.alice.balance");
 //! ```
 
 use core::fmt;
 use core::panic::Location;
 
+use crate::name::Name;
 use crate::symbol::Symbol;
 use crate::trace_context::{SpanId, TraceId};
 
@@ -60,6 +63,16 @@ pub struct Event<L = &'static Location<'static>> {
 const _: () = assert!(
     core::mem::size_of::<Event>() <= 128,
     "events must stay small"
+);
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(
+    core::mem::size_of::<Event>() <= 64,
+    "events fit 64 bytes on devices"
+);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(
+    core::mem::size_of::<Event>() <= 80,
+    "events fit 80 bytes on hosts"
 );
 
 impl Event {
@@ -168,7 +181,7 @@ pub enum Kind {
     /// A read or write of shared state (`StateChange` on the wire).
     StateChange {
         /// The variable's name, e.g. `accounts.alice.balance`.
-        variable: &'static str,
+        variable: Name,
         /// How it was accessed.
         access: Access,
         /// The value before the access (`Value::None` when unknown or a read).
@@ -205,14 +218,14 @@ pub enum Kind {
     /// The lock is now held (recorded after it was really acquired).
     LockAcquire {
         /// The lock's name.
-        lock: &'static str,
+        lock: Name,
         /// What kind of lock and how it is held.
         lock_kind: LockKind,
     },
     /// The lock is about to be released (recorded before it really is).
     LockRelease {
         /// The lock's name.
-        lock: &'static str,
+        lock: Name,
         /// What kind of lock and how it was held.
         lock_kind: LockKind,
     },
@@ -351,7 +364,7 @@ impl<L> Event<L> {
 
 impl Kind {
     /// The variable a state change touches, if this is one.
-    pub fn variable(&self) -> Option<&'static str> {
+    pub fn variable(&self) -> Option<Name> {
         match *self {
             Kind::StateChange { variable, .. } => Some(variable),
             _ => None,

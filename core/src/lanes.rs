@@ -1004,10 +1004,10 @@ mod tests {
                     };
                     for _ in 0..ROUNDS {
                         let mut value = counter.lock().unwrap();
-                        let (lock, lock_kind) = ("counter", LockKind::Mutex);
+                        let (lock, lock_kind) = ("counter".into(), LockKind::Mutex);
                         push(Kind::LockAcquire { lock, lock_kind });
                         push(Kind::StateChange {
-                            variable: "counter",
+                            variable: "counter".into(),
                             access: Access::Write,
                             old: Value::U64(*value),
                             new: Value::U64(*value + 1),

@@ -36,6 +36,7 @@ pub mod clock;
 pub mod event;
 #[cfg(feature = "alloc")]
 pub mod lanes;
+pub mod name;
 pub mod recorder;
 pub mod ring;
 pub mod symbol;
@@ -43,5 +44,6 @@ mod sync;
 pub mod trace_context;
 
 pub use event::{Access, Event, Kind, LockKind, ThreadId, Value};
+pub use name::Name;
 pub use recorder::Recorder;
 pub use symbol::Symbol;

@@ -25,7 +25,7 @@
 //!
 //! let main = RECORDER.new_thread();
 //! RECORDER.record(main, Kind::StateChange {
-//!     variable: "counter",
+//!     variable: "counter".into(),
 //!     access: Access::Write,
 //!     old: Value::U64(0),
 //!     new: Value::U64(1),

@@ -14,8 +14,12 @@
 //!
 //! Once every slot or every arena byte is used, [`Interner::intern`] returns
 //! [`InternError::Full`] and counts the failure ([`Interner::failures`]). Nothing is evicted, so
-//! every symbol handed out stays valid forever; callers choose a fallback (the std client records
-//! the access under a fixed overflow name and reports the count).
+//! every symbol handed out stays valid forever; callers choose a fallback (the std client keeps a
+//! variable's or lock's identity as a hashed [`Name`](crate::name::Name) and forgets its text).
+//!
+//! A lookup probes at most [`MAX_PROBES`] slots, so a full table answers as fast as a nearly
+//! empty one instead of scanning every slot; a string whose probe window is taken is refused
+//! even when slots are free elsewhere, which the caller handles like a full table.
 //!
 //! # Examples
 //!
@@ -117,6 +121,9 @@ impl fmt::Display for InternError {
     }
 }
 
+/// The most slots one lookup probes before it gives up (a bound on the cost of a miss).
+pub const MAX_PROBES: usize = 128;
+
 /// The longest string [`Interner::intern_fmt`] formats (on the stack, before interning).
 pub const MAX_FORMATTED_LEN: usize = 256;
 
@@ -185,10 +192,14 @@ impl<const SLOTS: usize, const BYTES: usize> Interner<SLOTS, BYTES> {
     pub fn intern(&'static self, text: &str) -> Result<Symbol, InternError> {
         let hash = fnv1a(text.as_bytes()) as usize & !STATE_BITS;
         let mask = SLOTS - 1;
-        for probe in 0..SLOTS {
+        for probe in 0..SLOTS.min(MAX_PROBES) {
             let entry = &self.entries[hash.wrapping_add(probe) & mask];
             let mut state = entry.state.load(Ordering::Acquire);
             if state == EMPTY {
+                if self.used.load(Ordering::Relaxed).saturating_add(text.len()) > BYTES {
+                    // Not here and no room to add it: keep the slot for a shorter string.
+                    break;
+                }
                 match entry.state.compare_exchange(
                     EMPTY,
                     hash | WRITING,
@@ -301,6 +312,19 @@ mod tests {
         assert_eq!(names.intern("678910"), Err(InternError::Full));
         assert_eq!(names.intern("678").unwrap().as_str(), "678");
         assert_eq!(names.failures(), 1);
+    }
+
+    #[test]
+    fn a_miss_probes_a_bounded_window() {
+        static NAMES: Interner<{ 4 * MAX_PROBES }, 65536> = Interner::new();
+        let names = &NAMES;
+        let stored = (0..4 * MAX_PROBES)
+            .filter(|i| names.intern_fmt(format_args!("n{i}")).is_ok())
+            .count();
+        // Some strings find their window taken before the table is full; each is refused once.
+        assert_eq!(names.failures(), 4 * MAX_PROBES - stored);
+        assert!(stored > 2 * MAX_PROBES);
+        assert_eq!(names.intern("n0").map(Symbol::as_str), Ok("n0"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl Stream {
 
     fn access(&mut self, thread: ThreadId, access: Access) -> Epoch {
         let kind = Kind::StateChange {
-            variable: "balance",
+            variable: "balance".into(),
             access,
             old: Value::None,
             new: Value::I64(1),
@@ -53,7 +53,7 @@ impl Stream {
         self.record(
             thread,
             Kind::LockAcquire {
-                lock: "accounts",
+                lock: "accounts".into(),
                 lock_kind,
             },
         );
@@ -63,7 +63,7 @@ impl Stream {
         self.record(
             thread,
             Kind::LockRelease {
-                lock: "accounts",
+                lock: "accounts".into(),
                 lock_kind,
             },
         );
@@ -115,11 +115,11 @@ fn a_lock_orders_writes_in_both_critical_sections() {
 #[test]
 fn the_same_lock_name_in_another_string_is_the_same_lock() {
     let mut s = Stream::new();
-    let name = String::from("accounts").leak();
+    let name: &str = String::from("accounts").leak();
     s.record(
         A,
         Kind::LockAcquire {
-            lock: name,
+            lock: name.into(),
             lock_kind: LockKind::Mutex,
         },
     );
@@ -127,7 +127,7 @@ fn the_same_lock_name_in_another_string_is_the_same_lock() {
     s.record(
         A,
         Kind::LockRelease {
-            lock: name,
+            lock: name.into(),
             lock_kind: LockKind::Mutex,
         },
     );
@@ -154,7 +154,7 @@ fn a_different_lock_does_not_order() {
     s.record(
         B,
         Kind::LockAcquire {
-            lock: "other",
+            lock: "other".into(),
             lock_kind: LockKind::Mutex,
         },
     );
@@ -317,7 +317,7 @@ fn a_full_clock_says_what_it_forgot_and_keeps_epochs_exact() {
             0,
             thread,
             Kind::LockAcquire {
-                lock: "l",
+                lock: "l".into(),
                 lock_kind: LockKind::Mutex,
             },
         ));
@@ -333,7 +333,7 @@ fn a_full_clock_says_what_it_forgot_and_keeps_epochs_exact() {
             0,
             thread,
             Kind::LockRelease {
-                lock: "l",
+                lock: "l".into(),
                 lock_kind: LockKind::Mutex,
             },
         ));

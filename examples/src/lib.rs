@@ -12,6 +12,7 @@ pub mod async_tasks;
 pub mod background;
 pub mod bank;
 pub mod distributed;
+pub mod many_names;
 pub mod soak;
 pub mod tokio_service;
 

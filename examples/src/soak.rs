@@ -143,7 +143,7 @@ pub fn run(client: &Client, params: Params) -> Outcome {
         Arc::new((0..params.workers).map(|_| Mutex::new(0)).collect());
     let planted_locks: Arc<Vec<Mutex<()>>> = Arc::new(
         (0..params.planted)
-            .map(|k| Mutex::named(raceway::intern(&format!("planted.lock.{k}")), ()))
+            .map(|k| Mutex::with_name(raceway::intern(&format!("planted.lock.{k}")), ()))
             .collect(),
     );
     let done = Arc::new(AtomicU64::new(0));
@@ -200,11 +200,11 @@ impl Worker<'_> {
         let w = self.worker;
         let mine = p.contexts / p.workers;
         let plant_every = (mine / (p.planted + 1)).max(1);
-        let mut late: Option<(Context, raceway::thread::JoinHandle<()>, &'static str, u64)> = None;
+        let mut late: Option<(Context, raceway::thread::JoinHandle<()>, raceway::Name, u64)> = None;
         let mut late_round = 0;
         for i in 0..mine {
             let global = i * p.workers + w;
-            let ctx = if global % p.hostile_every == 0 {
+            let ctx = if global.is_multiple_of(p.hostile_every) {
                 self.hostile_request(global)
             } else {
                 self.client.start_trace()

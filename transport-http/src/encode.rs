@@ -95,7 +95,7 @@
 //!
 //! let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-4242"));
 //! let write = Kind::StateChange {
-//!     variable: "accounts.alice.balance",
+//!     variable: "accounts.alice.balance".into(),
 //!     access: Access::Write,
 //!     old: Value::I64(100),
 //!     new: Value::I64(50),
@@ -119,6 +119,7 @@ use std::sync::Arc;
 use raceway_core::causality::HappensBefore;
 use raceway_core::event::{Direction, Event, Kind, SourceLocation, ThreadId, Value};
 use raceway_core::trace_context::{SpanId, TraceId};
+use raceway_core::Name;
 
 use crate::batch::{Batch, BatchLimits};
 use crate::json::{self, escape_into, truncate};
@@ -290,7 +291,7 @@ struct ThreadState {
     span: Option<SpanId>,
     /// The `TraceStart`'s upstream value, written on the next event only.
     upstream: Value,
-    locks: Vec<&'static str>,
+    locks: Vec<Name>,
     remote: Vec<(&'static str, u64)>,
     last_active: u64,
 }
@@ -506,7 +507,7 @@ impl Encoder {
                 return None;
             }
             Kind::LockAcquire { lock, .. } if state.locks.len() < MAX_LOCK_SET => {
-                state.locks.push(truncate(lock, MAX_NAME_BYTES));
+                state.locks.push(lock);
             }
             _ => {}
         }
@@ -590,12 +591,11 @@ impl Encoder {
             if i > 0 {
                 out.push(b',');
             }
-            json::string(out, lock);
+            json::string(out, truncate(lock.text().as_str(), MAX_NAME_BYTES));
         }
         out.extend_from_slice(b"]}");
 
         if let Kind::LockRelease { lock, .. } = event.kind {
-            let lock = truncate(lock, MAX_NAME_BYTES);
             if let Some(state) = self.threads.get_mut(&thread) {
                 if let Some(at) = state.locks.iter().rposition(|held| *held == lock) {
                     state.locks.remove(at);
@@ -917,7 +917,7 @@ fn write_kind<L: SourceLocation>(
             new,
         } => {
             out.extend_from_slice(b"\"StateChange\":{\"variable\":");
-            json::string(out, variable);
+            json::string(out, variable.text().as_str());
             out.extend_from_slice(b",\"old_value\":");
             json::value(out, &old);
             out.extend_from_slice(b",\"new_value\":");
@@ -992,7 +992,7 @@ fn write_kind<L: SourceLocation>(
                 b"\"LockRelease\":{\"lock_id\":"
             };
             out.extend_from_slice(name);
-            json::string(out, lock);
+            json::string(out, lock.text().as_str());
             out.extend_from_slice(b",\"lock_type\":\"");
             out.extend_from_slice(lock_kind.as_str().as_bytes());
             out.extend_from_slice(b"\",\"location\":");

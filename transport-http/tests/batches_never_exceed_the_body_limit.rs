@@ -44,21 +44,21 @@ fn the_worst_case_event_fits_in_a_request() {
         events.push(event(
             other,
             Kind::LockAcquire {
-                lock: "l",
+                lock: "l".into(),
                 lock_kind: LockKind::Mutex,
             },
         ));
         events.push(event(
             other,
             Kind::LockRelease {
-                lock: "l",
+                lock: "l".into(),
                 lock_kind: LockKind::Mutex,
             },
         ));
         events.push(event(
             1,
             Kind::LockAcquire {
-                lock: "l",
+                lock: "l".into(),
                 lock_kind: LockKind::Mutex,
             },
         ));
@@ -78,7 +78,7 @@ fn the_worst_case_event_fits_in_a_request() {
         events.push(event(
             1,
             Kind::LockAcquire {
-                lock,
+                lock: lock.into(),
                 lock_kind: LockKind::Mutex,
             },
         ));
@@ -87,7 +87,7 @@ fn the_worst_case_event_fits_in_a_request() {
     let mut worst = event(
         thread(1).to_raw(),
         Kind::StateChange {
-            variable: big,
+            variable: big.into(),
             access: Access::Write,
             old: text,
             new: text,

@@ -13,7 +13,7 @@ fn every_kind_encodes_to_a_schema_valid_event() {
     let text = |s: &str| Value::Text(InlineStr::truncate(s));
     let kinds = [
         Kind::StateChange {
-            variable: "accounts.alice.balance",
+            variable: "accounts.alice.balance".into(),
             access: Access::AtomicRmw,
             old: Value::I64(100),
             new: Value::F64(f64::NAN),
@@ -34,11 +34,11 @@ fn every_kind_encodes_to_a_schema_valid_event() {
             child: ThreadId::from_raw(2),
         },
         Kind::LockAcquire {
-            lock: "accounts",
+            lock: "accounts".into(),
             lock_kind: LockKind::RwWrite,
         },
         Kind::LockRelease {
-            lock: "accounts",
+            lock: "accounts".into(),
             lock_kind: LockKind::RwWrite,
         },
         Kind::MemoryFence {

@@ -16,7 +16,7 @@
 //! client.start_trace().track_write("balance", 100, 80);
 //! client.shutdown(Duration::from_secs(5));
 //! let (events, skipped) = raceway_transport_uart::capture::read_all(std::fs::File::open(&path)?)?;
-//! assert!(events.iter().any(|e| e.kind.variable() == Some("balance")));
+//! assert!(events.iter().any(|e| e.kind.variable().is_some_and(|v| v == "balance")));
 //! assert!(skipped.is_empty());
 //! # std::fs::remove_file(&path)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())

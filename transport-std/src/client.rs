@@ -185,7 +185,8 @@ pub struct Stats {
     /// Context guards ([`Entered`](crate::Entered)) dropped out of order (process-wide): a
     /// guard held across an `.await` or moved out of its scope.
     pub misordered_guards: u64,
-    /// Dynamic names and values that fell back because the name table was full (process-wide).
+    /// Dynamic names shown by hash (or, for function and event names, as `OVERFLOW_NAME`) and
+    /// long values cut because a table was full (process-wide; see [`crate::names`]).
     pub names_overflowed: u64,
 }
 

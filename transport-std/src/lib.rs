@@ -97,4 +97,4 @@ pub use raceway_analyze::{Race, RaceAccess, Report, Severity, Summary};
 /// The core crate: the event model that sinks and tests inspect.
 pub use raceway_core;
 pub use raceway_core::event::Direction;
-pub use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
+pub use raceway_core::{Access, Event, Kind, LockKind, Name, ThreadId, Value};

@@ -1,18 +1,29 @@
-//! Dynamic names and string values: interned once into one process-wide, bounded table.
+//! Dynamic names and string values: interned once into bounded process-wide tables.
 //!
-//! Events hold names as `&'static str` and strings as [`Value`]s, so nothing on the record path
-//! allocates. A string literal is already `'static` and costs nothing. A name built at run time
-//! goes through [`IntoName`]: `String`s and `format_args!(…)` are interned into the
-//! process-global table the first time and found again afterwards (formatting happens on the
-//! stack, so `format_args!` never allocates). Short string values (up to 14 bytes) stay inline in
-//! the event; longer ones are interned by [`text`].
+//! Events hold variables and locks as [`Name`]s, other names as `&'static str` and strings as
+//! [`Value`]s, so nothing on the record path allocates. A string literal is already `'static`
+//! and costs nothing. A name built at run time goes through [`IntoName`]: `String`s and
+//! `format_args!(…)` are interned into the name table the first time and found again afterwards
+//! (formatting happens on the stack, so `format_args!` never allocates). Short string values (up
+//! to 14 bytes) stay inline in the event; longer ones are interned by [`text`] into a separate
+//! text table.
+//!
+//! Two tables, because they fill for different reasons: names come from the program's code
+//! (variables, locks, functions), values come from data, including what other services send
+//! (URLs, error messages, stacks, `raceway-clock` components, upstream span ids). Requests can
+//! fill the text table, never the name table.
 //!
 //! # When the table is full
 //!
-//! The table holds [`MAX_NAMES`] strings in [`NAME_BYTES`] bytes and never evicts, so do not
-//! intern unbounded values (request ids, user input). Once it is full a name becomes
-//! [`OVERFLOW_NAME`] and a value is cut to its first 14 bytes inline; each fallback is counted in
-//! [`Stats::names_overflowed`](crate::Stats::names_overflowed).
+//! The name table holds [`MAX_NAMES`] names in [`NAME_BYTES`] bytes and never evicts. Once it
+//! is full a new variable or lock name keeps its identity, a 64-bit hash of its full text (see
+//! [`Name`]), and loses only its text: it is shown as `#` and 16 hex digits, two different names
+//! are still two variables or two locks, and the analyzer's report says how many names it showed
+//! by hash. Other names (functions, custom events) become [`OVERFLOW_NAME`]. A full text table
+//! cuts values to their first 14 bytes inline. Each fallback is counted in
+//! [`Stats::names_overflowed`](crate::Stats::names_overflowed) and logged once. A full table
+//! answers as fast as an empty one: a lookup probes a bounded window
+//! ([`MAX_PROBES`](raceway_core::symbol::MAX_PROBES) slots).
 //!
 //! # Examples
 //!
@@ -33,24 +44,42 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use raceway_core::event::InlineStr;
+use raceway_core::name::{self, Name};
 use raceway_core::symbol::{Interner, Symbol};
 use raceway_core::Value;
 
-/// How many distinct dynamic strings the process-wide table holds.
+/// How many distinct dynamic names (variables, locks, functions) the process-wide table holds.
 pub const MAX_NAMES: usize = 8192;
-/// How many bytes of text the process-wide table holds.
+/// How many bytes of text the process-wide name table holds.
 pub const NAME_BYTES: usize = 512 * 1024;
-/// Longest text interned; longer text is cut (at a character boundary) first.
+/// How many distinct long string values the process-wide text table holds.
+pub const MAX_TEXTS: usize = 8192;
+/// How many bytes the process-wide text table holds.
+pub const TEXT_BYTES: usize = 512 * 1024;
+/// Longest text interned; a longer name keeps only its identity, a longer value is cut (at a
+/// character boundary) first.
 pub const MAX_INTERNED_LEN: usize = 1024;
-/// The name recorded in place of a dynamic name once the table is full.
+/// The name recorded in place of a dynamic function or event name once the table is full
+/// (variables and locks keep their identity instead, see the [module docs](self)).
 pub const OVERFLOW_NAME: &str = "<raceway: name table full>";
 
 static NAMES: Interner<MAX_NAMES, NAME_BYTES> = Interner::new();
+static TEXTS: Interner<MAX_TEXTS, TEXT_BYTES> = Interner::new();
 static OVERFLOWED: AtomicU64 = AtomicU64::new(0);
 
-/// Fallbacks taken so far because the table was full (process-wide).
+/// Fallbacks taken so far because a table was full (process-wide).
 pub(crate) fn overflowed() -> u64 {
     OVERFLOWED.load(Ordering::Relaxed)
+}
+
+fn count_overflow(table: &str, max: usize, bytes: usize, then: &str) {
+    if OVERFLOWED.fetch_add(1, Ordering::Relaxed) == 0 {
+        log::warn!(
+            target: "raceway",
+            "the {table} table is full ({max} entries, {bytes} bytes): {then}; avoid interning \
+             unbounded values"
+        );
+    }
 }
 
 fn cut(text: &str, max: usize) -> &str {
@@ -61,31 +90,41 @@ fn cut(text: &str, max: usize) -> &str {
     &text[..len]
 }
 
-/// `text` interned (cut to [`MAX_INTERNED_LEN`]), or `None`, counted, when the table is full.
-pub(crate) fn symbol(text: &str) -> Option<Symbol> {
-    match NAMES.intern(cut(text, MAX_INTERNED_LEN)) {
-        Ok(symbol) => Some(symbol),
-        Err(_) => {
-            if OVERFLOWED.fetch_add(1, Ordering::Relaxed) == 0 {
-                log::warn!(
-                    target: "raceway",
-                    "the name table is full ({MAX_NAMES} names, {NAME_BYTES} bytes): dynamic names \
-                     are now recorded as {OVERFLOW_NAME:?}; avoid interning unbounded values"
-                );
-            }
-            None
+/// `text` as a [`Name`]: interned on first use and found again afterwards; once the name table
+/// is full (or for text over [`MAX_INTERNED_LEN`] bytes) its identity alone, shown by hash.
+pub fn intern(text: &str) -> Name {
+    if text.len() <= MAX_INTERNED_LEN {
+        if let Ok(symbol) = NAMES.intern(text) {
+            return Name::from(symbol);
         }
     }
+    count_overflow(
+        "name",
+        MAX_NAMES,
+        NAME_BYTES,
+        "new variable and lock names are shown by hash (#…), other names as \
+         \"<raceway: name table full>\"",
+    );
+    Name::forgotten(name::hash(text))
 }
 
-/// `text` as a `'static` name: interned on first use, found again afterwards
-/// ([`OVERFLOW_NAME`] once the table is full).
-pub fn intern(text: &str) -> &'static str {
-    symbol(text).map_or(OVERFLOW_NAME, Symbol::as_str)
+/// `text` as an interned value (cut to [`MAX_INTERNED_LEN`]), or `None`, counted, once the
+/// text table is full. Text from the network goes here, never into the name table.
+pub(crate) fn symbol(text: &str) -> Option<Symbol> {
+    let symbol = TEXTS.intern(cut(text, MAX_INTERNED_LEN)).ok();
+    if symbol.is_none() {
+        count_overflow(
+            "text",
+            MAX_TEXTS,
+            TEXT_BYTES,
+            "long string values are cut to 14 bytes",
+        );
+    }
+    symbol
 }
 
-/// `text` as an event [`Value`]: inline when it fits in 14 bytes, interned otherwise, and cut to
-/// 14 bytes inline once the table is full.
+/// `text` as an event [`Value`]: inline when it fits in 14 bytes, interned into the text table
+/// otherwise, and cut to 14 bytes inline once that table is full.
 pub fn text(text: &str) -> Value {
     if text.len() <= InlineStr::CAPACITY {
         return Value::Text(InlineStr::truncate(text));
@@ -95,47 +134,70 @@ pub fn text(text: &str) -> Value {
 
 /// Anything that names a variable, function, lock or event.
 ///
-/// `&'static str` passes through for free; `String`, `&String`, [`Symbol`] and
+/// `&'static str` and [`Name`] pass through for free; `String`, `&String`, [`Symbol`] and
 /// `format_args!(…)` are interned. A borrowed non-`'static` `&str` goes through [`intern`].
 pub trait IntoName {
-    /// The `'static` name.
-    fn into_name(self) -> &'static str;
+    /// The name: its identity always, its text while the table has room.
+    fn into_name(self) -> Name;
+
+    /// The name as text, for names that only label (functions, custom events):
+    /// [`OVERFLOW_NAME`] once the table is full.
+    fn into_label(self) -> &'static str
+    where
+        Self: Sized,
+    {
+        self.into_name().as_str().unwrap_or(OVERFLOW_NAME)
+    }
 }
 
 impl IntoName for &'static str {
     #[inline]
-    fn into_name(self) -> &'static str {
+    fn into_name(self) -> Name {
+        Name::new(self)
+    }
+
+    #[inline]
+    fn into_label(self) -> &'static str {
+        self
+    }
+}
+
+impl IntoName for Name {
+    #[inline]
+    fn into_name(self) -> Name {
         self
     }
 }
 
 impl IntoName for String {
-    fn into_name(self) -> &'static str {
+    fn into_name(self) -> Name {
         intern(&self)
     }
 }
 
 impl IntoName for &String {
-    fn into_name(self) -> &'static str {
+    fn into_name(self) -> Name {
         intern(self)
     }
 }
 
 impl IntoName for Symbol {
-    fn into_name(self) -> &'static str {
-        self.as_str()
+    fn into_name(self) -> Name {
+        Name::from(self)
     }
 }
 
 impl IntoName for fmt::Arguments<'_> {
-    fn into_name(self) -> &'static str {
+    fn into_name(self) -> Name {
         if let Some(literal) = self.as_str() {
-            return literal;
+            return Name::new(literal);
         }
         let mut buffer = StackText::default();
-        // Formatting stops at the buffer's end: a cut name is still a useful name.
-        let _ = fmt::write(&mut buffer, self);
-        intern(buffer.as_str())
+        if fmt::write(&mut buffer, self).is_ok() {
+            return intern(buffer.as_str());
+        }
+        // Longer than the stack buffer: rare, and the identity needs the whole text.
+        intern(&self.to_string())
     }
 }
 
@@ -180,10 +242,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formatted_names_are_cut_not_lost() {
+    fn long_formatted_names_keep_their_whole_text() {
         let long = "x".repeat(400);
-        let name = format_args!("{long}").into_name();
-        assert_eq!(name.len(), 256);
+        let name = format_args!("{long}{}", 1).into_name();
+        assert_eq!(name.as_str().map(str::len), Some(401));
+        assert_ne!(name, format_args!("{long}{}", 2).into_name());
+    }
+
+    #[test]
+    fn names_over_the_interning_limit_keep_their_identity() {
+        let long = "y".repeat(MAX_INTERNED_LEN + 1);
+        let name = intern(&long);
+        assert!(name.is_forgotten());
+        assert_eq!(name, Name::new(long.leak()));
     }
 
     #[test]

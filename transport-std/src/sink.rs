@@ -37,7 +37,7 @@
 //! assert!(captured
 //!     .events()
 //!     .iter()
-//!     .any(|e| e.kind.variable() == Some("balance")));
+//!     .any(|e| e.kind.variable().is_some_and(|v| v == "balance")));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -13,8 +13,9 @@
 //!
 //! The analyzer tells locks apart by name. [`Mutex::named`] gives one explicitly; [`Mutex::new`]
 //! derives a unique one the first time the lock is taken, from a process-wide counter and the
-//! creation site (`mutex#3@src/bank.rs:42`). Derived names are interned: a program that creates
-//! unboundedly many locks should name them, or the name table fills up (see [`crate::names`]).
+//! creation site (`mutex#3@src/bank.rs:42`). Derived names are interned; once the name table is
+//! full they keep their identity and are shown by hash, so two locks are never taken for one
+//! (see [`crate::names`]). [`Mutex::with_name`] takes a dynamic [`Name`].
 //!
 //! # Examples
 //!
@@ -48,7 +49,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LockResult, OnceLock, PoisonError, TryLockError, TryLockResult};
 
-use raceway_core::{Kind, LockKind};
+use raceway_core::{Kind, LockKind, Name};
 
 use crate::context::Context;
 use crate::names::IntoName;
@@ -60,19 +61,19 @@ pub mod tokio;
 pub use condvar::Condvar;
 
 enum LockName {
-    Given(&'static str),
+    Given(Name),
     Derived {
         prefix: &'static str,
         site: &'static Location<'static>,
-        name: OnceLock<&'static str>,
+        name: OnceLock<Name>,
     },
 }
 
 impl LockName {
-    fn get(&self) -> &'static str {
+    fn get(&self) -> Name {
         match self {
-            LockName::Given(name) => name,
-            LockName::Derived { prefix, site, name } => name.get_or_init(|| {
+            LockName::Given(name) => *name,
+            LockName::Derived { prefix, site, name } => *name.get_or_init(|| {
                 static NEXT: AtomicU64 = AtomicU64::new(1);
                 let id = NEXT.fetch_add(1, Ordering::Relaxed);
                 format_args!("{prefix}#{id}@{}:{}", site.file(), site.line()).into_name()
@@ -84,17 +85,13 @@ impl LockName {
 /// Records the acquire (the lock is held now) and keeps what the release needs.
 struct Held {
     context: Option<Context>,
-    lock: &'static str,
+    lock: Name,
     lock_kind: LockKind,
     location: &'static Location<'static>,
 }
 
 impl Held {
-    fn acquire(
-        lock: &'static str,
-        lock_kind: LockKind,
-        location: &'static Location<'static>,
-    ) -> Self {
+    fn acquire(lock: Name, lock_kind: LockKind, location: &'static Location<'static>) -> Self {
         let context = Context::current();
         match &context {
             Some(ctx) => ctx.record_at(Kind::LockAcquire { lock, lock_kind }, location),
@@ -168,8 +165,13 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// A mutex with an explicit name (use [`crate::names::intern`] for a dynamic one).
+    /// A mutex with an explicit name ([`with_name`](Self::with_name) for a dynamic one).
     pub const fn named(name: &'static str, value: T) -> Self {
+        Self::with_name(Name::new(name), value)
+    }
+
+    /// A mutex with a name built at run time, e.g. `Mutex::with_name(raceway::intern(&key), v)`.
+    pub const fn with_name(name: Name, value: T) -> Self {
         Mutex {
             name: LockName::Given(name),
             inner: std::sync::Mutex::new(value),
@@ -184,7 +186,7 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// The name events use for this lock.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> Name {
         self.name.get()
     }
 
@@ -314,6 +316,11 @@ impl<T> RwLock<T> {
 
     /// A reader-writer lock with an explicit name.
     pub const fn named(name: &'static str, value: T) -> Self {
+        Self::with_name(Name::new(name), value)
+    }
+
+    /// A reader-writer lock with a name built at run time (see [`crate::names::intern`]).
+    pub const fn with_name(name: Name, value: T) -> Self {
         RwLock {
             name: LockName::Given(name),
             inner: std::sync::RwLock::new(value),
@@ -328,7 +335,7 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// The name events use for this lock.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> Name {
         self.name.get()
     }
 

@@ -43,7 +43,7 @@
 //! client.flush(std::time::Duration::from_secs(5))?;
 //! let write = captured.events().into_iter().find(|e| e.kind.variable().is_some()).unwrap();
 //! assert_eq!(write.kind, Kind::StateChange {
-//!     variable: "accounts.alice.balance",
+//!     variable: "accounts.alice.balance".into(),
 //!     access: Access::Write,
 //!     old: Value::I64(100),
 //!     new: Value::I64(50),
@@ -58,12 +58,12 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use raceway_core::event::{Direction, FenceOrdering};
-use raceway_core::{Access, Kind, LockKind, Value};
+use raceway_core::{Access, Kind, LockKind, Name, Symbol, Value};
 
 use crate::context::{record_current, with_current, Context};
 use crate::names::{text, IntoName};
 
-fn state_change(variable: &'static str, access: Access, old: Value, new: Value) -> Kind {
+fn state_change(variable: Name, access: Access, old: Value, new: Value) -> Kind {
     Kind::StateChange {
         variable,
         access,
@@ -77,7 +77,8 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// `GET`, `POST`… as `'static` names without interning; other methods are interned.
+/// `GET`, `POST`… as `'static` names without interning; other methods (they come from the
+/// network) go into the text table, never the name table.
 pub(crate) fn method_name(method: &str) -> &'static str {
     const METHODS: [&str; 9] = [
         "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
@@ -86,7 +87,9 @@ pub(crate) fn method_name(method: &str) -> &'static str {
         .iter()
         .find(|m| m.eq_ignore_ascii_case(method))
         .copied()
-        .unwrap_or_else(|| crate::names::intern(method))
+        .unwrap_or_else(|| {
+            crate::names::symbol(method).map_or(crate::names::OVERFLOW_NAME, Symbol::as_str)
+        })
 }
 
 macro_rules! tracking {
@@ -147,12 +150,12 @@ tracking! {
 
     /// Records a call of `function` with a summary of its arguments.
     fn track_function_call(function: impl IntoName, args: impl Into<Value>)
-        -> Kind::FunctionCall { function: function.into_name(), args: args.into() };
+        -> Kind::FunctionCall { function: function.into_label(), args: args.into() };
 
     /// Records that `function` returned `value` after `duration`.
     fn track_function_return(function: impl IntoName, duration: Duration, value: impl Into<Value>)
         -> Kind::FunctionReturn {
-            function: function.into_name(),
+            function: function.into_label(),
             duration_ns: nanos(duration),
             value: value.into(),
         };
@@ -169,19 +172,19 @@ tracking! {
     /// Records an error: its type (e.g. `io::Error`) and message.
     fn track_error(error_type: impl IntoName, message: &str)
         -> Kind::Error {
-            error_type: error_type.into_name(),
+            error_type: error_type.into_label(),
             message: text(message),
             stack: Value::None,
         };
 
     /// Records anything else, by name, with a value.
     fn track_custom(name: impl IntoName, data: impl Into<Value>)
-        -> Kind::Custom { name: name.into_name(), data: data.into() };
+        -> Kind::Custom { name: name.into_label(), data: data.into() };
 
     /// Records a database query that took `duration`.
     fn track_db_query(database: impl IntoName, query: &str, duration: Duration)
         -> Kind::DatabaseQuery {
-            database: database.into_name(),
+            database: database.into_label(),
             query: text(query),
             duration_ns: nanos(duration),
         };
@@ -231,7 +234,7 @@ pub fn track_http_response(direction: Direction, status: u16, duration: Duration
 #[track_caller]
 pub fn track_error_with_stack(error_type: impl IntoName, message: &str, stack: &str) {
     let location = Location::caller();
-    let error_type = error_type.into_name();
+    let error_type = error_type.into_label();
     if with_current(|ctx| ctx.error_with_stack_at(error_type, message, stack, location)).is_none() {
         crate::context::no_context();
     }
@@ -251,7 +254,7 @@ pub fn track_error_value<E: std::error::Error + ?Sized>(error: &E) {
 /// when dropped (also when unwinding).
 #[track_caller]
 pub fn start_function(name: impl IntoName) -> FunctionGuard {
-    start_function_at(Context::current(), name.into_name(), Location::caller())
+    start_function_at(Context::current(), name.into_label(), Location::caller())
 }
 
 /// Runs `f` between a recorded call and return of `name` (with the duration), returning what
@@ -294,7 +297,7 @@ where
 {
     TrackedFunction {
         inner: future,
-        name: name.into_name(),
+        name: name.into_label(),
         location: Location::caller(),
         guard: None,
     }
@@ -430,7 +433,7 @@ impl Context {
     /// [`track_error_with_stack`] in this context.
     #[track_caller]
     pub fn track_error_with_stack(&self, error_type: impl IntoName, message: &str, stack: &str) {
-        self.error_with_stack_at(error_type.into_name(), message, stack, Location::caller());
+        self.error_with_stack_at(error_type.into_label(), message, stack, Location::caller());
     }
 
     /// [`track_error_value`] in this context.
@@ -442,7 +445,7 @@ impl Context {
     /// [`start_function`] in this context.
     #[track_caller]
     pub fn start_function(&self, name: impl IntoName) -> FunctionGuard {
-        start_function_at(Some(self.clone()), name.into_name(), Location::caller())
+        start_function_at(Some(self.clone()), name.into_label(), Location::caller())
     }
 
     fn span_for(&self, direction: Direction) -> u64 {

@@ -5,7 +5,7 @@
 mod common;
 
 use raceway::raceway_core::causality::HappensBefore;
-use raceway::{Direction, Kind};
+use raceway::Direction;
 
 #[test]
 fn the_call_is_a_happens_before_edge_both_ways() {
@@ -34,24 +34,19 @@ fn the_call_is_a_happens_before_edge_both_ways() {
     for event in &events {
         let observed = hb.observe(event);
         let clock = hb.clock(event.thread).unwrap().clone();
-        match event.kind {
-            Kind::StateChange {
-                variable: "order.total",
-                ..
-            } if event.thread == caller.thread_id() => caller_write = observed.epoch,
-            Kind::StateChange {
-                variable: "order.total",
-                ..
-            } => checks.push(caller_write.unwrap().happens_before(&clock)),
-            Kind::StateChange {
-                variable: "payment.state",
-                ..
-            } if event.thread == callee.thread_id() => callee_write = observed.epoch,
-            Kind::StateChange {
-                variable: "payment.state",
-                ..
-            } => checks.push(callee_write.unwrap().happens_before(&clock)),
-            _ => {}
+        let Some(variable) = event.kind.variable() else {
+            continue;
+        };
+        let caller_side = event.thread == caller.thread_id();
+        let callee_side = event.thread == callee.thread_id();
+        if variable == "order.total" && caller_side {
+            caller_write = observed.epoch;
+        } else if variable == "order.total" {
+            checks.push(caller_write.unwrap().happens_before(&clock));
+        } else if variable == "payment.state" && callee_side {
+            callee_write = observed.epoch;
+        } else if variable == "payment.state" {
+            checks.push(callee_write.unwrap().happens_before(&clock));
         }
     }
     assert_eq!(checks, [true, true]);

@@ -58,17 +58,14 @@ fn the_notifiers_write_happens_before_the_woken_waiters_read() {
         .filter(|e| e.thread == waiter_thread)
         .filter_map(|e| match e.kind {
             Kind::LockAcquire {
-                lock: "queue",
+                lock,
                 lock_kind: LockKind::Mutex,
-            } => Some("acquire"),
+            } if lock == "queue" => Some("acquire"),
             Kind::LockRelease {
-                lock: "queue",
+                lock,
                 lock_kind: LockKind::Mutex,
-            } => Some("release"),
-            Kind::StateChange {
-                variable: "queue.head",
-                ..
-            } => Some("read"),
+            } if lock == "queue" => Some("release"),
+            Kind::StateChange { variable, .. } if variable == "queue.head" => Some("read"),
             _ => None,
         })
         .collect();

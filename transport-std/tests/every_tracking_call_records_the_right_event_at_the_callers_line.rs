@@ -26,7 +26,7 @@ fn free_functions_record_into_the_current_context() {
 
     let mut expected: Vec<(u32, Kind)> = Vec::new();
     let state = |access, old, new| Kind::StateChange {
-        variable: "accounts.alice.balance",
+        variable: "accounts.alice.balance".into(),
         access,
         old,
         new,
@@ -79,7 +79,7 @@ fn free_functions_record_into_the_current_context() {
     expected.push((
         line,
         Kind::LockAcquire {
-            lock: "accounts",
+            lock: "accounts".into(),
             lock_kind: LockKind::Mutex,
         },
     ));
@@ -88,7 +88,7 @@ fn free_functions_record_into_the_current_context() {
     expected.push((
         line,
         Kind::LockRelease {
-            lock: "accounts",
+            lock: "accounts".into(),
             lock_kind: LockKind::RwRead,
         },
     ));

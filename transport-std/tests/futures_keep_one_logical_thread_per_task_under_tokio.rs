@@ -34,7 +34,7 @@ async fn a_task_is_one_logical_thread_across_awaits_and_workers() {
     let events = common::drained(&client, &captured);
     let steps: Vec<_> = events
         .iter()
-        .filter(|e| e.kind.variable() == Some("task.step"))
+        .filter(|e| e.kind.variable().is_some_and(|v| v == "task.step"))
         .collect();
     assert_eq!(steps.len(), 20);
     assert!(steps.iter().all(|e| e.thread == child_thread));
@@ -69,7 +69,7 @@ async fn concurrent_branches_are_distinct_logical_threads() {
     for (name, thread) in [("branch.a", a), ("branch.b", b)] {
         assert!(events
             .iter()
-            .filter(|e| e.kind.variable() == Some(name))
+            .filter(|e| e.kind.variable().is_some_and(|v| v == name))
             .all(|e| e.thread == thread));
     }
     let parent_kinds = common::kinds_of(&events, parent);

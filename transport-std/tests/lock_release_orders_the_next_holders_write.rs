@@ -19,7 +19,7 @@ fn a_before_b(events: &[Event], a: ThreadId, b: ThreadId, variable: &str) -> boo
     for event in events {
         let observed = hb.observe(event);
         assert!(!observed.uncertain);
-        if event.kind.variable() == Some(variable) {
+        if event.kind.variable().is_some_and(|v| v == variable) {
             if event.thread == a {
                 a_write = observed.epoch;
             } else if event.thread == b {
@@ -108,8 +108,12 @@ fn readers_do_not_order_each_other() {
 fn derived_names_are_unique_per_lock() {
     let locks: Vec<Mutex<()>> = (0..2).map(|_| Mutex::new(())).collect();
     assert_ne!(locks[0].name(), locks[1].name());
-    assert!(locks[0].name().starts_with("mutex#"), "{}", locks[0].name());
-    assert!(locks[0].name().contains(file!()));
+    assert!(
+        locks[0].name().to_string().starts_with("mutex#"),
+        "{}",
+        locks[0].name()
+    );
+    assert!(locks[0].name().to_string().contains(file!()));
     assert_eq!(locks[0].name(), locks[0].name());
     let _ = Kind::ThreadEnd;
 }

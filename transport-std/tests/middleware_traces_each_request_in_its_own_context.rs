@@ -99,7 +99,7 @@ async fn requests_are_traced_per_request() {
         assert_eq!(
             kinds
                 .iter()
-                .filter(|k| k.variable() == Some("cart"))
+                .filter(|k| k.variable().is_some_and(|v| v == "cart"))
                 .count(),
             2
         );

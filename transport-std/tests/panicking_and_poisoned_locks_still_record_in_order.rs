@@ -51,19 +51,19 @@ fn release_is_recorded_before_unlock_even_when_unwinding() {
         kinds,
         [
             Kind::LockAcquire {
-                lock: "poison-me",
+                lock: "poison-me".into(),
                 lock_kind
             },
             Kind::LockRelease {
-                lock: "poison-me",
+                lock: "poison-me".into(),
                 lock_kind
             },
             Kind::LockAcquire {
-                lock: "poison-me",
+                lock: "poison-me".into(),
                 lock_kind
             },
             Kind::LockRelease {
-                lock: "poison-me",
+                lock: "poison-me".into(),
                 lock_kind
             },
         ]
@@ -111,15 +111,15 @@ fn a_waiter_records_its_acquire_only_once_it_holds_the_lock() {
         lock_events,
         [
             Kind::LockRelease {
-                lock: "order",
+                lock: "order".into(),
                 lock_kind: LockKind::RwWrite
             },
             Kind::LockAcquire {
-                lock: "order",
+                lock: "order".into(),
                 lock_kind: LockKind::RwRead
             },
             Kind::LockRelease {
-                lock: "order",
+                lock: "order".into(),
                 lock_kind: LockKind::RwRead
             },
         ]

@@ -11,7 +11,7 @@ use raceway::{Context, Event, Kind, ThreadId};
 fn thread_of(events: &[Event], variable: &str) -> ThreadId {
     events
         .iter()
-        .find(|e| e.kind.variable() == Some(variable))
+        .find(|e| e.kind.variable().is_some_and(|v| v == variable))
         .map(|e| e.thread)
         .expect("the write is recorded")
 }

@@ -59,9 +59,9 @@ async fn holders_are_ordered_and_an_unlocked_access_races() {
             matches!(
                 e.kind,
                 Kind::LockAcquire {
-                    lock: "stock",
+                    lock,
                     lock_kind: LockKind::Mutex
-                }
+                } if lock == "stock"
             )
         })
         .count();
@@ -71,9 +71,9 @@ async fn holders_are_ordered_and_an_unlocked_access_races() {
             matches!(
                 e.kind,
                 Kind::LockRelease {
-                    lock: "stock",
+                    lock,
                     lock_kind: LockKind::Mutex
-                }
+                } if lock == "stock"
             )
         })
         .count();
@@ -81,7 +81,7 @@ async fn holders_are_ordered_and_an_unlocked_access_races() {
     for (kind, count) in [(LockKind::RwRead, 20), (LockKind::RwWrite, 20)] {
         let taken = events
             .iter()
-            .filter(|e| matches!(e.kind, Kind::LockAcquire { lock: "prices", lock_kind } if lock_kind == kind))
+            .filter(|e| matches!(e.kind, Kind::LockAcquire { lock, lock_kind } if lock_kind == kind && lock == "prices"))
             .count();
         assert_eq!(taken, count);
     }

@@ -52,7 +52,9 @@ async fn an_awaited_task_happens_before_what_follows_the_await() {
     }
     assert!(events
         .iter()
-        .filter(|e| e.kind.variable() == Some("order.items") && e.thread != request.thread_id())
+        .filter(
+            |e| e.kind.variable() == Some("order.items".into()) && e.thread != request.thread_id()
+        )
         .all(|e| e.thread == blocking_thread));
 }
 

@@ -166,20 +166,23 @@ fn main() -> ExitCode {
         .map(|e| e.thread)
         .filter(|t| *t != ThreadId::NONE)
         .collect();
-    let mut accessors: BTreeMap<&str, BTreeSet<ThreadId>> = BTreeMap::new();
-    let mut acquired: BTreeSet<&str> = BTreeSet::new();
-    let mut released: BTreeSet<&str> = BTreeSet::new();
+    let mut accessors: BTreeMap<String, BTreeSet<ThreadId>> = BTreeMap::new();
+    let mut acquired: BTreeSet<String> = BTreeSet::new();
+    let mut released: BTreeSet<String> = BTreeSet::new();
     let mut dropped = 0u64;
     for event in &events {
         match event.kind {
             Kind::StateChange { variable, .. } => {
-                accessors.entry(variable).or_default().insert(event.thread);
+                accessors
+                    .entry(variable.to_string())
+                    .or_default()
+                    .insert(event.thread);
             }
             Kind::LockAcquire { lock, .. } => {
-                acquired.insert(lock);
+                acquired.insert(lock.to_string());
             }
             Kind::LockRelease { lock, .. } => {
-                released.insert(lock);
+                released.insert(lock.to_string());
             }
             Kind::Dropped { count } => dropped += u64::from(count),
             _ => {}

@@ -66,7 +66,7 @@ use std::vec::Vec;
 
 use raceway_core::event::{Event, Kind, Site, ThreadId, Value};
 use raceway_core::trace_context::{SpanId, TraceId};
-use raceway_core::Symbol;
+use raceway_core::{Name, Symbol};
 
 use crate::frame::{self, At, Frame, WireValue, MAX_FRAME_LEN};
 use crate::strings::Strings;
@@ -239,6 +239,8 @@ pub struct DecoderStats {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Definition {
     Symbol(Symbol),
+    /// Text the process could not keep: still a name, by its identity (shown by hash).
+    Forgotten(u64),
     Location(Site),
 }
 
@@ -490,6 +492,15 @@ impl Decoder {
         self.symbol(id).map(Symbol::as_str)
     }
 
+    /// A variable or lock: its text, or its identity alone once the text could not be kept.
+    fn ident(&self, id: u16) -> Result<Name, SkipReason> {
+        match self.table.get(usize::from(id)) {
+            Some(Some(Definition::Symbol(symbol))) => Ok(Name::from_display(symbol.as_str())),
+            Some(Some(Definition::Forgotten(id))) => Ok(Name::forgotten(*id)),
+            _ => Err(SkipReason::UnknownReference),
+        }
+    }
+
     fn value(&self, value: WireValue<'_>) -> Result<Value, SkipReason> {
         Ok(match value {
             WireValue::None => Value::None,
@@ -530,8 +541,13 @@ impl Decoder {
         match frame {
             Frame::Header(_) => Err(SkipReason::Corrupt),
             Frame::Symbol { id, text } => {
-                let symbol = self.strings.intern(text, &self.limits).ok();
-                self.define(id, symbol.map(Definition::Symbol))?;
+                let Ok(symbol) = self.strings.intern(text, &self.limits) else {
+                    // Names keep their identity; values and files that use it are refused.
+                    let forgotten = Definition::Forgotten(Name::display_id(text));
+                    self.define(id, Some(forgotten))?;
+                    return Err(SkipReason::Refused);
+                };
+                self.define(id, Some(Definition::Symbol(symbol)))?;
                 Ok(None)
             }
             Frame::Location {
@@ -559,7 +575,7 @@ impl Decoder {
                 new,
             } => {
                 let kind = Kind::StateChange {
-                    variable: self.name(variable)?,
+                    variable: self.ident(variable)?,
                     access: code(frame::access_from(access))?,
                     old: self.value(old)?,
                     new: self.value(new)?,
@@ -606,7 +622,7 @@ impl Decoder {
                 lock_kind,
             } => {
                 let kind = Kind::LockAcquire {
-                    lock: self.name(lock)?,
+                    lock: self.ident(lock)?,
                     lock_kind: code(frame::lock_kind_from(lock_kind))?,
                 };
                 event(at, kind, self)
@@ -617,7 +633,7 @@ impl Decoder {
                 lock_kind,
             } => {
                 let kind = Kind::LockRelease {
-                    lock: self.name(lock)?,
+                    lock: self.ident(lock)?,
                     lock_kind: code(frame::lock_kind_from(lock_kind))?,
                 };
                 event(at, kind, self)

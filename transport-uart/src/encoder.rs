@@ -42,6 +42,7 @@ use core::cell::Cell;
 use core::panic::Location;
 
 use raceway_core::event::{Event, Kind, Value};
+use raceway_core::Name;
 
 use crate::frame::{self, At, Frame, Header, WireValue, MAGIC, MAX_FRAME_LEN, MAX_TEXT_LEN};
 
@@ -102,12 +103,26 @@ struct Key {
 impl Key {
     /// No string is this long, so it marks a location.
     const LOCATION: usize = usize::MAX;
+    /// No string is this long or longer, so lengths from `isize::MAX + 1` to this mark a name
+    /// known only by its identity.
+    const HASHED: usize = usize::MAX - 1;
     const EMPTY: Key = Key { addr: 0, len: 0 };
 
     fn text(text: &'static str) -> Key {
         Key {
             addr: text.as_ptr() as usize,
             len: text.len(),
+        }
+    }
+
+    /// The low half of the identity goes in `addr`, the high half below [`Key::HASHED`] (all of
+    /// it on 64-bit hosts; 31 bits on 32-bit targets, which only ever see literal names). Two
+    /// words, so the table stays as small as before on devices.
+    fn hashed(id: u64) -> Key {
+        let high = (id >> 32) as usize & (usize::MAX >> 1);
+        Key {
+            addr: id as usize,
+            len: Key::HASHED - high,
         }
     }
 
@@ -123,6 +138,8 @@ impl Key {
 #[derive(Clone, Copy)]
 enum Ref {
     Text(&'static str),
+    /// A variable or lock known only by its identity ([`Name::forgotten_id`]).
+    Hashed(u64),
     Location(&'static Location<'static>),
 }
 
@@ -233,6 +250,7 @@ impl<const N: usize> Encoder<N> {
             }
             match r {
                 Ref::Text(text) => missing += usize::from(self.id(Key::text(text)).is_none()),
+                Ref::Hashed(id) => missing += usize::from(self.id(Key::hashed(id)).is_none()),
                 Ref::Location(location) => {
                     if self.id(Key::location(location)).is_none() {
                         missing += 1 + usize::from(self.id(Key::text(location.file())).is_none());
@@ -268,6 +286,18 @@ impl<const N: usize> Encoder<N> {
                     self.stats.truncated += 1;
                 }
                 self.send(&Frame::Symbol { id, text: cut }, emit)?;
+                Ok(self.insert(key))
+            }
+            Ref::Hashed(hash) => {
+                let key = Key::hashed(hash);
+                if let Some(id) = self.id(key) {
+                    return Ok(id);
+                }
+                // The decoder reads `#` and 16 hex digits back as the same identity.
+                let mut shown = [0; 17];
+                let text = raceway_core::name::write_hash(hash, &mut shown);
+                let id = self.len as u16;
+                self.send(&Frame::Symbol { id, text }, emit)?;
                 Ok(self.insert(key))
             }
             Ref::Location(location) => {
@@ -356,11 +386,16 @@ impl<const N: usize> Encoder<N> {
         // than with `?` in every field so that values move as whole `WireValue`s, not through
         // an `Option`: on thumbv7m that kept `memcpy` (about 750 bytes) out of the firmware.
         let undefined = Cell::new(false);
-        let name = |text: &'static str| {
-            self.id(Key::text(text)).unwrap_or_else(|| {
+        let key = |text: Key| {
+            self.id(text).unwrap_or_else(|| {
                 undefined.set(true);
                 0
             })
+        };
+        let name = |text: &'static str| key(Key::text(text));
+        let ident = |name: &Name| match name.forgotten_id() {
+            Some(id) => key(Key::hashed(id)),
+            None => key(Key::text(name.as_str().unwrap_or_default())),
         };
         let value = |value: &'e Value| match value {
             Value::None => WireValue::None,
@@ -379,7 +414,7 @@ impl<const N: usize> Encoder<N> {
                 new,
             } => Frame::StateChange {
                 at,
-                variable: name(variable),
+                variable: ident(variable),
                 access: frame::access_code(*access),
                 old: value(old),
                 new: value(new),
@@ -409,12 +444,12 @@ impl<const N: usize> Encoder<N> {
             },
             Kind::LockAcquire { lock, lock_kind } => Frame::LockAcquire {
                 at,
-                lock: name(lock),
+                lock: ident(lock),
                 lock_kind: frame::lock_kind_code(*lock_kind),
             },
             Kind::LockRelease { lock, lock_kind } => Frame::LockRelease {
                 at,
-                lock: name(lock),
+                lock: ident(lock),
                 lock_kind: frame::lock_kind_code(*lock_kind),
             },
             Kind::MemoryFence { ordering } => Frame::MemoryFence {
@@ -512,17 +547,23 @@ fn references(event: &Event) -> [Option<Ref>; 4] {
         _ => None,
     };
     let text = |text: &'static str| Some(Ref::Text(text));
+    let ident = |name: &Name| match name.forgotten_id() {
+        Some(id) => Some(Ref::Hashed(id)),
+        None => name.as_str().map(Ref::Text),
+    };
     let (a, b, c) = match &event.kind {
         // A loss marker has no location, thread or time on the wire.
         Kind::Dropped { .. } => return [None; 4],
         Kind::StateChange {
             variable, old, new, ..
-        } => (text(variable), value(old), value(new)),
+        } => (ident(variable), value(old), value(new)),
         Kind::FunctionCall { function, args } => (text(function), value(args), None),
         Kind::FunctionReturn {
             function, value: v, ..
         } => (text(function), value(v), None),
-        Kind::LockAcquire { lock, .. } | Kind::LockRelease { lock, .. } => (text(lock), None, None),
+        Kind::LockAcquire { lock, .. } | Kind::LockRelease { lock, .. } => {
+            (ident(lock), None, None)
+        }
         Kind::HttpRequest { method, url, .. } => (text(method), value(url), None),
         Kind::DatabaseQuery {
             database, query, ..
@@ -543,6 +584,7 @@ fn references(event: &Event) -> [Option<Ref>; 4] {
 fn same(a: Ref, b: Ref) -> bool {
     match (a, b) {
         (Ref::Text(a), Ref::Text(b)) => Key::text(a) == Key::text(b),
+        (Ref::Hashed(a), Ref::Hashed(b)) => a == b,
         (Ref::Location(a), Ref::Location(b)) => core::ptr::eq(a, b),
         // A location's file may be the same string as a name: counted twice, which only makes
         // the estimate of missing entries safe (never too low).

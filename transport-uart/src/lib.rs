@@ -29,7 +29,7 @@
 //! static RECORDER: Recorder<[Slot; 16]> = Recorder::new(Ring::new(), || 7);
 //! let main = RECORDER.new_thread();
 //! RECORDER.record(main, Kind::StateChange {
-//!     variable: "counter",
+//!     variable: "counter".into(),
 //!     access: Access::Write,
 //!     old: Value::U64(0),
 //!     new: Value::U64(1),
@@ -42,7 +42,7 @@
 //! let bytes = uart.into_inner();
 //! let mut decoder = Decoder::new();
 //! let events: Vec<_> = decoder.decode(&bytes).filter_map(|item| item.into_event()).collect();
-//! assert_eq!(events[0].kind.variable(), Some("counter"));
+//! assert_eq!(events[0].kind.variable(), Some("counter".into()));
 //! assert_eq!(events[0].time, 7);
 //! # }
 //! ```

@@ -19,7 +19,7 @@ fn events() -> Vec<Event> {
     (0..20u64)
         .map(|i| {
             let kind = Kind::StateChange {
-                variable: NAME,
+                variable: NAME.into(),
                 access: Access::Write,
                 old: Value::U64(i),
                 new: Value::U64(i + 1),

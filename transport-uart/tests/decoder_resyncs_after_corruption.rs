@@ -27,7 +27,7 @@ fn kind(i: u64, rng: &mut TestRng, names: &[&'static str]) -> Kind {
     let name = names[rng.random_range(0..names.len())];
     match i % 5 {
         0 | 1 => Kind::StateChange {
-            variable: name,
+            variable: name.into(),
             access: if i % 2 == 0 {
                 Access::Read
             } else {
@@ -37,11 +37,11 @@ fn kind(i: u64, rng: &mut TestRng, names: &[&'static str]) -> Kind {
             new: Value::I64(-(i as i64)),
         },
         2 => Kind::LockAcquire {
-            lock: name,
+            lock: name.into(),
             lock_kind: LockKind::CriticalSection,
         },
         3 => Kind::LockRelease {
-            lock: name,
+            lock: name.into(),
             lock_kind: LockKind::Mutex,
         },
         _ => Kind::Send { message: i },

@@ -11,7 +11,7 @@ fn stream() -> Vec<u8> {
         .map(|i| {
             let kind = if i % 3 == 0 {
                 Kind::StateChange {
-                    variable: ["a", "b", "c"][i as usize % 3],
+                    variable: ["a", "b", "c"][i as usize % 3].into(),
                     access: Access::Write,
                     old: Value::U64(i),
                     new: Value::U64(i + 1),

@@ -81,7 +81,7 @@ fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![
         (name(), access(), value(), value()).prop_map(|(variable, access, old, new)| {
             Kind::StateChange {
-                variable,
+                variable: variable.into(),
                 access,
                 old,
                 new,
@@ -97,8 +97,14 @@ fn kind() -> impl Strategy<Value = Kind> {
         }),
         thread().prop_map(|child| Kind::Spawn { child }),
         thread().prop_map(|child| Kind::Join { child }),
-        (name(), lock_kind()).prop_map(|(lock, lock_kind)| Kind::LockAcquire { lock, lock_kind }),
-        (name(), lock_kind()).prop_map(|(lock, lock_kind)| Kind::LockRelease { lock, lock_kind }),
+        (name(), lock_kind()).prop_map(|(lock, lock_kind)| Kind::LockAcquire {
+            lock: lock.into(),
+            lock_kind
+        }),
+        (name(), lock_kind()).prop_map(|(lock, lock_kind)| Kind::LockRelease {
+            lock: lock.into(),
+            lock_kind
+        }),
         prop::sample::select(vec![
             FenceOrdering::Relaxed,
             FenceOrdering::Acquire,

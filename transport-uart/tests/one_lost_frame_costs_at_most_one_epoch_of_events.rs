@@ -21,7 +21,7 @@ fn events() -> Vec<Event> {
             let thread = ThreadId::from_raw(1 + (i % 2) as u32);
             let variable = names[(i as usize * 7) % names.len()];
             let change = |access| Kind::StateChange {
-                variable,
+                variable: variable.into(),
                 access,
                 old: Value::U64(i),
                 new: Value::U64(i + 1),
@@ -32,7 +32,7 @@ fn events() -> Vec<Event> {
                     i,
                     thread,
                     Kind::LockAcquire {
-                        lock,
+                        lock: lock.into(),
                         lock_kind: LockKind::Mutex,
                     },
                 ),
@@ -42,7 +42,7 @@ fn events() -> Vec<Event> {
                     i,
                     thread,
                     Kind::LockRelease {
-                        lock,
+                        lock: lock.into(),
                         lock_kind: LockKind::Mutex,
                     },
                 ),

@@ -20,7 +20,7 @@ fn state_change(time: u64, old: i64, new: i64) -> Event {
         time,
         ThreadId::from_raw(2),
         Kind::StateChange {
-            variable: "racy_counter",
+            variable: "racy_counter".into(),
             access: Access::Write,
             old: Value::I64(old),
             new: Value::I64(new),

@@ -74,7 +74,7 @@ impl Program {
         self.record(
             thread,
             Kind::StateChange {
-                variable,
+                variable: variable.into(),
                 access,
                 old,
                 new,
@@ -128,7 +128,7 @@ impl Program {
         self.record(
             thread,
             Kind::LockAcquire {
-                lock,
+                lock: lock.into(),
                 lock_kind: kind,
             },
         );
@@ -211,7 +211,7 @@ impl<G> Drop for Held<'_, G> {
         self.program.record(
             self.thread,
             Kind::LockRelease {
-                lock: self.lock,
+                lock: self.lock.into(),
                 lock_kind: self.kind,
             },
         );

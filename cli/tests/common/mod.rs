@@ -108,7 +108,7 @@ impl Account {
     }
 
     fn update_guarded(&self, recorder: &BankRecorder, me: ThreadId, change: Change) {
-        let (lock, lock_kind) = ("accounts", LockKind::Mutex);
+        let (lock, lock_kind) = ("accounts".into(), LockKind::Mutex);
         let mut held = self.guarded.lock().expect("not poisoned");
         recorder.record(me, Kind::LockAcquire { lock, lock_kind });
         let old = *held;
@@ -149,7 +149,7 @@ impl Change {
 
 fn balance(access: Access, old: Value, new: i64) -> Kind {
     Kind::StateChange {
-        variable: BALANCE,
+        variable: BALANCE.into(),
         access,
         old,
         new: Value::I64(new),

@@ -141,6 +141,7 @@ mod trace {
     use raceway_core::event::{Access, Kind, LockKind, ThreadId, Value};
     use raceway_core::recorder::{Recorder, TimeSource};
     use raceway_core::ring::{Consumer, Ring, Slot};
+    use raceway_core::Name;
     use raceway_transport_uart::{EncoderConfig, UartTransport};
 
     use super::{Context, TICKS};
@@ -175,7 +176,7 @@ mod trace {
         RECORDER.record(
             thread(context),
             Kind::StateChange {
-                variable,
+                variable: Name::new(variable),
                 access: Access::Read,
                 old: Value::None,
                 new: Value::from(value),
@@ -188,7 +189,7 @@ mod trace {
         RECORDER.record(
             thread(context),
             Kind::StateChange {
-                variable,
+                variable: Name::new(variable),
                 access: Access::Write,
                 old: Value::from(old),
                 new: Value::from(new),
@@ -201,7 +202,7 @@ mod trace {
         RECORDER.record(
             thread(context),
             Kind::LockAcquire {
-                lock: LOCK,
+                lock: Name::new(LOCK),
                 lock_kind: LockKind::CriticalSection,
             },
         );
@@ -212,7 +213,7 @@ mod trace {
         RECORDER.record(
             thread(context),
             Kind::LockRelease {
-                lock: LOCK,
+                lock: Name::new(LOCK),
                 lock_kind: LockKind::CriticalSection,
             },
         );

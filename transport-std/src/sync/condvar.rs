@@ -51,7 +51,7 @@ pub struct Condvar {
 /// What a wait needs to record the re-acquire: the holder's context, the lock, the site.
 struct Released {
     context: Option<crate::Context>,
-    lock: &'static str,
+    lock: raceway_core::Name,
     lock_kind: raceway_core::LockKind,
     location: &'static std::panic::Location<'static>,
 }

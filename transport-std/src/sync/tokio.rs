@@ -39,7 +39,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::OnceLock;
 
-use raceway_core::LockKind;
+use raceway_core::{LockKind, Name};
 
 use super::{Held, LockName};
 
@@ -72,9 +72,9 @@ impl<T> Mutex<T> {
     }
 
     /// A mutex with an explicit name (use [`crate::names::intern`] for a dynamic one).
-    pub fn named(name: &'static str, value: T) -> Self {
+    pub fn named(name: impl Into<Name>, value: T) -> Self {
         Mutex {
-            name: LockName::Given(name),
+            name: LockName::Given(name.into()),
             inner: tokio::sync::Mutex::new(value),
         }
     }
@@ -82,7 +82,7 @@ impl<T> Mutex<T> {
     /// A named mutex for a `static` (tokio's `const_new`).
     pub const fn const_named(name: &'static str, value: T) -> Self {
         Mutex {
-            name: LockName::Given(name),
+            name: LockName::Given(Name::new(name)),
             inner: tokio::sync::Mutex::const_new(value),
         }
     }
@@ -95,7 +95,7 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// The name events use for this lock.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> Name {
         self.name.get()
     }
 
@@ -195,9 +195,9 @@ impl<T> RwLock<T> {
     }
 
     /// A reader-writer lock with an explicit name.
-    pub fn named(name: &'static str, value: T) -> Self {
+    pub fn named(name: impl Into<Name>, value: T) -> Self {
         RwLock {
-            name: LockName::Given(name),
+            name: LockName::Given(name.into()),
             inner: tokio::sync::RwLock::new(value),
         }
     }
@@ -205,7 +205,7 @@ impl<T> RwLock<T> {
     /// A named reader-writer lock for a `static` (tokio's `const_new`).
     pub const fn const_named(name: &'static str, value: T) -> Self {
         RwLock {
-            name: LockName::Given(name),
+            name: LockName::Given(Name::new(name)),
             inner: tokio::sync::RwLock::const_new(value),
         }
     }
@@ -218,7 +218,7 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// The name events use for this lock.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> Name {
         self.name.get()
     }
 

@@ -41,3 +41,25 @@ pub fn kinds_of(events: &[Event], thread: ThreadId) -> Vec<Kind> {
         .map(|e| e.kind)
         .collect()
 }
+
+/// Fills the process-wide name table with more distinct dynamic names than it holds.
+pub fn fill_name_table() {
+    use raceway::names::{IntoName, MAX_NAMES};
+    for i in 0..2 * MAX_NAMES {
+        let _ = format_args!("filler.{i}").into_name();
+    }
+}
+
+/// A client whose events go to the built-in analyzer.
+pub fn analyzed_client() -> (Client, raceway::analysis::Analysis) {
+    let (sink, analysis) = raceway::analysis::AnalyzerSink::new();
+    let config = Config::builder()
+        .service_name("test-service")
+        .flush_interval(Duration::from_millis(10))
+        .build()
+        .expect("valid test config");
+    (
+        Client::new(config, sink.quiet()).expect("drain thread"),
+        analysis,
+    )
+}
