@@ -561,8 +561,12 @@ impl InlineStr {
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // The bytes came from a `&str` cut at a character boundary, so this cannot fail.
-        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        let bytes = &self.bytes[..usize::from(self.len)];
+        // Checking again would cost firmware about 500 bytes of flash for UTF-8 validation.
+        debug_assert!(core::str::from_utf8(bytes).is_ok());
+        // SAFETY: the fields are private and only `truncate` writes them: it copies the first
+        // `len` bytes of a `&str` cut at a character boundary, so they are valid UTF-8.
+        unsafe { core::str::from_utf8_unchecked(bytes) }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Sent to a server, the `distributed` example's events carry the parent links the Raceway
 //! server needs to order the two services (it orders threads only through `parent_id`
 //! ancestry): the ledger's first event hangs from the gateway's outbound request event, and
-//! the gateway's response event from the ledger's response event. So the server sees the
+//! the gateway's response event from the ledger's response event; the gateway's join of the
+//! task that made the call hangs from the task's last event. So the server sees the
 //! `status` and `charged` accesses ordered, as the local analyzer does, and still sees the two
 //! `version` writes unordered: the one real race.
 
@@ -62,9 +63,16 @@ fn the_callee_hangs_from_the_request_and_the_caller_from_the_response() {
     let inbound = exchange_event(&events, "HttpRequest", "Inbound", span);
     let response = exchange_event(&events, "HttpResponse", "Inbound", span);
     let post_response = exchange_event(&events, "HttpResponse", "Outbound", span);
-    let gateway = request["metadata"]["thread_id"].as_str().unwrap();
+    // The gateway's handler makes the call in a task of its own: the caller.
+    let caller = request["metadata"]["thread_id"].as_str().unwrap();
     let ledger = inbound["metadata"]["thread_id"].as_str().unwrap();
-    assert_ne!(gateway, ledger);
+    let gateway = events
+        .iter()
+        .find(|e| e["kind"]["StateChange"]["variable"] == "order.42.status")
+        .and_then(|e| e["metadata"]["thread_id"].as_str())
+        .unwrap();
+    assert_ne!(caller, ledger);
+    assert_ne!(caller, gateway);
 
     // The ledger's first event is its inbound request, parented on the gateway's request.
     let ledger_first = events
@@ -75,7 +83,7 @@ fn the_callee_hangs_from_the_request_and_the_caller_from_the_response() {
     assert_eq!(ledger_first["parent_id"], request["id"]);
     // The gateway's event after the response is parented on the ledger's response.
     assert_eq!(post_response["parent_id"], response["id"]);
-    assert_eq!(post_response["metadata"]["thread_id"], gateway);
+    assert_eq!(post_response["metadata"]["thread_id"], caller);
 
     // What the server can now order, through ancestry alone.
     let status_write = access(&events, gateway, "order.42.status", "Write");

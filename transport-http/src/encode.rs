@@ -64,7 +64,8 @@
 //!
 //! * the restarting event is parented on the thread's **anchor** — the event of another thread
 //!   its current chain hangs from (the spawn for a spawned thread, the caller's request for a
-//!   callee, the callee's response after a call) — so every later event stays ordered after
+//!   callee, the callee's response after a call, the child's last event after a join, which
+//!   is also the join's own parent) — so every later event stays ordered after
 //!   everything the anchor is ordered after; with no anchor (or one too deep) it is a root;
 //! * a spawn is never written at the last depth, so the child's first event always fits under
 //!   it; the two ends of an exchange ([`exchange_event_id`]) stay within
@@ -325,6 +326,10 @@ pub struct Encoder {
     threads: HashMap<ThreadId, ThreadState>,
     spawns: HashMap<ThreadId, Inherited>,
     spawn_order: VecDeque<ThreadId>,
+    /// The last wire event of threads that ended, newest [`MAX_PENDING_SPAWNS`] of them: a
+    /// join hangs from it, so the server sees the child's work before what the joiner does.
+    ended: HashMap<ThreadId, Link>,
+    ended_order: VecDeque<ThreadId>,
     /// Events seen: the clock for "least recently active".
     tick: u64,
     last_unix_nanos: u64,
@@ -411,6 +416,8 @@ impl Encoder {
             threads: HashMap::new(),
             spawns: HashMap::new(),
             spawn_order: VecDeque::new(),
+            ended: HashMap::new(),
+            ended_order: VecDeque::new(),
             tick: 0,
             last_unix_nanos: 0,
             scratch: Vec::with_capacity(1024),
@@ -444,19 +451,38 @@ impl Encoder {
             }
             Kind::ThreadEnd => {
                 self.stats.metadata += 1;
-                self.threads.remove(&thread);
+                if let Some(last) = self.threads.remove(&thread).and_then(|state| state.last) {
+                    self.ended.insert(thread, last);
+                    self.ended_order.push_back(thread);
+                    if self.ended_order.len() > MAX_PENDING_SPAWNS {
+                        if let Some(oldest) = self.ended_order.pop_front() {
+                            self.ended.remove(&oldest);
+                        }
+                    }
+                }
                 self.forget_spawn(thread);
                 return None;
             }
             _ => {}
         }
 
+        // A join hangs from the child's last event (the child's work happens before it).
+        let joined = match event.kind {
+            Kind::Join { child } => self
+                .ended
+                .remove(&child)
+                .or_else(|| self.threads.get(&child).and_then(|state| state.last)),
+            _ => None,
+        };
         self.ensure_thread(thread);
         let namespace = self.task_namespace;
         let Some(state) = self.threads.get_mut(&thread) else {
             unreachable!("ensure_thread just created it")
         };
         state.last_active = self.tick;
+        if let Some(child_last) = joined.filter(|link| link.depth < MAX_PARENT_DEPTH - 1) {
+            state.remote_parent = Some(child_last);
+        }
 
         match event.kind {
             Kind::TraceStart {

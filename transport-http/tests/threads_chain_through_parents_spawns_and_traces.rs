@@ -42,7 +42,11 @@ fn each_thread_is_a_chain_and_a_spawned_thread_starts_at_its_spawn() {
     );
     assert_eq!(wire[4]["parent_id"], id(2));
     assert_eq!(wire[5]["parent_id"], id(3));
-    assert_eq!(wire[6]["parent_id"], id(4));
+    assert_eq!(
+        wire[6]["parent_id"],
+        id(5),
+        "the join hangs from the child's last event"
+    );
 
     // Unbound threads share the encoder's default trace.
     for event in &wire {
