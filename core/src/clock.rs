@@ -22,7 +22,7 @@
 //!
 //! A clock keeps at most `N` explicit entries and [`MAX_RANGES`] ranges. When even retiring does
 //! not make room, the entry (or range) of the *oldest* incarnation is forgotten and
-//! [`VectorClock::forgotten`] records how far forgetting reached. A forgotten entry reads as 0,
+//! the clock records how far forgetting reached. A forgotten entry reads as 0,
 //! so a forgetful clock can only make an ordered pair look unordered (a possible false race),
 //! never the reverse; and [`VectorClock::may_have_forgotten`] tells exactly which comparisons
 //! that can affect, so analysis marks only those results uncertain. The owner's own entry (the
