@@ -604,6 +604,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "130 000 contexts: too slow under Miri")]
     fn a_late_join_finds_its_child_after_many_requests_ended() {
         let mut hb = HappensBefore::<8>::new();
         let custom = Kind::Custom {

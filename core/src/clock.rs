@@ -529,7 +529,9 @@ mod tests {
     fn retired_threads_collapse_into_ranges_and_stay_known() {
         let mut parent = VectorClock::<4>::new();
         parent.tick(t(1));
-        for child in 2..1002 {
+        // Fewer under Miri, which is slow; the ranges still have to collapse.
+        let children = if cfg!(miri) { 2..102 } else { 2..1002 };
+        for child in children.clone() {
             let mut clock = VectorClock::<4>::new();
             clock.join(&parent);
             clock.tick(t(child));
@@ -541,10 +543,10 @@ mod tests {
         assert_eq!(parent.len(), 1, "only the owner is explicit");
         assert_eq!(parent.ranges(), 1);
         assert!(!parent.overflowed());
-        for child in 2..1002 {
+        for child in children.clone() {
             assert!(epoch(child, 1).happens_before(&parent));
         }
-        assert!(!epoch(1002, 1).happens_before(&parent));
+        assert!(!epoch(children.end, 1).happens_before(&parent));
     }
 
     #[test]
