@@ -512,12 +512,14 @@ mod tests {
     #[test]
     fn threads_lose_nothing_when_capacity_suffices() {
         use std::sync::Arc;
+        // Miri's thread scheduler makes each contended push slow: fewer events there.
+        const PER_THREAD: u64 = if cfg!(miri) { 100 } else { 1000 };
         let ring = Arc::new(Ring::with_capacity(4096));
         let producers: Vec<_> = (0..2u64)
             .map(|t| {
                 let ring = Arc::clone(&ring);
                 std::thread::spawn(move || {
-                    for i in 0..1000 {
+                    for i in 0..PER_THREAD {
                         ring.push(send(t * 1_000_000 + i)).unwrap();
                     }
                 })
@@ -537,6 +539,6 @@ mod tests {
         assert!(firsts.windows(2).all(|w| w[0] < w[1]));
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen.len(), 2000);
+        assert_eq!(seen.len(), 2 * PER_THREAD as usize);
     }
 }
