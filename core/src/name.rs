@@ -272,7 +272,7 @@ impl fmt::Debug for Name {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use std::string::{String, ToString};
+    use std::string::ToString;
 
     use super::*;
 
