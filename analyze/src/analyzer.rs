@@ -50,8 +50,13 @@
 //! [`Analyzer::with_max_races`] (default [`DEFAULT_MAX_RACES`]); further occurrences of kept
 //! races are still counted, new ones only counted as
 //! [`races_not_kept`](crate::report::Summary::races_not_kept). Locksets are interned (at most
-//! 4096 distinct ones). The thread and variable tables grow with the program's threads and
-//! variable names; [`HappensBefore`] bounds its own tables.
+//! 4096 distinct ones). Variables are kept while in use, up to [`DEFAULT_MAX_VARIABLES`]
+//! ([`Analyzer::with_max_variables`]): one nobody touched for a generation is forgotten
+//! ([`forgotten_variables`](crate::report::Summary::forgotten_variables), and a caveat in the
+//! report), because a race with what was forgotten cannot be found; a later access to a
+//! recently forgotten one is counted
+//! ([`forgotten_accesses`](crate::report::Summary::forgotten_accesses)). Per-thread locksets live as long as their thread;
+//! [`HappensBefore`] bounds its own tables.
 //!
 //! # Uncertainty
 //!
@@ -111,16 +116,23 @@ use std::fmt;
 use raceway_core::causality::HappensBefore;
 use raceway_core::clock::{Epoch, VectorClock};
 use raceway_core::event::SourceLocation;
+use raceway_core::generations::Generations;
 use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
 
 use crate::lockset::{LocksetId, Locksets};
 use crate::report::{Race, RaceAccess, Report, Severity, Summary};
-use crate::{HashMap, HashSet};
+use crate::HashMap;
 
 /// Plain reads (and, separately, atomic accesses) kept per variable.
 pub const MAX_READERS: usize = 8;
 /// Distinct races kept unless [`Analyzer::with_max_races`] says otherwise.
 pub const DEFAULT_MAX_RACES: usize = 1000;
+/// Variables whose last accesses are kept unless [`Analyzer::with_max_variables`] says
+/// otherwise: a working set of half of it is never forgotten (see
+/// [`Generations`](raceway_core::generations)). About 200 bytes each.
+pub const DEFAULT_MAX_VARIABLES: usize = 1 << 22;
+/// Hashed lock names remembered for counting them once.
+const MAX_HASHED_LOCKS: usize = 1 << 16;
 
 /// Finds data races in a stream of events (see the [module docs](self)).
 ///
@@ -130,11 +142,15 @@ pub const DEFAULT_MAX_RACES: usize = 1000;
 pub struct Analyzer<L> {
     hb: HappensBefore,
     locksets: Locksets,
-    variables: HashMap<Name, Shadow<L>>,
-    /// Lock names seen only by their identity (their text was forgotten upstream).
-    forgotten_locks: HashSet<Name>,
-    /// Variable names seen only by their identity.
-    forgotten_variables: u64,
+    variables: Generations<Name, Shadow<L>>,
+    /// Distinct variable names seen.
+    variables_seen: u64,
+    /// Accesses to a variable whose earlier accesses were forgotten for memory.
+    forgotten_accesses: u64,
+    /// Lock names seen only by their identity (their text was forgotten upstream), recently.
+    hashed_locks: Generations<Name, ()>,
+    /// Distinct lock and variable names seen only by their identity.
+    hashed_names: u64,
     races: Races<L>,
     events: u64,
     uncertain_events: u64,
@@ -203,9 +219,11 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         Analyzer {
             hb: HappensBefore::new(),
             locksets: Locksets::new(),
-            variables: HashMap::default(),
-            forgotten_locks: HashSet::default(),
-            forgotten_variables: 0,
+            variables: Generations::new(DEFAULT_MAX_VARIABLES),
+            variables_seen: 0,
+            forgotten_accesses: 0,
+            hashed_locks: Generations::new(MAX_HASHED_LOCKS),
+            hashed_names: 0,
             races: Races {
                 found: Vec::new(),
                 index: HashMap::default(),
@@ -217,6 +235,14 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             first_drop_after: None,
             capped_reads: 0,
         }
+    }
+
+    /// The same analyzer, keeping the last accesses of at most `max_variables` variables: a
+    /// variable nobody touched while `max_variables / 2` others were is forgotten, and a later
+    /// access to it is counted in [`Summary::forgotten_accesses`].
+    pub fn with_max_variables(mut self, max_variables: usize) -> Self {
+        self.variables = Generations::new(max_variables);
+        self
     }
 
     /// Analyzes a whole stream and reports.
@@ -268,7 +294,9 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             }
             Kind::LockAcquire { lock, lock_kind } => {
                 if lock.is_forgotten() {
-                    self.forgotten_locks.insert(lock);
+                    let (_, _) = self.hashed_locks.get_or_insert_with(lock, || {
+                        self.hashed_names += 1;
+                    });
                 }
                 self.locksets.acquire(event.thread, lock, lock_kind)
             }
@@ -285,10 +313,18 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         let Some(clock) = self.hb.clock(now.thread) else {
             unreachable!("the event's thread was just observed")
         };
-        let shadow = self.variables.entry(variable).or_insert_with(|| {
-            self.forgotten_variables += u64::from(variable.is_forgotten());
+        let mut fresh = false;
+        let (shadow, forgotten) = self.variables.get_or_insert_with(variable, || {
+            fresh = true;
             Shadow::default()
         });
+        if forgotten {
+            // What it remembered is gone: a race with those accesses cannot be found.
+            self.forgotten_accesses += 1;
+        } else if fresh {
+            self.variables_seen += 1;
+            self.hashed_names += u64::from(variable.is_forgotten());
+        }
         let locksets = &self.locksets;
         let races = &mut self.races;
         let mut check = |earlier: &Seen<L>| {
@@ -352,7 +388,9 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             summary: Summary {
                 events: self.events,
                 threads: self.hb.threads_seen(),
-                variables: self.variables.len() as u64,
+                variables: self.variables_seen,
+                forgotten_variables: self.variables.evicted(),
+                forgotten_accesses: self.forgotten_accesses,
                 dropped_events: self.hb.dropped_events(),
                 first_drop_after: self.first_drop_after,
                 uncertain_events: self.uncertain_events,
@@ -362,7 +400,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 capped_reads: self.capped_reads,
                 capped_locksets: self.locksets.capped,
                 races_not_kept: self.races.not_kept,
-                hashed_names: self.forgotten_variables + self.forgotten_locks.len() as u64,
+                hashed_names: self.hashed_names,
             },
             races,
         }

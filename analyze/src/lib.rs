@@ -53,4 +53,3 @@ pub use report::{Race, RaceAccess, Report, Severity, Summary};
 /// Tables looked up on every event: names and thread ids are not attacker-chosen in a way that
 /// makes SipHash worth its cost here.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;

@@ -12,6 +12,8 @@
 //!     "events": 1234,                // events analyzed (loss markers not counted)
 //!     "threads": 4,                  // distinct logical threads
 //!     "variables": 3,                // distinct variable names
+//!     "forgotten_variables": 0,      // variables whose accesses were dropped for memory
+//!     "forgotten_accesses": 0,       // later accesses to such variables (races may be missed)
 //!     "dropped_events": 0,           // events lost before the analyzer saw them
 //!     "first_drop_after": null,      // events analyzed before the first loss marker
 //!     "uncertain_events": 0,         // events whose happens-before may be wrong
@@ -95,8 +97,15 @@ pub struct Summary {
     pub events: u64,
     /// Distinct logical threads.
     pub threads: u64,
-    /// Distinct variable names.
+    /// Distinct variable names (one forgotten long ago and seen again counts again).
     pub variables: u64,
+    /// Variables whose last accesses were dropped because no one touched them while many other
+    /// variables were (memory stays bounded by the variables in use).
+    pub forgotten_variables: u64,
+    /// Accesses to a variable whose earlier accesses had been dropped for memory recently (see
+    /// [`Generations`](raceway_core::generations)): a race with those earlier accesses cannot be
+    /// found.
+    pub forgotten_accesses: u64,
     /// Events lost before they reached the analyzer.
     pub dropped_events: u64,
     /// How many events had been analyzed when the first loss marker came (`None`: no loss).
@@ -221,6 +230,14 @@ impl Report {
                  involve it are marked uncertain and may be false"
                     .to_owned(),
             );
+        }
+        if s.forgotten_variables > 0 {
+            caveats.push(format!(
+                "{} variables nobody touched for a long time were forgotten to bound memory: a \
+                 race between an access before that and a later one is not found ({} later \
+                 accesses to recently forgotten variables were seen)",
+                s.forgotten_variables, s.forgotten_accesses
+            ));
         }
         if s.capped_reads > 0 {
             caveats.push(format!(

@@ -43,6 +43,8 @@ fn report_json_has_a_stable_shape() {
             "events",
             "evicted_threads",
             "first_drop_after",
+            "forgotten_accesses",
+            "forgotten_variables",
             "hashed_names",
             "lost_edges",
             "races_not_kept",

@@ -50,9 +50,11 @@
 //!
 //! # Memory
 //!
-//! Bounded by live state: live threads ([`MAX_THREADS`]), locks (one entry per lock name,
-//! keyed by the name's identity, [`crate::name::Name::id`]), pending edges, and fixed-size
+//! Bounded by live state: live threads ([`MAX_THREADS`]), pending edges, and fixed-size
 //! tables:
+//!
+//! * locks in use, keyed by the name's identity ([`crate::name::Name::id`]): [`MAX_LOCKS`]; a
+//!   lock nobody released for a generation is forgotten, and acquiring it later is a lost edge;
 //!
 //! * spawns whose child has not run yet: [`MAX_PENDING_SPAWNS`];
 //! * messages and HTTP exchanges not received yet: [`MAX_PENDING_MESSAGES`];
@@ -100,6 +102,7 @@ use alloc::vec::Vec;
 
 use crate::clock::{Epoch, Incarnation, VectorClock, DEFAULT_CAPACITY};
 use crate::event::{Direction, Event, Kind, ThreadId};
+use crate::generations::{Generations, Lookup};
 
 /// Spawns remembered until the child's first event (oldest evicted first).
 pub const MAX_PENDING_SPAWNS: usize = 4096;
@@ -114,6 +117,9 @@ pub const MAX_JOINABLE_THREADS: usize = 65_536;
 /// Finished threads whose last access is remembered, so that clocks can retire their entries
 /// (see [`crate::clock`]); oldest forgotten first. 16 bytes each.
 pub const MAX_RETIRABLE_THREADS: usize = 1 << 20;
+/// Locks whose last release is kept: a lock released at least once per
+/// `MAX_LOCKS / 2` releases of other locks is never forgotten (see [`crate::generations`]).
+pub const MAX_LOCKS: usize = 1 << 18;
 /// Threads tracked at once; beyond it the least recently active eighth is evicted.
 pub const MAX_THREADS: usize = 65_536;
 
@@ -133,7 +139,7 @@ pub struct Observed {
 pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     threads: BTreeMap<ThreadId, ThreadState<N>>,
     next_incarnation: u64,
-    locks: BTreeMap<u64, LockState<N>>,
+    locks: Generations<u64, LockState<N>>,
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
     joinable: Pending<ThreadId, N>,
@@ -180,7 +186,7 @@ impl<const N: usize> HappensBefore<N> {
         HappensBefore {
             threads: BTreeMap::new(),
             next_incarnation: 1,
-            locks: BTreeMap::new(),
+            locks: Generations::new(MAX_LOCKS),
             spawns: Pending::new(MAX_PENDING_SPAWNS),
             messages: Pending::new(MAX_PENDING_MESSAGES),
             joinable: Pending::new(MAX_JOINABLE_THREADS),
@@ -228,17 +234,23 @@ impl<const N: usize> HappensBefore<N> {
 
         let mut joined = false;
         match event.kind {
-            Kind::LockAcquire { lock, lock_kind } => {
-                if let Some(lock) = self.locks.get(&lock.id()) {
+            Kind::LockAcquire { lock, lock_kind } => match self.locks.get_mut(&lock.id()) {
+                Lookup::Found(lock) => {
                     clock.join(&lock.write);
                     if lock_kind.is_exclusive() {
                         clock.join(&lock.read);
                     }
                     joined = true;
                 }
-            }
+                // Its last release was dropped for capacity: the hand-over is lost.
+                Lookup::Forgotten => {
+                    self.lost_edges += 1;
+                    self.uncertain = true;
+                }
+                Lookup::Missing => {}
+            },
             Kind::LockRelease { lock, lock_kind } => {
-                let lock = self.locks.entry(lock.id()).or_default();
+                let (lock, _) = self.locks.get_or_insert_with(lock.id(), LockState::default);
                 if lock_kind.is_exclusive() {
                     lock.write.clone_from(clock);
                     lock.read = VectorClock::new();
@@ -315,7 +327,8 @@ impl<const N: usize> HappensBefore<N> {
         self.spawns.evicted + self.messages.evicted + self.joinable.evicted
     }
 
-    /// How many evicted edges were then needed: each made results uncertain.
+    /// How many evicted edges (or forgotten locks) were then needed: each made results
+    /// uncertain.
     pub fn lost_edges(&self) -> u64 {
         self.lost_edges
     }
@@ -601,6 +614,39 @@ mod tests {
             Taken::Found(clock) => assert_eq!(clock.get(Incarnation(2)), 1),
             _ => panic!("the newer edge must survive"),
         }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "260 000 locks: too slow under Miri")]
+    fn a_lock_forgotten_for_capacity_is_a_lost_edge_not_a_silent_one() {
+        let mut hb = HappensBefore::<8>::new();
+        let lock_kind = crate::LockKind::Mutex;
+        let hold = |hb: &mut HappensBefore<8>, thread, lock: crate::Name| {
+            hb.observe(&Event::new(
+                0,
+                thread,
+                Kind::LockAcquire { lock, lock_kind },
+            ));
+            hb.observe(&Event::new(
+                0,
+                thread,
+                Kind::LockRelease { lock, lock_kind },
+            ))
+        };
+        hold(&mut hb, t(1), "accounts".into());
+        // A lock per object: many more than the table keeps, each used once.
+        for object in 0..MAX_LOCKS as u64 {
+            let name = crate::Name::forgotten(object);
+            hold(&mut hb, t(2), name);
+            assert!(hb.locks.len() <= MAX_LOCKS);
+        }
+        assert!(!hb.uncertain(), "locks used once and dropped lose nothing");
+        let later = hold(&mut hb, t(3), "accounts".into());
+        assert!(
+            later.uncertain,
+            "the hand-over from t1 was forgotten: say so"
+        );
+        assert_eq!(hb.lost_edges(), 1);
     }
 
     #[test]

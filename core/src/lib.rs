@@ -13,6 +13,8 @@
 //!   on hosts, where two threads must not slow each other down (needs `alloc`).
 //! * [`clock`] — compact vector clocks.
 //! * [`causality`] — rebuilds happens-before from the event stream (needs `alloc`).
+//! * [`generations`] — maps bounded by what is in use, for names made up at run time (needs
+//!   `alloc`).
 //! * [`trace_context`] — W3C trace ids, span ids, `traceparent` and `tracestate`.
 //!
 //! # Portability
@@ -34,6 +36,8 @@ pub mod causality;
 #[cfg(feature = "alloc")]
 pub mod clock;
 pub mod event;
+#[cfg(feature = "alloc")]
+pub mod generations;
 #[cfg(feature = "alloc")]
 pub mod lanes;
 pub mod name;

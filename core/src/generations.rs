@@ -1,0 +1,261 @@
+//! A map bounded by what is in use: entries nobody touched for a whole generation are forgotten,
+//! and a late user of a forgotten key learns that it came too late.
+//!
+//! Tables keyed by names a program makes up as it runs (a lock per object, a variable per
+//! account) cannot keep every key for the life of a service. [`Generations`] keeps two
+//! generations of at most `capacity / 2` entries each: new and touched entries live in the
+//! young one; when it is full the old one is dropped ([`evicted`](Generations::evicted) counts
+//! its entries), the young one becomes old, and a fresh young one starts. An entry survives as
+//! long as it is touched at least once per generation, so a working set up to half the
+//! capacity is never evicted; every operation is O(1).
+//!
+//! Dropped keys are marked in a filter, so a lookup of a recently dropped key says
+//! [`Lookup::Forgotten`] instead of [`Lookup::Missing`]: that is how a caller counts the
+//! results that may have depended on what was forgotten. The filter has two halves of 32 bits
+//! per entry of capacity (four bits per key, allocated at the first drop); each takes
+//! `capacity` dropped keys, then the older half is cleared for the next ones. So a key dropped
+//! among the last `capacity` to `2 × capacity` drops is always known; one dropped longer ago
+//! looks new ([`evicted`](Generations::evicted) still counts it, and callers say that results
+//! may have been missed whenever it is not zero). A key never seen shares all its bits with
+//! dropped ones about twice in ten thousand, which costs a needless count, never a verdict.
+//!
+//! # Examples
+//!
+//! ```
+//! use raceway_core::generations::{Generations, Lookup};
+//!
+//! let mut locks = Generations::<u64, &str>::new(6); // two generations of 3
+//! locks.insert(1, "hot");
+//! locks.insert(2, "cold");
+//! locks.insert(3, "cold");
+//! locks.insert(4, "new"); // the young generation was full: 1, 2, 3 are old now
+//! assert!(matches!(locks.get_mut(&1), Lookup::Found(_))); // touched: young again
+//! locks.insert(5, "new");
+//! locks.insert(6, "new"); // full again: 2 and 3, never touched, are dropped
+//!
+//! assert!(matches!(locks.get_mut(&1), Lookup::Found(&mut "hot")));
+//! assert!(matches!(locks.get_mut(&2), Lookup::Forgotten));
+//! assert!(matches!(locks.get_mut(&9), Lookup::Missing));
+//! assert_eq!(locks.evicted(), 2);
+//! ```
+
+use alloc::vec::Vec;
+use core::hash::{BuildHasher, Hash};
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+
+/// Keys are names and ids the program chose, not an attacker: a fast hash, fixed so that a
+/// replay of the same stream reaches the same verdicts.
+type Hasher = FixedState;
+
+/// A map that keeps entries touched in the current or the previous generation (see the
+/// [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct Generations<K, V> {
+    young: HashMap<K, V, Hasher>,
+    old: HashMap<K, V, Hasher>,
+    forgotten: Forgotten,
+    half: usize,
+    evicted: u64,
+}
+
+/// What [`Generations::get_mut`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<V> {
+    /// The entry, now young.
+    Found(V),
+    /// The key had an entry that was dropped for capacity (or, rarely, shares its filter
+    /// bits with keys that had).
+    Forgotten,
+    /// No entry, and none dropped.
+    Missing,
+}
+
+impl<K: Hash + Eq + Copy, V> Generations<K, V> {
+    /// An empty map that keeps at most `capacity` entries (at least 2).
+    pub fn new(capacity: usize) -> Self {
+        Generations {
+            young: HashMap::default(),
+            old: HashMap::default(),
+            forgotten: Forgotten::default(),
+            half: (capacity / 2).max(1),
+            evicted: 0,
+        }
+    }
+
+    /// The entry for `key`, touched (it survives the next generation change).
+    pub fn get_mut(&mut self, key: &K) -> Lookup<&mut V> {
+        if !self.young.contains_key(key) {
+            match self.old.remove(key) {
+                Some(value) => self.insert_young(*key, value),
+                None if self.forgotten.contains(key) => return Lookup::Forgotten,
+                None => return Lookup::Missing,
+            }
+        }
+        match self.young.get_mut(key) {
+            Some(value) => Lookup::Found(value),
+            None => Lookup::Missing,
+        }
+    }
+
+    /// The entry for `key` (touched), or a new one from `make`; says whether a new entry replaced
+    /// a forgotten one.
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (&mut V, bool) {
+        let forgotten = match self.get_mut(&key) {
+            Lookup::Found(_) => false,
+            Lookup::Forgotten => true,
+            Lookup::Missing => false,
+        };
+        if !self.young.contains_key(&key) {
+            self.insert_young(key, make());
+        }
+        match self.young.get_mut(&key) {
+            Some(value) => (value, forgotten),
+            None => unreachable!("the key was just inserted"),
+        }
+    }
+
+    /// Sets the entry for `key` (touched).
+    pub fn insert(&mut self, key: K, value: V) {
+        self.old.remove(&key);
+        if self.young.contains_key(&key) {
+            self.young.insert(key, value);
+        } else {
+            self.insert_young(key, value);
+        }
+    }
+
+    /// Entries kept now.
+    pub fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+
+    /// Whether no entry is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entries dropped for capacity so far.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Every entry kept, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.young.values().chain(self.old.values())
+    }
+
+    fn insert_young(&mut self, key: K, value: V) {
+        if self.young.len() >= self.half {
+            let old = core::mem::replace(&mut self.old, core::mem::take(&mut self.young));
+            self.evicted += old.len() as u64;
+            for key in old.into_keys() {
+                self.forgotten.insert(&key, self.half);
+            }
+        }
+        self.young.insert(key, value);
+    }
+}
+
+/// Filter bits set per dropped key.
+const BITS_PER_KEY: usize = 4;
+
+/// Recently dropped keys: two halves of a filter, the older cleared when the newer
+/// holds `2 × half` keys.
+#[derive(Debug, Clone, Default)]
+struct Forgotten {
+    halves: [Vec<u64>; 2],
+    /// Which half takes new keys, and how many it holds.
+    newer: usize,
+    in_newer: usize,
+    hasher: Hasher,
+}
+
+impl Forgotten {
+    fn insert<K: Hash>(&mut self, key: &K, half: usize) {
+        if self.halves[0].is_empty() {
+            // 32 bits per entry of capacity (2 × half), in each half of the filter.
+            self.halves = [alloc::vec![0; half], alloc::vec![0; half]];
+        }
+        if self.in_newer >= 2 * half {
+            self.newer ^= 1;
+            self.halves[self.newer].fill(0);
+            self.in_newer = 0;
+        }
+        let bits = self.bits(key);
+        let filter = &mut self.halves[self.newer];
+        for (word, mask) in bits {
+            filter[word] |= mask;
+        }
+        self.in_newer += 1;
+    }
+
+    fn contains<K: Hash>(&self, key: &K) -> bool {
+        let bits = self.bits(key);
+        self.halves.iter().any(|filter| {
+            !filter.is_empty() && bits.iter().all(|&(word, mask)| filter[word] & mask != 0)
+        })
+    }
+
+    /// The key's bits as (word, mask) pairs (double hashing).
+    fn bits<K: Hash>(&self, key: &K) -> [(usize, u64); BITS_PER_KEY] {
+        let hash = self.hasher.hash_one(key);
+        let bits = (self.halves[0].len() as u64 * 64).max(1);
+        let (first, step) = (hash & 0xffff_ffff, (hash >> 32) | 1);
+        core::array::from_fn(|i| {
+            let bit = first.wrapping_add(step.wrapping_mul(i as u64)) % bits;
+            ((bit / 64) as usize, 1 << (bit % 64))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_working_set_of_half_the_capacity_is_never_evicted() {
+        let mut map = Generations::<u32, u32>::new(200);
+        for round in 0..50 {
+            for key in 0..100 {
+                let (value, forgotten) = map.get_or_insert_with(key, || 0);
+                *value += 1;
+                assert!(!forgotten);
+                assert_eq!(*value, round + 1);
+            }
+        }
+        assert_eq!(map.evicted(), 0);
+        assert!(map.len() <= 200);
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_the_capacity_and_late_users_are_told() {
+        let mut map = Generations::<u32, u32>::new(64);
+        for key in 0..10_000 {
+            map.insert(key, key);
+            assert!(map.len() <= 64);
+        }
+        assert_eq!(map.evicted() + map.len() as u64, 10_000);
+        // The last 64 dropped keys (at least) are known as forgotten; the kept ones are found.
+        let kept = map.len() as u32;
+        for key in 10_000 - kept - 64..10_000 - kept {
+            assert_eq!(map.get_mut(&key), Lookup::Forgotten, "{key}");
+        }
+        assert_eq!(map.get_mut(&9_999), Lookup::Found(&mut 9_999));
+        let (_, was_forgotten) = map.get_or_insert_with(10_000 - kept - 1, || 7);
+        assert!(was_forgotten);
+        // Keys never seen rarely look forgotten: (1 - e^(-4/32))^4 ≈ 0.02 % per full half.
+        let mut roomy = Generations::<u32, u32>::new(1 << 12);
+        for key in 0..1 << 16 {
+            roomy.insert(key, key);
+        }
+        let false_alarms = (1_000_000..1_010_000)
+            .filter(|key| roomy.get_mut(key) == Lookup::Forgotten)
+            .count();
+        assert!(
+            false_alarms < 20,
+            "{false_alarms} of 10 000 fresh keys look forgotten"
+        );
+    }
+}
