@@ -131,8 +131,8 @@ pub const DEFAULT_MAX_RACES: usize = 1000;
 /// otherwise: a working set of half of it is never forgotten (see
 /// [`Generations`](raceway_core::generations)). About 200 bytes each.
 pub const DEFAULT_MAX_VARIABLES: usize = 1 << 22;
-/// Hashed lock names remembered for counting them once.
-const MAX_HASHED_LOCKS: usize = 1 << 16;
+/// Hashed lock names remembered for counting them once: as many as the replay keeps locks.
+const MAX_HASHED_LOCKS: usize = raceway_core::causality::MAX_LOCKS;
 
 /// Finds data races in a stream of events (see the [module docs](self)).
 ///

@@ -216,7 +216,8 @@ impl Worker<'_> {
                 self.client.start_trace()
             };
             ctx.run(|| self.request(global));
-            if i % p.fan_in_every == p.fan_in_every / 2 {
+            let fanned_in = i % p.fan_in_every == p.fan_in_every / 2;
+            if fanned_in {
                 self.fan_in(&ctx);
             }
             drop(ctx);
@@ -249,8 +250,9 @@ impl Worker<'_> {
                     self.plant(k);
                 }
             }
-            // Keep the drain in step, so nothing is dropped for want of room.
-            if i % 2_000 == 1_999 {
+            // Keep the drain in step, so nothing is dropped for want of room: a thread's buffer
+            // holds 16 Ki events, a context records about six and a fan-in several thousand.
+            if fanned_in || i % 500 == 499 {
                 let _ = self.client.flush(Duration::from_secs(60));
             }
             self.done.fetch_add(1, Ordering::Relaxed);

@@ -153,6 +153,7 @@ impl Shared {
             in_flight,
             untracked: crate::context::untracked(),
             misordered_guards: crate::context::misordered_guards(),
+            guards_of_other_tasks: crate::context::other_tasks_guards(),
             names_overflowed: crate::names::overflowed(),
         }
     }
@@ -185,6 +186,10 @@ pub struct Stats {
     /// Context guards ([`Entered`](crate::Entered)) dropped out of order (process-wide): a
     /// guard held across an `.await` or moved out of its scope.
     pub misordered_guards: u64,
+    /// Lookups of the current context that found one entered by another tokio task, whose
+    /// guard is held across an `.await` on this thread (process-wide; `tokio` feature): the
+    /// caller got no context, so its calls were also counted as untracked.
+    pub guards_of_other_tasks: u64,
     /// Dynamic names shown by hash (or, for function and event names, as `OVERFLOW_NAME`) and
     /// long values cut because a table was full (process-wide; see [`crate::names`]).
     pub names_overflowed: u64,

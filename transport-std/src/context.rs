@@ -119,14 +119,39 @@ const _: () = {
 };
 
 thread_local! {
-    /// The contexts entered on this thread, innermost last, each with its guard's number: a
-    /// guard dropped out of order removes its own entry and leaves the others current.
-    static CURRENT: RefCell<Vec<(u64, Context)>> = const { RefCell::new(Vec::new()) };
+    /// The contexts entered on this thread, innermost last: a guard dropped out of order
+    /// removes its own entry and leaves the others current.
+    static CURRENT: RefCell<Vec<Current>> = const { RefCell::new(Vec::new()) };
     static NEXT_GUARD: Cell<u64> = const { Cell::new(0) };
+}
+
+/// One entered context.
+struct Current {
+    /// Its guard's number.
+    guard: u64,
+    /// The tokio task that entered it (none outside tasks): only that task records into it.
+    task: Task,
+    context: Context,
+}
+
+/// A tokio task, or none (outside tasks, and always without the `tokio` feature).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Task(#[cfg(feature = "tokio")] Option<tokio::task::Id>);
+
+impl Task {
+    /// The task running now.
+    #[inline]
+    fn current() -> Task {
+        Task(
+            #[cfg(feature = "tokio")]
+            tokio::task::try_id(),
+        )
+    }
 }
 
 static UNTRACKED: AtomicU64 = AtomicU64::new(0);
 static MISORDERED: AtomicU64 = AtomicU64::new(0);
+static OTHER_TASKS: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn untracked() -> u64 {
     UNTRACKED.load(Ordering::Relaxed)
@@ -136,28 +161,47 @@ pub(crate) fn misordered_guards() -> u64 {
     MISORDERED.load(Ordering::Relaxed)
 }
 
+pub(crate) fn other_tasks_guards() -> u64 {
+    OTHER_TASKS.load(Ordering::Relaxed)
+}
+
 /// Records `kind` into the current context, or counts the call as untracked when there is none.
 #[inline]
 pub(crate) fn record_current(kind: Kind, location: &'static Location<'static>) {
-    let recorded = CURRENT.try_with(|current| match current.borrow().last() {
-        Some((_, ctx)) => {
-            ctx.record_at(kind, location);
-            true
-        }
-        None => false,
-    });
-    if recorded != Ok(true) {
+    if with_current(|ctx| ctx.record_at(kind, location)).is_none() {
         no_context();
     }
 }
 
-/// Runs `f` with the current context, if there is one.
+/// Runs `f` with the current context, if there is one. A context entered by another tokio task
+/// is not this task's: its guard is held across an `.await` while this task runs on the same
+/// thread, so this task has no context (counted in
+/// [`Stats::guards_of_other_tasks`](crate::Stats::guards_of_other_tasks)).
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
     CURRENT
-        .try_with(|current| current.borrow().last().map(|(_, ctx)| f(ctx)))
+        .try_with(|current| {
+            let current = current.borrow();
+            let entered = current.last()?;
+            if entered.task != Task::current() {
+                held_across_await();
+                return None;
+            }
+            Some(f(&entered.context))
+        })
         .ok()
         .flatten()
+}
+
+#[cold]
+fn held_across_await() {
+    if OTHER_TASKS.fetch_add(1, Ordering::Relaxed) == 0 {
+        log::warn!(
+            target: "raceway",
+            "a context entered by another tokio task is current here: its guard is held across \
+             an .await. This task records nothing into it; use FutureExt::in_context for futures"
+        );
+    }
 }
 
 /// The caller's span as [`Kind::TraceStart`] carries it: a W3C span id as its number, any other
@@ -277,8 +321,10 @@ impl Context {
     /// in scopes and are dropped in the reverse order of entering; one dropped out of order
     /// still ends only its own context (the rest stay current as they were), and is counted in
     /// [`Stats::misordered_guards`](crate::Stats::misordered_guards). Do not hold a guard across
-    /// an `.await`: other tasks polled on this thread meanwhile would record into it; use
-    /// [`FutureExt::in_context`](crate::FutureExt::in_context) for futures.
+    /// an `.await`; use [`FutureExt::in_context`](crate::FutureExt::in_context) for futures.
+    /// With the `tokio` feature a context belongs to the task that entered it: other tasks
+    /// polled on this thread while the guard is held do not record into it (they are counted
+    /// in [`Stats::guards_of_other_tasks`](crate::Stats::guards_of_other_tasks)).
     pub fn enter(&self) -> Entered {
         let id = NEXT_GUARD
             .try_with(|next| {
@@ -287,7 +333,13 @@ impl Context {
                 id
             })
             .unwrap_or(u64::MAX);
-        let _ = CURRENT.try_with(|current| current.borrow_mut().push((id, self.clone())));
+        let _ = CURRENT.try_with(|current| {
+            current.borrow_mut().push(Current {
+                guard: id,
+                task: Task::current(),
+                context: self.clone(),
+            })
+        });
         Entered {
             id,
             _not_send: PhantomData,
@@ -443,7 +495,7 @@ impl Drop for Entered {
         let left = CURRENT
             .try_with(|current| {
                 let mut current = current.borrow_mut();
-                let position = current.iter().rposition(|&(id, _)| id == self.id)?;
+                let position = current.iter().rposition(|entered| entered.guard == self.id)?;
                 if position + 1 != current.len() && MISORDERED.fetch_add(1, Ordering::Relaxed) == 0
                 {
                     log::warn!(
@@ -452,7 +504,7 @@ impl Drop for Entered {
                          an .await, or moved out of its scope?): each guard ends only its own context"
                     );
                 }
-                Some(current.remove(position).1)
+                Some(current.remove(position).context)
             })
             .ok()
             .flatten();
