@@ -325,14 +325,14 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             self.variables_seen += 1;
             self.hashed_names += u64::from(variable.is_forgotten());
         }
-        let locksets = &self.locksets;
+        let (hb, locksets) = (&self.hb, &self.locksets);
         let races = &mut self.races;
         let mut check = |earlier: &Seen<L>| {
-            if !earlier.epoch.happens_before(clock)
+            if !hb.happens_before(earlier.epoch, clock)
                 && !locksets.protects(earlier.lockset, now.lockset)
             {
                 // The clock may have known the earlier access and forgotten it for capacity.
-                let forgotten = clock.may_have_forgotten(earlier.epoch.incarnation);
+                let forgotten = hb.may_have_forgotten(earlier.epoch, clock);
                 races.add(variable, earlier, &now, forgotten);
             }
         };
@@ -357,8 +357,8 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 shadow.reads.clear();
                 shadow.atomics.clear();
             }
-            (false, false) => self.capped_reads += remember(&mut shadow.reads, now, clock),
-            (true, _) => self.capped_reads += remember(&mut shadow.atomics, now, clock),
+            (false, false) => self.capped_reads += remember(&mut shadow.reads, now, hb, clock),
+            (true, _) => self.capped_reads += remember(&mut shadow.atomics, now, hb, clock),
         }
     }
 
@@ -409,10 +409,15 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
 
 /// Adds `now` to an access set, dropping entries it makes redundant and, past [`MAX_READERS`],
 /// the oldest; returns how many were dropped for capacity.
-fn remember<L>(set: &mut Vec<Seen<L>>, now: Seen<L>, clock: &VectorClock) -> u64 {
+fn remember<L>(
+    set: &mut Vec<Seen<L>>,
+    now: Seen<L>,
+    hb: &HappensBefore,
+    clock: &VectorClock,
+) -> u64 {
     // An entry ordered before `now` is redundant if `now` conflicts with at least as much.
     set.retain(|old| {
-        !(old.epoch.happens_before(clock) && (now.access.is_write() || !old.access.is_write()))
+        !(hb.happens_before(old.epoch, clock) && (now.access.is_write() || !old.access.is_write()))
     });
     set.push(now);
     if set.len() > MAX_READERS {

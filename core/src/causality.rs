@@ -16,7 +16,7 @@
 //! | exclusive `LockAcquire` | the thread joins the lock's write and read clocks |
 //! | shared `LockAcquire` | the thread joins the write clock only: readers do not order each other |
 //! | `Spawn { child }` | the child's first event starts from the parent's clock |
-//! | `Join { child }` | the thread joins the child's clock as of its latest event |
+//! | `Join { child }` | the thread joins the child's clock as of its latest event; the child's own entry is dropped, since the join stands for its whole run ([`HappensBefore::happens_before`]) |
 //! | `ThreadEnd` | none: the run is over; a spawned thread's final clock is kept for its join |
 //! | `Send` → `Receive` | the receiver joins the sender's clock (matched by message id) |
 //! | outbound `HttpRequest` → inbound `HttpRequest` | same, matched by span (0 = no edge) |
@@ -93,7 +93,7 @@
 //! let second = record(b, write);
 //!
 //! // B's write is ordered after A's: no race, and nothing was lost on the way.
-//! assert!(first.happens_before(hb.clock(b).unwrap()));
+//! assert!(hb.happens_before(first, hb.clock(b).unwrap()));
 //! assert!(!second.uncertain);
 //! ```
 
@@ -120,6 +120,12 @@ pub const MAX_RETIRABLE_THREADS: usize = 1 << 20;
 /// Locks whose last release is kept: a lock released at least once per
 /// `MAX_LOCKS / 2` releases of other locks is never forgotten (see [`crate::generations`]).
 pub const MAX_LOCKS: usize = 1 << 18;
+/// Joined runs whose join is remembered, so that clocks need no entry for them: a run joined
+/// more than `MAX_JOINED_RUNS / 2` joins ago may be dropped (see [`crate::generations`]), and
+/// comparisons that needed it are then uncertain.
+pub const MAX_JOINED_RUNS: usize = 1 << 21;
+/// How many joins [`HappensBefore::happens_before`] follows (nested fan-ins).
+const MAX_JOIN_HOPS: usize = 64;
 /// Threads tracked at once; beyond it the least recently active eighth is evicted.
 pub const MAX_THREADS: usize = 65_536;
 
@@ -140,6 +146,8 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     threads: BTreeMap<ThreadId, ThreadState<N>>,
     next_incarnation: u64,
     locks: Generations<u64, LockState<N>>,
+    /// Joined runs: the join that their whole run happens before.
+    joined: Generations<Incarnation, Epoch>,
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
     joinable: Pending<ThreadId, N>,
@@ -187,6 +195,7 @@ impl<const N: usize> HappensBefore<N> {
             threads: BTreeMap::new(),
             next_incarnation: 1,
             locks: Generations::new(MAX_LOCKS),
+            joined: Generations::new(MAX_JOINED_RUNS),
             spawns: Pending::new(MAX_PENDING_SPAWNS),
             messages: Pending::new(MAX_PENDING_MESSAGES),
             joinable: Pending::new(MAX_JOINABLE_THREADS),
@@ -263,6 +272,12 @@ impl<const N: usize> HappensBefore<N> {
             Kind::Join { .. } => {
                 if let Some(child_clock) = &child_clock {
                     clock.join(child_clock);
+                    // The child's whole run happens before this join: from now on the joiner's
+                    // own entry says so, and the child's entry would only take room.
+                    if let Some(child) = child_clock.owner().filter(|&c| c != incarnation) {
+                        clock.remove(child);
+                        self.joined.insert(child, Epoch { incarnation, tick });
+                    }
                     joined = true;
                 }
             }
@@ -301,6 +316,41 @@ impl<const N: usize> HappensBefore<N> {
     /// nothing yet, ended, or was forgotten).
     pub fn clock(&self, thread: ThreadId) -> Option<&VectorClock<N>> {
         self.threads.get(&thread).map(|state| &state.clock)
+    }
+
+    /// Whether the event `epoch` happens before the point `clock` describes: `clock` knows it,
+    /// or knows a join that `epoch`'s run ended in (a joiner's clock keeps no entry for the
+    /// runs it joined, so a fan-in of any size costs no room).
+    pub fn happens_before(&self, epoch: Epoch, clock: &VectorClock<N>) -> bool {
+        let mut epoch = epoch;
+        for _ in 0..MAX_JOIN_HOPS {
+            if clock.knows(epoch) {
+                return true;
+            }
+            match self.joined.get(&epoch.incarnation) {
+                Lookup::Found(&join) => epoch = join,
+                Lookup::Forgotten | Lookup::Missing => return false,
+            }
+        }
+        false
+    }
+
+    /// Whether a comparison of `epoch` with `clock` that found them unordered may be wrong
+    /// because something on the way was forgotten for capacity (an entry of the clock, or the
+    /// join a run ended in).
+    pub fn may_have_forgotten(&self, epoch: Epoch, clock: &VectorClock<N>) -> bool {
+        let mut epoch = epoch;
+        for _ in 0..MAX_JOIN_HOPS {
+            if clock.may_have_forgotten(epoch.incarnation) {
+                return true;
+            }
+            match self.joined.get(&epoch.incarnation) {
+                Lookup::Found(&join) => epoch = join,
+                Lookup::Forgotten => return true,
+                Lookup::Missing => return false,
+            }
+        }
+        true
     }
 
     /// Drops what is kept for `thread`, which promises to record nothing more: the way to free a
@@ -667,11 +717,11 @@ mod tests {
         }
         hb.observe(&Event::new(0, parent, Kind::Join { child }));
         let clock = hb.clock(parent).unwrap();
-        assert!(Epoch {
+        let write = Epoch {
             incarnation: Incarnation(2),
-            tick: 1
-        }
-        .happens_before(clock));
+            tick: 1,
+        };
+        assert!(hb.happens_before(write, clock));
         assert!(!hb.uncertain());
         assert!(hb.live_threads() <= 1, "ended requests are not kept");
     }

@@ -13,10 +13,12 @@
 //! A request context, a task or a worker finishes; from then on, all a clock needs to say about
 //! it is whether it has seen *every access* the thread made. [`VectorClock::retire`] turns such
 //! an entry into membership of a set of incarnation ranges, and drops it outright when the thread
-//! made no access at all. Incarnations are numbered in the order threads start, so the children
-//! of one fan-in, or the requests that took one lock in turn, collapse into a few ranges: a
-//! `join_all` over a thousand tasks, or a lock every request takes, keeps a clock of a handful
-//! of entries. [`crate::causality::HappensBefore`] retires entries whenever a clock fills up.
+//! made no access at all. Incarnations are numbered in the order threads start, so the requests
+//! that took one lock in turn collapse into a few ranges, and a lock every request takes keeps
+//! a clock of a handful of entries. [`crate::causality::HappensBefore`] retires entries whenever
+//! a clock fills up, and keeps no entry at all for the runs a thread joined: the joiner's own
+//! entry at the join stands for them, so a `join_all` over any number of tasks costs nothing,
+//! however the tasks' runs interleave with other threads'.
 //!
 //! # Capacity
 //!
@@ -96,7 +98,9 @@ pub struct Epoch {
 }
 
 impl Epoch {
-    /// Whether the event with this epoch happens before (or is) the point `clock` describes.
+    /// Whether the event with this epoch happens before (or is) the point `clock` describes, as
+    /// far as the clock alone knows. Clocks of a replay leave out the runs their thread joined:
+    /// ask [`HappensBefore::happens_before`](crate::causality::HappensBefore::happens_before).
     pub fn happens_before<const N: usize>(&self, clock: &VectorClock<N>) -> bool {
         clock.knows(*self)
     }
@@ -256,6 +260,23 @@ impl<const N: usize> VectorClock<N> {
         }
         self.retired_at = self.entries.len();
         before - self.entries.len()
+    }
+
+    /// Drops the entry of `incarnation`, which something else in the clock implies (a joined
+    /// child is implied by the joiner's entry at the join: see
+    /// [`HappensBefore::happens_before`](crate::causality::HappensBefore::happens_before)).
+    pub fn remove(&mut self, incarnation: Incarnation) {
+        if Some(incarnation) != self.owner {
+            if let Ok(index) = self.position(incarnation) {
+                self.entries.remove(index);
+            }
+        }
+    }
+
+    /// The thread that last ticked this clock: the owner of a thread's final clock is that
+    /// thread's run.
+    pub fn owner(&self) -> Option<Incarnation> {
+        self.owner
     }
 
     /// Whether the clock has grown enough since it last retired entries to try again: past a

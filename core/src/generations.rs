@@ -99,6 +99,15 @@ impl<K: Hash + Eq + Copy, V> Generations<K, V> {
         }
     }
 
+    /// The entry for `key`, untouched (it may still be dropped with its generation).
+    pub fn get(&self, key: &K) -> Lookup<&V> {
+        match self.young.get(key).or_else(|| self.old.get(key)) {
+            Some(value) => Lookup::Found(value),
+            None if self.forgotten.contains(key) => Lookup::Forgotten,
+            None => Lookup::Missing,
+        }
+    }
+
     /// The entry for `key` (touched), or a new one from `make`; says whether a new entry replaced
     /// a forgotten one.
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (&mut V, bool) {

@@ -90,7 +90,8 @@ impl Stream {
 
     /// Whether the event with `epoch` happens before `thread`'s latest event.
     fn ordered(&self, epoch: Epoch, thread: ThreadId) -> bool {
-        epoch.happens_before(self.hb.clock(thread).expect("thread has recorded"))
+        let clock = self.hb.clock(thread).expect("thread has recorded");
+        self.hb.happens_before(epoch, clock)
     }
 }
 

@@ -42,11 +42,11 @@ fn the_call_is_a_happens_before_edge_both_ways() {
         if variable == "order.total" && caller_side {
             caller_write = observed.epoch;
         } else if variable == "order.total" {
-            checks.push(caller_write.unwrap().happens_before(&clock));
+            checks.push(hb.happens_before(caller_write.unwrap(), &clock));
         } else if variable == "payment.state" && callee_side {
             callee_write = observed.epoch;
         } else if variable == "payment.state" {
-            checks.push(callee_write.unwrap().happens_before(&clock));
+            checks.push(hb.happens_before(callee_write.unwrap(), &clock));
         }
     }
     assert_eq!(checks, [true, true]);

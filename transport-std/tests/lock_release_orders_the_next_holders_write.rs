@@ -24,7 +24,7 @@ fn a_before_b(events: &[Event], a: ThreadId, b: ThreadId, variable: &str) -> boo
                 a_write = observed.epoch;
             } else if event.thread == b {
                 let write = a_write.expect("A writes first");
-                ordered = Some(write.happens_before(hb.clock(b).unwrap()));
+                ordered = Some(hb.happens_before(write, hb.clock(b).unwrap()));
             }
         }
     }

@@ -47,11 +47,7 @@ fn spawn_and_join_are_edges() {
         match event.kind {
             Kind::StateChange { .. } if event.thread == child => write = observed.epoch,
             Kind::StateChange { .. } if event.thread == parent.thread_id() => {
-                ordered = Some(
-                    write
-                        .unwrap()
-                        .happens_before(hb.clock(event.thread).unwrap()),
-                )
+                ordered = Some(hb.happens_before(write.unwrap(), hb.clock(event.thread).unwrap()))
             }
             _ => {}
         }
