@@ -9,8 +9,8 @@
 //!   gives: partial ingestion, malformed bodies, a refused key, oversized bodies, rate limits
 //!   and outages, all within the caller's deadline, with every event accounted for.
 //!
-//! With the `test-receiver` feature, `testing::TestReceiver` is a loopback HTTP server that
-//! speaks the server's ingest contract (and validates bodies against the wire schema) for tests.
+//! The workspace's tests speak to a loopback stand-in for the server, the unpublished
+//! `raceway-test-receiver` crate beside this one (`transport-http/receiver`).
 //!
 //! # Examples
 //!
@@ -60,9 +60,6 @@ pub mod encode;
 mod json;
 pub mod timestamp;
 mod uuid;
-
-#[cfg(feature = "test-receiver")]
-pub mod testing;
 
 pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
 pub use client::{
