@@ -22,7 +22,7 @@
 //! | [`tag`](ConfigBuilder::tag) | none | `RACEWAY_TAGS` (`key=value,key=value`; a tag set in code wins for its key) |
 //! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 16 384 events per recording thread | |
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
-//! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
+//! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured (and the `analyzer` feature is on) | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
 //! | [`retry_buffer_bytes`](ConfigBuilder::retry_buffer_bytes) | 4 MiB (about 47 000 events) | `RACEWAY_RETRY_BUFFER_BYTES` |
 //! | [`on_delivery_problem`](ConfigBuilder::on_delivery_problem) | one line on stderr | |
@@ -595,7 +595,8 @@ impl ConfigBuilder {
     }
 
     /// Whether the built-in analyzer should also (or should not) receive the events. Without
-    /// this call it does exactly when no server URL is configured.
+    /// this call it does exactly when no server URL is configured (and never when the
+    /// `analyzer` feature is off).
     pub fn local_analysis(mut self, on: bool) -> Self {
         self.local_analysis = Some(on);
         self
@@ -706,8 +707,8 @@ impl ConfigBuilder {
             (None, None) => None,
         };
         let debug = flag(debug, env.debug, "RACEWAY_DEBUG")?.unwrap_or(false);
-        let local_analysis =
-            flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?.unwrap_or(server_url.is_none());
+        let local_analysis = flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?
+            .unwrap_or(server_url.is_none() && cfg!(feature = "analyzer"));
         let capture_path = capture_path.or(env.capture.map(PathBuf::from));
         let api_key = api_key.or(env.api_key);
         if let Some(key) = &api_key {
