@@ -59,18 +59,19 @@ pub mod client;
 pub mod encode;
 mod json;
 pub mod timestamp;
+pub mod url;
 mod uuid;
 
 pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
 pub use client::{
-    ApiKey, Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport,
-    DeliveryStats,
+    Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
 };
 pub use encode::{
     exchange_event_id, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, EXCHANGE_DEPTH_SPAN,
     MAX_PARENT_DEPTH,
 };
 pub use json::MAX_STRING_BYTES;
+pub use url::{ApiKey, InvalidUrl, ServerUrl};
 
 // The drain thread owns the encoder; the client is shared with whoever reads statistics.
 const _: () = {

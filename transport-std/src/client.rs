@@ -34,7 +34,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -497,24 +497,17 @@ impl Client {
         control.flush_target = shared.recorder.lanes().mark();
         control.flush_deadline = Some(control.flush_deadline.map_or(deadline, |d| d.max(deadline)));
         shared.wake_drain();
-        loop {
-            if control.flush_done >= ticket {
-                if control.flush_ok {
-                    return Ok(());
-                }
-                break;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (control, _) = shared
+            .changed
+            .wait_timeout_while(control, left, |c| c.flush_done < ticket && !c.finished)
+            .unwrap_or_else(PoisonError::into_inner);
+        if control.flush_done >= ticket {
+            if control.flush_ok {
+                return Ok(());
             }
-            if control.finished {
-                return Err(FlushError::Closed);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            control = match shared.changed.wait_timeout(control, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+        } else if control.finished {
+            return Err(FlushError::Closed);
         }
         drop(control);
         Err(FlushError::TimedOut {
@@ -541,16 +534,11 @@ impl ClientInner {
         let mut control = shared.control();
         control.shutdown_deadline = Some(deadline);
         shared.wake_drain();
-        while !control.finished {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            control = match shared.changed.wait_timeout(control, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (control, _) = shared
+            .changed
+            .wait_timeout_while(control, left, |c| !c.finished)
+            .unwrap_or_else(PoisonError::into_inner);
         let timed_out = !control.finished;
         drop(control);
         if !timed_out {
