@@ -753,85 +753,53 @@ pub fn unstuff(stuffed: &mut [u8]) -> Result<&[u8], FrameError> {
     Ok(&stuffed[..len])
 }
 
-pub(crate) const fn access_code(access: Access) -> u8 {
-    match access {
-        Access::Read => 0,
-        Access::Write => 1,
-        Access::AtomicRead => 2,
-        Access::AtomicWrite => 3,
-        Access::AtomicRmw => 4,
-    }
+/// A code table written once: `$code` gives each variant's byte on the wire, `$from` (host only)
+/// reads it back, `None` for a byte no variant has.
+macro_rules! wire_codes {
+    ($ty:ty, $code:ident, $from:ident { $($variant:path = $n:literal),+ $(,)? }) => {
+        pub(crate) const fn $code(value: $ty) -> u8 {
+            match value {
+                $($variant => $n,)+
+            }
+        }
+
+        #[cfg(feature = "std")]
+        pub(crate) const fn $from(code: u8) -> Option<$ty> {
+            Some(match code {
+                $($n => $variant,)+
+                _ => return None,
+            })
+        }
+    };
 }
 
-pub(crate) const fn lock_kind_code(kind: LockKind) -> u8 {
-    match kind {
-        LockKind::Mutex => 0,
-        LockKind::RwRead => 1,
-        LockKind::RwWrite => 2,
-        LockKind::CriticalSection => 3,
-    }
-}
+wire_codes!(Access, access_code, access_from {
+    Access::Read = 0,
+    Access::Write = 1,
+    Access::AtomicRead = 2,
+    Access::AtomicWrite = 3,
+    Access::AtomicRmw = 4,
+});
 
-pub(crate) const fn ordering_code(ordering: FenceOrdering) -> u8 {
-    match ordering {
-        FenceOrdering::Relaxed => 0,
-        FenceOrdering::Acquire => 1,
-        FenceOrdering::Release => 2,
-        FenceOrdering::AcqRel => 3,
-        FenceOrdering::SeqCst => 4,
-    }
-}
+wire_codes!(LockKind, lock_kind_code, lock_kind_from {
+    LockKind::Mutex = 0,
+    LockKind::RwRead = 1,
+    LockKind::RwWrite = 2,
+    LockKind::CriticalSection = 3,
+});
 
-pub(crate) const fn direction_code(direction: Direction) -> u8 {
-    match direction {
-        Direction::Outbound => 0,
-        Direction::Inbound => 1,
-    }
-}
+wire_codes!(FenceOrdering, ordering_code, ordering_from {
+    FenceOrdering::Relaxed = 0,
+    FenceOrdering::Acquire = 1,
+    FenceOrdering::Release = 2,
+    FenceOrdering::AcqRel = 3,
+    FenceOrdering::SeqCst = 4,
+});
 
-#[cfg(feature = "std")]
-pub(crate) const fn access_from(code: u8) -> Option<Access> {
-    Some(match code {
-        0 => Access::Read,
-        1 => Access::Write,
-        2 => Access::AtomicRead,
-        3 => Access::AtomicWrite,
-        4 => Access::AtomicRmw,
-        _ => return None,
-    })
-}
-
-#[cfg(feature = "std")]
-pub(crate) const fn lock_kind_from(code: u8) -> Option<LockKind> {
-    Some(match code {
-        0 => LockKind::Mutex,
-        1 => LockKind::RwRead,
-        2 => LockKind::RwWrite,
-        3 => LockKind::CriticalSection,
-        _ => return None,
-    })
-}
-
-#[cfg(feature = "std")]
-pub(crate) const fn ordering_from(code: u8) -> Option<FenceOrdering> {
-    Some(match code {
-        0 => FenceOrdering::Relaxed,
-        1 => FenceOrdering::Acquire,
-        2 => FenceOrdering::Release,
-        3 => FenceOrdering::AcqRel,
-        4 => FenceOrdering::SeqCst,
-        _ => return None,
-    })
-}
-
-#[cfg(feature = "std")]
-pub(crate) const fn direction_from(code: u8) -> Option<Direction> {
-    Some(match code {
-        0 => Direction::Outbound,
-        1 => Direction::Inbound,
-        _ => return None,
-    })
-}
+wire_codes!(Direction, direction_code, direction_from {
+    Direction::Outbound = 0,
+    Direction::Inbound = 1,
+});
 
 #[cfg(test)]
 mod tests {
