@@ -31,7 +31,7 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use raceway::middleware::RacewayLayer;
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;

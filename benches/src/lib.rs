@@ -5,8 +5,7 @@
 pub fn fast_now() -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: `rdtsc` has no preconditions on x86_64.
-        unsafe { core::arch::x86_64::_rdtsc() }
+        raceway::time::tsc_ticks()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

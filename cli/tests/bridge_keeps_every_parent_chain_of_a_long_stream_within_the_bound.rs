@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 use raceway_transport_http::MAX_PARENT_DEPTH;
 
 use common::{file_with, raceway, raw_stream};

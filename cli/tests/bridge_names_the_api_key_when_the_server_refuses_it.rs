@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 
 use common::{bank, file_with, raceway, raw_stream};
 

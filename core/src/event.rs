@@ -534,6 +534,17 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// `text` cut to at most `max` bytes without splitting a character: the one place the
+/// workspace shortens text (inline event strings, interned names, UART frames, JSON strings).
+#[inline]
+pub fn cut_at_char_boundary(text: &str, max: usize) -> &str {
+    let mut len = text.len().min(max);
+    while !text.is_char_boundary(len) {
+        len -= 1;
+    }
+    &text[..len]
+}
+
 /// Up to 14 bytes of UTF-8 kept inside the event; longer text is cut at a character boundary.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InlineStr {
@@ -547,10 +558,7 @@ impl InlineStr {
 
     /// `text`, cut to at most [`Self::CAPACITY`] bytes without splitting a character.
     pub fn truncate(text: &str) -> Self {
-        let mut len = text.len().min(Self::CAPACITY);
-        while !text.is_char_boundary(len) {
-            len -= 1;
-        }
+        let len = cut_at_char_boundary(text, Self::CAPACITY).len();
         let mut bytes = [0; Self::CAPACITY];
         bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
         InlineStr {
@@ -584,6 +592,14 @@ mod tests {
     fn event_is_small() {
         assert!(core::mem::size_of::<Event>() <= 80);
         assert_eq!(core::mem::size_of::<Value>(), 16);
+    }
+
+    #[test]
+    fn cutting_never_splits_a_character() {
+        assert_eq!(cut_at_char_boundary("aé", 2), "a");
+        assert_eq!(cut_at_char_boundary("aé", 3), "aé");
+        assert_eq!(cut_at_char_boundary("abc", 10), "abc");
+        assert_eq!(cut_at_char_boundary("€", 2), "");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use raceway_examples::bank;
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 
 #[test]
 fn every_balance_access_is_sent_inside_its_lock() {

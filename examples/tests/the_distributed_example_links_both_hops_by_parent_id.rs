@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use raceway_examples::distributed;
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 use serde_json::Value;
 
 /// The one event of `kind` (e.g. `HttpRequest`) with `direction` in the exchange `span`

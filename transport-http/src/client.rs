@@ -48,39 +48,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ureq::http::Uri;
-
 use crate::batch::Batch;
+use crate::url::{ApiKey, ServerUrl};
 use crate::uuid::Rng;
 
 /// How much of a response body is read (for error messages).
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
-
-/// A Raceway API key. Its `Debug` output is `ApiKey(<redacted>)`, and it has no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key. It must be non-empty visible ASCII (no spaces or control characters), as an
-    /// HTTP header value token.
-    pub fn new(key: impl Into<String>) -> Result<Self, ConfigError> {
-        let key = key.into();
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::InvalidApiKey);
-        }
-        Ok(ApiKey(key))
-    }
-
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
-}
 
 /// Where and how to deliver.
 #[derive(Clone, Debug)]
@@ -761,31 +734,12 @@ fn parse_partial(body: &str, events: usize) -> Option<usize> {
 
 /// `{server_url}/events`, checked.
 fn endpoint(server_url: &str) -> Result<String, ConfigError> {
-    let invalid = |reason: &str| Err(ConfigError::InvalidUrl(reason.to_owned()));
-    let url = server_url.trim();
-    let uri: Uri = match url.parse() {
-        Ok(uri) => uri,
-        Err(_) => return invalid("not a URL (expected e.g. http://localhost:8080)"),
-    };
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") if cfg!(feature = "tls") => {}
-        Some("https") => return Err(ConfigError::TlsNotEnabled),
-        _ => return invalid("the scheme must be http:// or https://"),
+    let url = ServerUrl::parse(server_url)
+        .map_err(|reason| ConfigError::InvalidUrl(reason.to_string()))?;
+    if url.is_https() && !cfg!(feature = "tls") {
+        return Err(ConfigError::TlsNotEnabled);
     }
-    let Some(authority) = uri.authority() else {
-        return invalid("no host");
-    };
-    if authority.as_str().contains('@') {
-        return invalid("user info in the URL is not allowed: use the API key setting");
-    }
-    if authority.host().is_empty() {
-        return invalid("no host");
-    }
-    if uri.query().is_some() || url.contains('#') {
-        return invalid("queries and fragments are not allowed");
-    }
-    Ok(format!("{}/events", url.trim_end_matches('/')))
+    Ok(url.events_endpoint())
 }
 
 #[cfg(test)]
@@ -824,14 +778,5 @@ mod tests {
         assert_eq!(parse_partial("Ingested 1 events, 1 error", 2), Some(1));
         assert_eq!(parse_partial("Ingested 5 events, 99 errors", 20), Some(20));
         assert_eq!(parse_partial("nothing", 20), None);
-    }
-
-    #[test]
-    fn api_key_is_checked_and_redacted() {
-        assert_eq!(ApiKey::new(""), Err(ConfigError::InvalidApiKey));
-        assert_eq!(ApiKey::new("a b"), Err(ConfigError::InvalidApiKey));
-        assert_eq!(ApiKey::new("k\r\nX: y"), Err(ConfigError::InvalidApiKey));
-        let key = ApiKey::new("s3cr3t").unwrap();
-        assert!(!format!("{key:?}").contains("s3cr3t"));
     }
 }

@@ -12,16 +12,7 @@ use raceway_core::event::Value;
 pub const MAX_STRING_BYTES: usize = 8 * 1024;
 
 /// `text` cut to at most `max` bytes without splitting a character.
-pub(crate) fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
+pub(crate) use raceway_core::event::cut_at_char_boundary as truncate;
 
 /// Appends the JSON escape of `text` without quotes.
 pub(crate) fn escape_into(out: &mut Vec<u8>, text: &str) {
@@ -153,11 +144,5 @@ mod tests {
             let text = render(|out| value_as_string(out, &input));
             assert!(serde_json::from_str::<String>(&text).is_ok(), "{text}");
         }
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate("aé", 2), "a");
-        assert_eq!(truncate("abc", 5), "abc");
     }
 }

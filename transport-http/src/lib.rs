@@ -9,8 +9,8 @@
 //!   gives: partial ingestion, malformed bodies, a refused key, oversized bodies, rate limits
 //!   and outages, all within the caller's deadline, with every event accounted for.
 //!
-//! With the `test-receiver` feature, `testing::TestReceiver` is a loopback HTTP server that
-//! speaks the server's ingest contract (and validates bodies against the wire schema) for tests.
+//! The workspace's tests speak to a loopback stand-in for the server, the unpublished
+//! `raceway-test-receiver` crate beside this one (`transport-http/receiver`).
 //!
 //! # Examples
 //!
@@ -59,21 +59,19 @@ pub mod client;
 pub mod encode;
 mod json;
 pub mod timestamp;
+pub mod url;
 mod uuid;
-
-#[cfg(feature = "test-receiver")]
-pub mod testing;
 
 pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
 pub use client::{
-    ApiKey, Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport,
-    DeliveryStats,
+    Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
 };
 pub use encode::{
     exchange_event_id, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, EXCHANGE_DEPTH_SPAN,
     MAX_PARENT_DEPTH,
 };
 pub use json::MAX_STRING_BYTES;
+pub use url::{ApiKey, InvalidUrl, ServerUrl};
 
 // The drain thread owns the encoder; the client is shared with whoever reads statistics.
 const _: () = {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{batch_of, capture_log, in_secs};
-use raceway_transport_http::testing::{Answer, ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{Answer, ReceiverConfig, TestReceiver};
 use raceway_transport_http::{ApiKey, Client, ClientConfig};
 
 const KEY: &str = "rk_live_8f1d2c3b4a5e6f70";

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{capture_log, fast_client, in_secs};
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 use raceway_transport_http::{Batch, DeliveryError};
 
 #[test]

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{batch_of, fast_client, in_secs};
-use raceway_transport_http::testing::{Answer, ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{Answer, ReceiverConfig, TestReceiver};
 
 #[test]
 fn oversized_batches_are_split_and_resent() {

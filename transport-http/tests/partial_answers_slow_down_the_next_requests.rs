@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{batch_of, in_secs};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 use raceway_transport_http::{Client, ClientConfig};
 
 const BEFORE: usize = 6;

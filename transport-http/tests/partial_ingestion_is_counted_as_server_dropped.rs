@@ -3,7 +3,7 @@
 mod common;
 
 use common::{batch_of, fast_client, in_secs};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 
 #[test]
 fn partial_ingestion_is_counted_as_server_dropped() {

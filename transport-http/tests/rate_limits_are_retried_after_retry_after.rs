@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{batch_of, fast_client, in_secs};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 
 #[test]
 fn rate_limits_are_retried_after_retry_after() {

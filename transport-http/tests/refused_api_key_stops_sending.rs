@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{batch_of, capture_log, in_secs};
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 use raceway_transport_http::{ApiKey, Client, ClientConfig, DeliveryError};
 
 #[test]

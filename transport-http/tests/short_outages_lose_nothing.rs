@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{custom, encoder_with, event, in_secs};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 use raceway_transport_http::{BatchLimits, Client, ClientConfig, MAX_BODY_BYTES};
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch_of;
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 use raceway_transport_http::{Client, ClientConfig, DeliveryError};
 
 #[test]

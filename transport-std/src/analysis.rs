@@ -33,9 +33,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use raceway_analyze::{Analyzer, Report};
-use raceway_core::{Event, Kind};
+use raceway_core::Event;
 
-use crate::sink::{Sink, SinkStats, Undelivered};
+use crate::sink::{events_in, Sink, SinkStats, Undelivered};
 
 type Shared = Arc<Mutex<Analyzer<&'static Location<'static>>>>;
 
@@ -87,10 +87,8 @@ impl Sink for AnalyzerSink {
         let mut analyzer = self.analyzer.lock().unwrap_or_else(PoisonError::into_inner);
         for event in batch {
             analyzer.observe(event);
-            if !matches!(event.kind, Kind::Dropped { .. }) {
-                self.stats.delivered += 1;
-            }
         }
+        self.stats.delivered += events_in(batch);
     }
 
     fn shutdown(&mut self, _deadline: Instant) -> Undelivered {

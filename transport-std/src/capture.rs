@@ -27,10 +27,10 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use raceway_core::{Event, Kind};
+use raceway_core::Event;
 use raceway_transport_uart::capture::CaptureWriter;
 
-use crate::sink::{Incomplete, Sink, SinkStats, Undelivered};
+use crate::sink::{events_in, Incomplete, Sink, SinkStats, Undelivered};
 
 /// Writes every event to a capture file.
 #[derive(Debug)]
@@ -66,10 +66,7 @@ impl CaptureSink {
 
 impl Sink for CaptureSink {
     fn send(&mut self, batch: &[Event], _deadline: Instant) {
-        let events = batch
-            .iter()
-            .filter(|e| !matches!(e.kind, Kind::Dropped { .. }))
-            .count() as u64;
+        let events = events_in(batch);
         let Some(writer) = &mut self.writer else {
             self.stats.failed += events;
             return;

@@ -34,18 +34,21 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use raceway_core::lanes::Mark;
 
+#[cfg(feature = "analyzer")]
 use crate::analysis::{Analysis, AnalyzerSink};
+#[cfg(feature = "capture")]
 use crate::capture::CaptureSink;
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
 use crate::propagation::{HeaderSource, Incoming};
 use crate::record::Recorder;
+#[cfg(feature = "server")]
 use crate::server::ServerSink;
 use crate::sink::{Fanout, Sink, SinkStats};
 use raceway_core::event::Direction;
@@ -244,6 +247,7 @@ struct ClientInner {
     drain: Mutex<Option<JoinHandle<()>>>,
     report: Mutex<Option<ShutdownReport>>,
     /// The local analysis, when [`Client::from_config`] chose the analyzer.
+    #[cfg(feature = "analyzer")]
     analysis: Option<Analysis>,
 }
 
@@ -257,6 +261,9 @@ pub enum StartError {
     Server(raceway_transport_http::ConfigError),
     /// The capture file could not be created, or the drain thread could not start.
     Io(std::io::Error),
+    /// The configuration names a destination this build leaves out: the named cargo feature
+    /// of `raceway-transport-std` (`server`, `analyzer` or `capture`) is off.
+    FeatureOff(&'static str),
 }
 
 impl fmt::Display for StartError {
@@ -265,6 +272,11 @@ impl fmt::Display for StartError {
             StartError::Config(e) => write!(f, "invalid Raceway configuration: {e}"),
             StartError::Server(e) => write!(f, "cannot deliver to the Raceway server: {e}"),
             StartError::Io(e) => write!(f, "cannot start the Raceway client: {e}"),
+            StartError::FeatureOff(feature) => write!(
+                f,
+                "the Raceway configuration needs the `{feature}` feature of \
+                 raceway-transport-std, which this build leaves out"
+            ),
         }
     }
 }
@@ -275,6 +287,7 @@ impl std::error::Error for StartError {
             StartError::Config(e) => Some(e),
             StartError::Server(e) => Some(e),
             StartError::Io(e) => Some(e),
+            StartError::FeatureOff(_) => None,
         }
     }
 }
@@ -318,27 +331,60 @@ impl Client {
     /// without a server: its race report is printed at shutdown and readable through
     /// [`Client::analysis`]), and a capture file when [`Config::capture_path`] is set. With
     /// none of them, events go to the default server URL.
+    ///
+    /// A destination whose cargo feature (`server`, `analyzer`, `capture`) is off is
+    /// [`StartError::FeatureOff`]; so is a configuration left with no destination at all.
+    /// Without the `server` feature, the default server URL is not a destination: a capture
+    /// file alone is enough.
     pub fn from_config(config: Config) -> Result<Client, StartError> {
+        // With no destination feature at all, nothing is ever pushed.
+        #[cfg_attr(
+            not(any(feature = "server", feature = "analyzer", feature = "capture")),
+            allow(unused_mut)
+        )]
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
         if config.configured_server_url().is_some() || !config.local_analysis() {
+            #[cfg(feature = "server")]
             sinks.push(Box::new(ServerSink::new(&config)?));
+            #[cfg(not(feature = "server"))]
+            if config.configured_server_url().is_some() || config.capture_path().is_none() {
+                return Err(StartError::FeatureOff("server"));
+            }
         }
+        #[cfg(feature = "analyzer")]
         let mut analysis = None;
         if config.local_analysis() {
-            let (sink, handle) = AnalyzerSink::new();
-            sinks.push(Box::new(sink));
-            analysis = Some(handle);
+            #[cfg(feature = "analyzer")]
+            {
+                let (sink, handle) = AnalyzerSink::new();
+                sinks.push(Box::new(sink));
+                analysis = Some(handle);
+            }
+            #[cfg(not(feature = "analyzer"))]
+            return Err(StartError::FeatureOff("analyzer"));
         }
         if let Some(path) = config.capture_path() {
+            #[cfg(feature = "capture")]
             sinks.push(Box::new(CaptureSink::create(path)?));
+            #[cfg(not(feature = "capture"))]
+            {
+                let _ = path;
+                return Err(StartError::FeatureOff("capture"));
+            }
         }
         let sink = Fanout::new(sinks);
-        let client = Client::start(config, Box::new(sink), analysis)?;
+        let client = Client::start(
+            config,
+            Box::new(sink),
+            #[cfg(feature = "analyzer")]
+            analysis,
+        )?;
         Ok(client)
     }
 
     /// The local analysis, if this client was started by [`Client::from_config`] with the
     /// analyzer among its destinations. Its report is complete after [`Client::shutdown`].
+    #[cfg(feature = "analyzer")]
     pub fn analysis(&self) -> Option<&Analysis> {
         self.inner.analysis.as_ref()
     }
@@ -352,13 +398,18 @@ impl Client {
 
     /// [`Client::new`] for a sink chosen at run time.
     pub fn with_boxed_sink(config: Config, sink: Box<dyn Sink>) -> std::io::Result<Client> {
-        Client::start(config, sink, None)
+        Client::start(
+            config,
+            sink,
+            #[cfg(feature = "analyzer")]
+            None,
+        )
     }
 
     fn start(
         config: Config,
         sink: Box<dyn Sink>,
-        analysis: Option<Analysis>,
+        #[cfg(feature = "analyzer")] analysis: Option<Analysis>,
     ) -> std::io::Result<Client> {
         let recorder = Recorder::new(config.ring_capacity(), crate::time::tick_fn());
         let shared = Arc::new(Shared {
@@ -386,6 +437,7 @@ impl Client {
                 shared,
                 drain: Mutex::new(Some(handle)),
                 report: Mutex::new(None),
+                #[cfg(feature = "analyzer")]
                 analysis,
             }),
         })
@@ -450,24 +502,17 @@ impl Client {
         control.flush_target = shared.recorder.lanes().mark();
         control.flush_deadline = Some(control.flush_deadline.map_or(deadline, |d| d.max(deadline)));
         shared.wake_drain();
-        loop {
-            if control.flush_done >= ticket {
-                if control.flush_ok {
-                    return Ok(());
-                }
-                break;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (control, _) = shared
+            .changed
+            .wait_timeout_while(control, left, |c| c.flush_done < ticket && !c.finished)
+            .unwrap_or_else(PoisonError::into_inner);
+        if control.flush_done >= ticket {
+            if control.flush_ok {
+                return Ok(());
             }
-            if control.finished {
-                return Err(FlushError::Closed);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            control = match shared.changed.wait_timeout(control, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+        } else if control.finished {
+            return Err(FlushError::Closed);
         }
         drop(control);
         Err(FlushError::TimedOut {
@@ -494,16 +539,11 @@ impl ClientInner {
         let mut control = shared.control();
         control.shutdown_deadline = Some(deadline);
         shared.wake_drain();
-        while !control.finished {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            control = match shared.changed.wait_timeout(control, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (control, _) = shared
+            .changed
+            .wait_timeout_while(control, left, |c| !c.finished)
+            .unwrap_or_else(PoisonError::into_inner);
         let timed_out = !control.finished;
         drop(control);
         if !timed_out {

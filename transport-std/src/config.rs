@@ -22,7 +22,7 @@
 //! | [`tag`](ConfigBuilder::tag) | none | `RACEWAY_TAGS` (`key=value,key=value`; a tag set in code wins for its key) |
 //! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 16 384 events per recording thread | |
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
-//! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
+//! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured (and the `analyzer` feature is on) | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
 //! | [`retry_buffer_bytes`](ConfigBuilder::retry_buffer_bytes) | 4 MiB (about 47 000 events) | `RACEWAY_RETRY_BUFFER_BYTES` |
 //! | [`on_delivery_problem`](ConfigBuilder::on_delivery_problem) | one line on stderr | |
@@ -76,6 +76,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The server URL and API key types are the HTTP transport's, which delivers with them.
+pub use raceway_transport_http::{ApiKey, InvalidUrl, ServerUrl};
+
 /// The server URL used when none is configured.
 pub const DEFAULT_SERVER_URL: &str = "http://localhost:8080";
 /// The service name used when none is configured.
@@ -96,148 +99,6 @@ pub const MAX_RING_CAPACITY: usize = 1 << 20;
 pub const DEFAULT_RETRY_BUFFER_BYTES: usize = 4 << 20;
 /// How long dropping a [`Client`](crate::Client) waits for delivery by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A validated `http://` or `https://` server base URL, without a trailing `/`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ServerUrl(String);
-
-impl ServerUrl {
-    /// Validates `url`: scheme `http` or `https`, a host (name, IPv4 or `[IPv6]`), an optional
-    /// port, an optional path; no credentials, query, fragment or whitespace.
-    pub fn parse(url: &str) -> Result<Self, InvalidUrl> {
-        let (scheme, rest) = url.split_once("://").ok_or(InvalidUrl::Scheme)?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return Err(InvalidUrl::Scheme);
-        }
-        if rest.bytes().any(|b| !b.is_ascii_graphic()) {
-            return Err(InvalidUrl::Characters);
-        }
-        if rest.contains(['?', '#']) {
-            return Err(InvalidUrl::QueryOrFragment);
-        }
-        let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
-        if authority.contains('@') {
-            return Err(InvalidUrl::Credentials);
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (address, after) = v6.split_once(']').ok_or(InvalidUrl::Host)?;
-            let valid = !address.is_empty()
-                && address
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-            if !valid {
-                return Err(InvalidUrl::Host);
-            }
-            match after {
-                "" => (authority, None),
-                port => (
-                    authority,
-                    Some(port.strip_prefix(':').ok_or(InvalidUrl::Port)?),
-                ),
-            }
-        } else {
-            match authority.rsplit_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (authority, None),
-            }
-        };
-        let host_ok = host.starts_with('[')
-            || (!host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')));
-        if !host_ok {
-            return Err(InvalidUrl::Host);
-        }
-        if let Some(port) = port {
-            let valid = !port.is_empty()
-                && port.len() <= 5
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && port.parse::<u16>().is_ok_and(|p| p != 0);
-            if !valid {
-                return Err(InvalidUrl::Port);
-            }
-        }
-        let path = path.trim_end_matches('/');
-        Ok(ServerUrl(format!("{scheme}://{authority}{path}")))
-    }
-
-    /// The URL text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the scheme is `https`.
-    pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
-    }
-
-    /// The ingest endpoint, `{url}/events`.
-    pub fn events_endpoint(&self) -> String {
-        format!("{}/events", self.0)
-    }
-}
-
-impl fmt::Display for ServerUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ServerUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ServerUrl({})", self.0)
-    }
-}
-
-/// Why a server URL was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvalidUrl {
-    /// It does not start with `http://` or `https://`.
-    Scheme,
-    /// It contains whitespace, control or non-ASCII characters.
-    Characters,
-    /// It has a query (`?`) or a fragment (`#`); give the server's base URL only.
-    QueryOrFragment,
-    /// It has credentials (`user:pass@`); use the API key option instead.
-    Credentials,
-    /// The host is missing or malformed.
-    Host,
-    /// The port is not a number from 1 to 65535.
-    Port,
-}
-
-impl fmt::Display for InvalidUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InvalidUrl::Scheme => "it must start with http:// or https://",
-            InvalidUrl::Characters => "it contains whitespace, control or non-ASCII characters",
-            InvalidUrl::QueryOrFragment => "give the server's base URL without ?query or #fragment",
-            InvalidUrl::Credentials => "credentials in the URL are not supported: set the API key",
-            InvalidUrl::Host => "the host is missing or malformed",
-            InvalidUrl::Port => "the port must be a number from 1 to 65535",
-        })
-    }
-}
-
-/// The API key: sent as `Authorization: Bearer <key>` to the configured server only, never shown.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// The key itself, for the HTTP sink's `Authorization` header. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Why a configuration was rejected. The message says what to fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -595,7 +456,8 @@ impl ConfigBuilder {
     }
 
     /// Whether the built-in analyzer should also (or should not) receive the events. Without
-    /// this call it does exactly when no server URL is configured.
+    /// this call it does exactly when no server URL is configured (and never when the
+    /// `analyzer` feature is off).
     pub fn local_analysis(mut self, on: bool) -> Self {
         self.local_analysis = Some(on);
         self
@@ -706,15 +568,14 @@ impl ConfigBuilder {
             (None, None) => None,
         };
         let debug = flag(debug, env.debug, "RACEWAY_DEBUG")?.unwrap_or(false);
-        let local_analysis =
-            flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?.unwrap_or(server_url.is_none());
+        let local_analysis = flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?
+            .unwrap_or(server_url.is_none() && cfg!(feature = "analyzer"));
         let capture_path = capture_path.or(env.capture.map(PathBuf::from));
         let api_key = api_key.or(env.api_key);
-        if let Some(key) = &api_key {
-            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ConfigError::InvalidApiKey);
-            }
-        }
+        let api_key = api_key
+            .map(ApiKey::new)
+            .transpose()
+            .map_err(|_| ConfigError::InvalidApiKey)?;
         let service_name = service_name
             .or(env.service_name)
             .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned());
@@ -755,13 +616,13 @@ impl ConfigBuilder {
         }
         Ok(Config {
             server_url,
-            default_url: ServerUrl(DEFAULT_SERVER_URL.to_owned()),
+            default_url: ServerUrl::parse(DEFAULT_SERVER_URL).expect("the default URL is valid"),
             service_name,
             instance_id,
             environment: environment
                 .or(env.environment)
                 .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
-            api_key: api_key.map(ApiKey),
+            api_key,
             debug,
             batch_size,
             flush_interval,
@@ -856,45 +717,4 @@ fn default_instance_id() -> String {
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "localhost".to_owned());
     format!("{host}-{}", std::process::id())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_validated_and_normalised() {
-        let ok = [
-            ("http://localhost:8080", "http://localhost:8080"),
-            (
-                "HTTPS://raceway.example.com/",
-                "https://raceway.example.com",
-            ),
-            ("http://10.0.0.1:80/base/", "http://10.0.0.1:80/base"),
-            ("http://[::1]:8080", "http://[::1]:8080"),
-            ("http://[::1]", "http://[::1]"),
-        ];
-        for (input, normalised) in ok {
-            assert_eq!(ServerUrl::parse(input).unwrap().as_str(), normalised);
-        }
-        let bad = [
-            ("localhost:8080", InvalidUrl::Scheme),
-            ("ftp://host", InvalidUrl::Scheme),
-            ("http://", InvalidUrl::Host),
-            ("http://:8080", InvalidUrl::Host),
-            ("http://host:0", InvalidUrl::Port),
-            ("http://host:99999", InvalidUrl::Port),
-            ("http://host:", InvalidUrl::Port),
-            ("http://host:80:80", InvalidUrl::Host),
-            ("http://ho st", InvalidUrl::Characters),
-            ("http://host/?q", InvalidUrl::QueryOrFragment),
-            ("http://user:pw@host", InvalidUrl::Credentials),
-            ("http://[zz]:1", InvalidUrl::Host),
-            ("http://[::1]x", InvalidUrl::Port),
-            ("http://hóst", InvalidUrl::Characters),
-        ];
-        for (input, reason) in bad {
-            assert_eq!(ServerUrl::parse(input), Err(reason), "{input}");
-        }
-    }
 }

@@ -18,8 +18,9 @@
 //! * [`propagation`] — `traceparent`, `tracestate` and `raceway-clock` in and out.
 //! * `middleware` — the tower layer `RacewayLayer` (feature `tower`); `outbound` — client
 //!   middleware for reqwest (feature `reqwest`) and tower clients (feature `tower`).
-//! * [`sink`] — where batches go: [`server`] (the Raceway server), [`analysis`] (the built-in
-//!   race analyzer), [`capture`] (a file for `raceway check`), or your own.
+//! * [`sink`] — where batches go: `server` (the Raceway server, feature `server`), `analysis`
+//!   (the built-in race analyzer, feature `analyzer`), `capture` (a file for `raceway check`,
+//!   feature `capture`), or your own. All three features are on by default.
 //! * [`time`] — timestamps; [`names`] — dynamic names.
 //!
 //! # Examples
@@ -59,7 +60,9 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+#[cfg(feature = "analyzer")]
 pub mod analysis;
+#[cfg(feature = "capture")]
 pub mod capture;
 mod client;
 pub mod config;
@@ -74,6 +77,7 @@ pub mod names;
 pub mod outbound;
 pub mod propagation;
 mod record;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod sink;
 pub mod sync;
@@ -92,6 +96,7 @@ pub use track::*;
 
 /// The race report [`Analysis::report`](analysis::Analysis::report) returns, nameable without a
 /// second dependency.
+#[cfg(feature = "analyzer")]
 pub use raceway_analyze::{Race, RaceAccess, Report, Severity, Summary};
 
 /// The core crate: the event model that sinks and tests inspect.

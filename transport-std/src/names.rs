@@ -43,7 +43,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use raceway_core::event::InlineStr;
+use raceway_core::event::{cut_at_char_boundary as cut, InlineStr};
 use raceway_core::name::{self, Name};
 use raceway_core::symbol::{Interner, Symbol};
 use raceway_core::Value;
@@ -80,14 +80,6 @@ fn count_overflow(table: &str, max: usize, bytes: usize, then: &str) {
              unbounded values"
         );
     }
-}
-
-fn cut(text: &str, max: usize) -> &str {
-    let mut len = text.len().min(max);
-    while !text.is_char_boundary(len) {
-        len -= 1;
-    }
-    &text[..len]
 }
 
 /// `text` as a [`Name`]: interned on first use and found again afterwards; once the name table
@@ -255,12 +247,6 @@ mod tests {
         let name = intern(&long);
         assert!(name.is_forgotten());
         assert_eq!(name, Name::new(long.leak()));
-    }
-
-    #[test]
-    fn cutting_respects_characters() {
-        assert_eq!(cut("aé", 2), "a");
-        assert_eq!(cut("abc", 10), "abc");
     }
 
     #[test]

@@ -127,9 +127,7 @@ impl ServerSink {
             max_bytes: MAX_BODY_BYTES,
         };
         let mut delivery = ClientConfig::new(config.server_url().as_str());
-        if let Some(key) = config.api_key() {
-            delivery.api_key = Some(raceway_transport_http::ApiKey::new(key.expose())?);
-        }
+        delivery.api_key = config.api_key().cloned();
         if let Some(path) = config.tls_root_certificates() {
             let pem = std::fs::read(path).map_err(|e| {
                 HttpConfigError::RootCertificates(format!("{}: {e}", path.display()))

@@ -42,7 +42,7 @@
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use raceway_core::{Event, Kind};
@@ -316,20 +316,11 @@ impl Captured {
     /// Waits until `done` holds for the events kept so far, or `timeout` passes; returns whether
     /// it held.
     pub fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&[Event]) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut events = self.lock();
-        loop {
-            if done(&events) {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            events = match self.arrived.wait_timeout(events, left) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
+        let events = self.lock();
+        let (_events, waited) = self
+            .arrived
+            .wait_timeout_while(events, timeout, |events| !done(events))
+            .unwrap_or_else(PoisonError::into_inner);
+        !waited.timed_out()
     }
 }

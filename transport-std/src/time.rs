@@ -86,10 +86,11 @@ fn invariant_tsc() -> bool {
     false
 }
 
-/// The TSC. Only used when [`tick_source`] chose it.
+/// The x86_64 time-stamp counter, read directly: what [`ticks`] reads when [`tick_source`] chose
+/// it (the benchmarks read it too, without the check).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn tsc_ticks() -> u64 {
+pub fn tsc_ticks() -> u64 {
     // SAFETY: `rdtsc` has no preconditions on x86_64.
     unsafe { std::arch::x86_64::_rdtsc() }
 }

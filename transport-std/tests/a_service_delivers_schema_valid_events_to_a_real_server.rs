@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use raceway::sync::Mutex;
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{Answer, ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{Answer, ReceiverConfig, TestReceiver};
 
 fn client_for(receiver: &TestReceiver, api_key: &str) -> Client {
     let config = Config::builder()

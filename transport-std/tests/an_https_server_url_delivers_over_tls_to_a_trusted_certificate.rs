@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use raceway::{Client, Config};
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::ServerConfig;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::server::{marker_counts, record_at_2000_per_second, writes_received};
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 
 /// Room for about 500 events.
 const BUFFER_BYTES: usize = 500 * 88;

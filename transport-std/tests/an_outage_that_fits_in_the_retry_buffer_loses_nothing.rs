@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::server::{has_marker, record_at_2000_per_second, writes_received};
 use raceway::config::{DEFAULT_RETRY_BUFFER_BYTES, DEFAULT_RING_CAPACITY};
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, TestReceiver};
 
 const SCALE: u32 = 4;
 

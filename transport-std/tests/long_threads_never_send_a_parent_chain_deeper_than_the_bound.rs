@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use raceway::sync::Mutex;
 use raceway::{Client, Config};
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 use raceway_transport_http::MAX_PARENT_DEPTH;
 use serde_json::Value;
 

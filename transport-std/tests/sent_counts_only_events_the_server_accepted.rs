@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::server::{assert_identity, receiver_with_key};
 use raceway::{Client, Config};
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 
 fn client_for(receiver: &TestReceiver, api_key: &str) -> Client {
     let config = Config::builder()

@@ -594,9 +594,5 @@ fn same(a: Ref, b: Ref) -> bool {
 
 /// `text` cut to at most [`MAX_TEXT_LEN`] bytes at a character boundary.
 fn cut(text: &str) -> &str {
-    let mut len = text.len().min(MAX_TEXT_LEN);
-    while !text.is_char_boundary(len) {
-        len -= 1;
-    }
-    &text[..len]
+    raceway_core::event::cut_at_char_boundary(text, MAX_TEXT_LEN)
 }

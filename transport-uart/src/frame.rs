@@ -67,12 +67,43 @@ pub(crate) static CRC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
 /// CRC-32C (iSCSI, Castagnoli). The encoder computes it with [`crc_update`], without a table.
 pub(crate) static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
+/// Each frame's kind number, the first byte postcard writes: its variant index in [`Frame`],
+/// numbered by the compiler in `Frame`'s order (the hand-written writer and postcard are checked
+/// against each other for every variant in `tests/hand_written_encoder_matches_postcard.rs`).
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Tag {
+    Header,
+    Symbol,
+    Location,
+    Dropped,
+    StateChange,
+    FunctionCall,
+    FunctionReturn,
+    Spawn,
+    Join,
+    LockAcquire,
+    LockRelease,
+    MemoryFence,
+    HttpRequest,
+    HttpResponse,
+    DatabaseQuery,
+    DatabaseResult,
+    Error,
+    Custom,
+    Send,
+    Receive,
+    TraceStart,
+    RemoteClock,
+    ThreadEnd,
+}
+
 /// Whether frames of this kind (the first postcard byte) are sealed with a CRC-32C: headers and
 /// definitions. A damaged definition that passed its check would misname every later event
 /// that uses it, so these get the stronger check; they are rare, so the two extra bytes cost
 /// little.
 pub const fn wide_crc(kind: u8) -> bool {
-    kind <= 2
+    kind <= Tag::Location as u8
 }
 
 /// The stream header: starts an epoch and tells the reader what it is reading.
@@ -272,7 +303,7 @@ impl<'a> Frame<'a> {
     fn write(&self, w: &mut Writer<'_>) {
         match *self {
             Frame::Header(header) => {
-                w.kind(0);
+                w.kind(Tag::Header as u8);
                 w.raw(&header.magic);
                 w.byte(header.version);
                 w.byte(header.epoch);
@@ -280,7 +311,7 @@ impl<'a> Frame<'a> {
                 w.varint(header.clock_hz.into());
             }
             Frame::Symbol { id, text } => {
-                w.kind(1);
+                w.kind(Tag::Symbol as u8);
                 w.varint(id.into());
                 w.bytes(text.as_bytes());
             }
@@ -290,14 +321,14 @@ impl<'a> Frame<'a> {
                 line,
                 column,
             } => {
-                w.kind(2);
+                w.kind(Tag::Location as u8);
                 w.varint(id.into());
                 w.varint(file.into());
                 w.varint(line.into());
                 w.varint(column.into());
             }
             Frame::Dropped { count } => {
-                w.kind(3);
+                w.kind(Tag::Dropped as u8);
                 w.varint(count.into());
             }
             Frame::StateChange {
@@ -307,14 +338,14 @@ impl<'a> Frame<'a> {
                 old,
                 new,
             } => {
-                w.event(4, at);
+                w.event(Tag::StateChange, at);
                 w.varint(variable.into());
                 w.byte(access);
                 w.value(old);
                 w.value(new);
             }
             Frame::FunctionCall { at, function, args } => {
-                w.event(5, at);
+                w.event(Tag::FunctionCall, at);
                 w.varint(function.into());
                 w.value(args);
             }
@@ -324,17 +355,17 @@ impl<'a> Frame<'a> {
                 duration_ns,
                 value,
             } => {
-                w.event(6, at);
+                w.event(Tag::FunctionReturn, at);
                 w.varint(function.into());
                 w.varint(duration_ns);
                 w.value(value);
             }
             Frame::Spawn { at, child } => {
-                w.event(7, at);
+                w.event(Tag::Spawn, at);
                 w.varint(child.into());
             }
             Frame::Join { at, child } => {
-                w.event(8, at);
+                w.event(Tag::Join, at);
                 w.varint(child.into());
             }
             Frame::LockAcquire {
@@ -342,7 +373,7 @@ impl<'a> Frame<'a> {
                 lock,
                 lock_kind,
             } => {
-                w.event(9, at);
+                w.event(Tag::LockAcquire, at);
                 w.varint(lock.into());
                 w.byte(lock_kind);
             }
@@ -351,12 +382,12 @@ impl<'a> Frame<'a> {
                 lock,
                 lock_kind,
             } => {
-                w.event(10, at);
+                w.event(Tag::LockRelease, at);
                 w.varint(lock.into());
                 w.byte(lock_kind);
             }
             Frame::MemoryFence { at, ordering } => {
-                w.event(11, at);
+                w.event(Tag::MemoryFence, at);
                 w.byte(ordering);
             }
             Frame::HttpRequest {
@@ -366,7 +397,7 @@ impl<'a> Frame<'a> {
                 direction,
                 span,
             } => {
-                w.event(12, at);
+                w.event(Tag::HttpRequest, at);
                 w.varint(method.into());
                 w.value(url);
                 w.byte(direction);
@@ -379,7 +410,7 @@ impl<'a> Frame<'a> {
                 direction,
                 span,
             } => {
-                w.event(13, at);
+                w.event(Tag::HttpResponse, at);
                 w.varint(status.into());
                 w.varint(duration_ns);
                 w.byte(direction);
@@ -391,13 +422,13 @@ impl<'a> Frame<'a> {
                 query,
                 duration_ns,
             } => {
-                w.event(14, at);
+                w.event(Tag::DatabaseQuery, at);
                 w.varint(database.into());
                 w.value(query);
                 w.varint(duration_ns);
             }
             Frame::DatabaseResult { at, rows_affected } => {
-                w.event(15, at);
+                w.event(Tag::DatabaseResult, at);
                 w.varint(rows_affected);
             }
             Frame::Error {
@@ -406,22 +437,22 @@ impl<'a> Frame<'a> {
                 message,
                 stack,
             } => {
-                w.event(16, at);
+                w.event(Tag::Error, at);
                 w.varint(error_type.into());
                 w.value(message);
                 w.value(stack);
             }
             Frame::Custom { at, name, data } => {
-                w.event(17, at);
+                w.event(Tag::Custom, at);
                 w.varint(name.into());
                 w.value(data);
             }
             Frame::Send { at, message } => {
-                w.event(18, at);
+                w.event(Tag::Send, at);
                 w.varint(message);
             }
             Frame::Receive { at, message } => {
-                w.event(19, at);
+                w.event(Tag::Receive, at);
                 w.varint(message);
             }
             Frame::TraceStart {
@@ -430,7 +461,7 @@ impl<'a> Frame<'a> {
                 span_id,
                 upstream,
             } => {
-                w.event(20, at);
+                w.event(Tag::TraceStart, at);
                 w.raw(&trace_id);
                 w.raw(&span_id);
                 w.value(upstream);
@@ -440,11 +471,11 @@ impl<'a> Frame<'a> {
                 component,
                 counter,
             } => {
-                w.event(21, at);
+                w.event(Tag::RemoteClock, at);
                 w.varint(component.into());
                 w.varint(counter);
             }
-            Frame::ThreadEnd { at } => w.event(22, at),
+            Frame::ThreadEnd { at } => w.event(Tag::ThreadEnd, at),
         }
     }
 
@@ -643,8 +674,8 @@ impl<'b> Writer<'b> {
     }
 
     /// An event frame's kind and *at*.
-    fn event(&mut self, kind: u8, at: At) {
-        self.kind(kind);
+    fn event(&mut self, tag: Tag, at: At) {
+        self.kind(tag as u8);
         self.varint(at.time);
         self.varint(at.location.into());
         self.varint(at.thread.into());
@@ -722,85 +753,53 @@ pub fn unstuff(stuffed: &mut [u8]) -> Result<&[u8], FrameError> {
     Ok(&stuffed[..len])
 }
 
-pub(crate) const fn access_code(access: Access) -> u8 {
-    match access {
-        Access::Read => 0,
-        Access::Write => 1,
-        Access::AtomicRead => 2,
-        Access::AtomicWrite => 3,
-        Access::AtomicRmw => 4,
-    }
+/// A code table written once: `$code` gives each variant's byte on the wire, `$from` (host only)
+/// reads it back, `None` for a byte no variant has.
+macro_rules! wire_codes {
+    ($ty:ty, $code:ident, $from:ident { $($variant:path = $n:literal),+ $(,)? }) => {
+        pub(crate) const fn $code(value: $ty) -> u8 {
+            match value {
+                $($variant => $n,)+
+            }
+        }
+
+        #[cfg(feature = "std")]
+        pub(crate) const fn $from(code: u8) -> Option<$ty> {
+            Some(match code {
+                $($n => $variant,)+
+                _ => return None,
+            })
+        }
+    };
 }
 
-pub(crate) const fn lock_kind_code(kind: LockKind) -> u8 {
-    match kind {
-        LockKind::Mutex => 0,
-        LockKind::RwRead => 1,
-        LockKind::RwWrite => 2,
-        LockKind::CriticalSection => 3,
-    }
-}
+wire_codes!(Access, access_code, access_from {
+    Access::Read = 0,
+    Access::Write = 1,
+    Access::AtomicRead = 2,
+    Access::AtomicWrite = 3,
+    Access::AtomicRmw = 4,
+});
 
-pub(crate) const fn ordering_code(ordering: FenceOrdering) -> u8 {
-    match ordering {
-        FenceOrdering::Relaxed => 0,
-        FenceOrdering::Acquire => 1,
-        FenceOrdering::Release => 2,
-        FenceOrdering::AcqRel => 3,
-        FenceOrdering::SeqCst => 4,
-    }
-}
+wire_codes!(LockKind, lock_kind_code, lock_kind_from {
+    LockKind::Mutex = 0,
+    LockKind::RwRead = 1,
+    LockKind::RwWrite = 2,
+    LockKind::CriticalSection = 3,
+});
 
-pub(crate) const fn direction_code(direction: Direction) -> u8 {
-    match direction {
-        Direction::Outbound => 0,
-        Direction::Inbound => 1,
-    }
-}
+wire_codes!(FenceOrdering, ordering_code, ordering_from {
+    FenceOrdering::Relaxed = 0,
+    FenceOrdering::Acquire = 1,
+    FenceOrdering::Release = 2,
+    FenceOrdering::AcqRel = 3,
+    FenceOrdering::SeqCst = 4,
+});
 
-#[cfg(feature = "std")]
-pub(crate) const fn access_from(code: u8) -> Option<Access> {
-    Some(match code {
-        0 => Access::Read,
-        1 => Access::Write,
-        2 => Access::AtomicRead,
-        3 => Access::AtomicWrite,
-        4 => Access::AtomicRmw,
-        _ => return None,
-    })
-}
-
-#[cfg(feature = "std")]
-pub(crate) const fn lock_kind_from(code: u8) -> Option<LockKind> {
-    Some(match code {
-        0 => LockKind::Mutex,
-        1 => LockKind::RwRead,
-        2 => LockKind::RwWrite,
-        3 => LockKind::CriticalSection,
-        _ => return None,
-    })
-}
-
-#[cfg(feature = "std")]
-pub(crate) const fn ordering_from(code: u8) -> Option<FenceOrdering> {
-    Some(match code {
-        0 => FenceOrdering::Relaxed,
-        1 => FenceOrdering::Acquire,
-        2 => FenceOrdering::Release,
-        3 => FenceOrdering::AcqRel,
-        4 => FenceOrdering::SeqCst,
-        _ => return None,
-    })
-}
-
-#[cfg(feature = "std")]
-pub(crate) const fn direction_from(code: u8) -> Option<Direction> {
-    Some(match code {
-        0 => Direction::Outbound,
-        1 => Direction::Inbound,
-        _ => return None,
-    })
-}
+wire_codes!(Direction, direction_code, direction_from {
+    Direction::Outbound = 0,
+    Direction::Inbound = 1,
+});
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use raceway::{Client, Config};
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 
 /// A client sending to `receiver` as `service`, flushing often.
 pub fn client_for(receiver: &TestReceiver, service: &str) -> Client {

@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use raceway_core::event::{Event, Kind, Site, ThreadId, Value};
-use raceway_transport_http::testing::validate_body;
+use raceway_test_receiver::validate_body;
 use raceway_transport_http::{Batch, BatchLimits, Encoder, EncoderConfig};
 use serde_json::Value as Json;
 

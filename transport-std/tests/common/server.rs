@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use raceway::{Client, ShutdownReport, Stats};
-use raceway_transport_http::testing::{ReceiverConfig, TestReceiver};
+use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 use serde_json::Value;
 
 /// A receiver that requires `key`.

@@ -1,6 +1,6 @@
 //! The test receiver answers the recorded corpus bodies with the real server's statuses.
 //!
-//! `wire/corpus/` holds the request bodies exactly as they were sent to a real Raceway server;
+//! `transport-http/wire/corpus/` holds the request bodies exactly as they were sent to a real Raceway server;
 //! its `index.json` gives each one's headers, the server's status and whether the schema can
 //! decide it. The three bodies that are mostly one long run of `x` are stored without the run
 //! (`x_run` says where it goes and how long it is) to keep the repository small.
@@ -10,11 +10,11 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use raceway_transport_http::testing::TestReceiver;
+use raceway_test_receiver::TestReceiver;
 use serde_json::Value;
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/wire/corpus"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../wire/corpus"))
 }
 
 /// The body of case `name` as it was sent.
