@@ -25,7 +25,8 @@
 //!   plain `service#instance` component with its own counter, so threads need names of their
 //!   own; `instance_id` stays one per process. The vector is the thread's clock from
 //!   [`HappensBefore`], followed by the [`Kind::RemoteClock`] entries the thread received (and
-//!   inherited from its spawner).
+//!   inherited from its spawner). A joined child has no entry after the join: the joiner's own
+//!   entry stands for its whole run, and the join is parented on the child's last event.
 //! * **`lock_set`**: the locks the thread holds at the event (an acquire lists the lock it
 //!   took, a release the lock it is letting go).
 //! * **metadata events**: `TraceStart`, `RemoteClock`, `RemoteParent` and `ThreadEnd` update state and produce
