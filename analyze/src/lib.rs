@@ -12,6 +12,8 @@
 //!
 //! * [`analyzer`] — the detector.
 //! * [`report`] — the report, its text and its JSON shape.
+//! * [`timeline`] — what each race's threads did around it, and the edges between them.
+//! * [`html`] — the report as one self-contained HTML page that draws each race.
 //!
 //! # Examples
 //!
@@ -44,8 +46,10 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod analyzer;
+pub mod html;
 mod lockset;
 pub mod report;
+pub mod timeline;
 
 pub use analyzer::Analyzer;
 pub use report::{Race, RaceAccess, Report, Severity, Summary};

@@ -73,6 +73,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use raceway_core::{Access, ThreadId, Value};
+
+use crate::timeline::Timeline;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -137,6 +139,10 @@ pub struct Race {
     pub earlier: RaceAccess,
     /// The access that came second.
     pub later: RaceAccess,
+    /// Both threads around the race and the edges that exist between them, for the
+    /// [HTML report](crate::html) (not part of the JSON shape).
+    #[serde(skip)]
+    pub timeline: Timeline,
 }
 
 /// How bad a race is: the Raceway server's ranking.
@@ -342,6 +348,11 @@ impl fmt::Display for Counted {
         let plural = if self.0 == 1 { "" } else { "s" };
         write!(f, "{} {}{plural}", self.0, self.1)
     }
+}
+
+/// A value as people read it (`?` when unknown, strings quoted).
+pub(crate) fn shown(value: Value) -> String {
+    Shown(value).to_string()
 }
 
 /// A value as people read it.
