@@ -425,6 +425,7 @@ fn race_access<L: SourceLocation>(
     let file = seen.location.file();
     let line = seen.location.line();
     RaceAccess {
+        service: None,
         thread: seen.thread,
         file: file.to_owned(),
         line,

@@ -88,16 +88,42 @@ const TOP: usize = 30;
 
 /// The report as a self-contained HTML page titled `title` (see the [module docs](self)).
 pub fn render(report: &Report, title: &str) -> String {
+    render_all(&[(title, report)], title)
+}
+
+/// Several reports (one per recording analyzed on its own) on one page titled `title`, each
+/// under its own heading.
+pub fn render_all(reports: &[(&str, &Report)], title: &str) -> String {
     let mut page = String::with_capacity(16 * 1024);
-    let s = &report.summary;
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\">\
          <title>Raceway: {title}</title><style>{STYLE}</style></head><body>\
-         <h1>Raceway race report: {title}</h1><p>{races} in {events} events, {threads} \
-         logical threads, {variables} variables.</p>",
+         <h1>Raceway race report: {title}</h1><p><input id=\"filter\" \
+         placeholder=\"filter by variable\" aria-label=\"filter by variable\"></p>\
+         <p class=\"legend\">Arrows are happens-before edges that exist: \
+         <span style=\"color:#1565c0\">lock release → acquire</span>\
+         <span style=\"color:#2e7d32\">spawn / join</span>\
+         <span style=\"color:#6a1b9a\">send → receive</span>\
+         <span style=\"color:#ef6c00\">HTTP</span>; the racing accesses are red.</p>",
         title = escape(title),
+    );
+    for (part, (name, report)) in reports.iter().enumerate() {
+        if reports.len() > 1 {
+            let _ = write!(page, "<h1 class=\"part\">{}</h1>", escape(name));
+        }
+        render_report(&mut page, part, report);
+    }
+    let _ = write!(page, "<script>{SCRIPT}</script></body></html>\n");
+    page
+}
+
+fn render_report(page: &mut String, part: usize, report: &Report) {
+    let s = &report.summary;
+    let _ = write!(
+        page,
+        "<p>{races} in {events} events, {threads} logical threads, {variables} variables.</p>",
         races = match report.races.len() {
             0 => "No data races".to_owned(),
             1 => "1 data race".to_owned(),
@@ -117,17 +143,17 @@ pub fn render(report: &Report, title: &str) -> String {
     }
     if !report.races.is_empty() {
         page.push_str(
-            "<p><input id=\"filter\" placeholder=\"filter by variable\" aria-label=\"filter by \
-             variable\"></p><table class=\"summary\"><thead><tr><th>#</th><th>variable</th>\
+            "<table class=\"summary\"><thead><tr><th>#</th><th>variable</th>\
              <th>severity</th><th>count</th><th>uncertain</th><th>where</th></tr></thead><tbody>",
         );
         for (number, race) in report.races.iter().enumerate() {
             let number = number + 1;
             let _ = write!(
                 page,
-                "<tr data-variable=\"{var}\"><td><a href=\"#race-{number}\" data-race=\"{number}\">\
-                 {number}</a></td><td><code>{var}</code></td><td class=\"{sev}\">{sev}</td>\
-                 <td>{count}</td><td>{uncertain}</td><td>{e} / {l}</td></tr>",
+                "<tr data-variable=\"{var}\"><td><a href=\"#race-{part}-{number}\" \
+                 data-race=\"{part}-{number}\">{number}</a></td><td><code>{var}</code></td>\
+                 <td class=\"{sev}\">{sev}</td><td>{count}</td><td>{uncertain}</td>\
+                 <td>{e} / {l}</td></tr>",
                 var = escape(&race.variable),
                 sev = race.severity.as_str(),
                 count = race.count,
@@ -137,27 +163,10 @@ pub fn render(report: &Report, title: &str) -> String {
             );
         }
         page.push_str("</tbody></table>");
-        page.push_str(
-            "<p class=\"legend\">Arrows are happens-before edges that exist: \
-             <span style=\"color:#1565c0\">lock release → acquire</span>\
-             <span style=\"color:#2e7d32\">spawn / join</span>\
-             <span style=\"color:#6a1b9a\">send → receive</span>\
-             <span style=\"color:#ef6c00\">HTTP</span>; the racing accesses are red.</p>",
-        );
     }
     for (number, race) in report.races.iter().enumerate() {
-        race_section(&mut page, number + 1, race);
+        race_section(page, part, number + 1, race);
     }
-    let _ = write!(
-        page,
-        "{}<script>{SCRIPT}</script></body></html>\n",
-        if report.races.is_empty() {
-            "<input id=\"filter\" hidden>"
-        } else {
-            ""
-        }
-    );
-    page
 }
 
 /// Writes [`render`]'s page to `path`.
@@ -165,11 +174,11 @@ pub fn write(report: &Report, title: &str, path: &Path) -> std::io::Result<()> {
     std::fs::write(path, render(report, title))
 }
 
-fn race_section(page: &mut String, number: usize, race: &Race) {
+fn race_section(page: &mut String, part: usize, number: usize, race: &Race) {
     let kind = |access: raceway_core::Access| if access.is_write() { "write" } else { "read" };
     let _ = write!(
         page,
-        "<section class=\"race\" id=\"race-{number}\" data-variable=\"{var}\"><details{open}>\
+        "<section class=\"race\" id=\"race-{part}-{number}\" data-variable=\"{var}\"><details{open}>\
          <summary><h2 style=\"display:inline\">{number}. <span class=\"{sev}\">{sev}</span> \
          {ek}/{lk} race on <code>{var}</code>{count}{uncertain}</h2></summary>",
         var = escape(&race.variable),
@@ -215,7 +224,7 @@ fn race_section(page: &mut String, number: usize, race: &Race) {
         let _ = write!(
             page,
             "<tr><td>{side}</td><td>{}</td><td>{}</td><td>{}:{}:{}</td><td>{}</td></tr>",
-            access.thread,
+            escape(&who(access)),
             access.access.as_str(),
             escape(&access.file),
             access.line,
@@ -247,13 +256,21 @@ fn missing_ordering(race: &Race) -> String {
     };
     format!(
         "nothing orders {}'s {} at {} before {}'s {} at {}: {fix}",
-        race.earlier.thread,
+        who(&race.earlier),
         kind(race.earlier.access),
         place(&race.earlier),
-        race.later.thread,
+        who(&race.later),
         kind(race.later.access),
         place(&race.later),
     )
+}
+
+/// The thread, with its service when there are several.
+fn who(access: &RaceAccess) -> String {
+    match &access.service {
+        Some(service) => format!("{service} {}", access.thread),
+        None => access.thread.to_string(),
+    }
 }
 
 /// `file.rs:line`, without the directories.
@@ -294,13 +311,18 @@ fn timeline_svg(page: &mut String, race: &Race) {
         let _ = write!(
             page,
             "<g class=\"lane\" data-thread=\"{thread}\"><text class=\"lane-name\" x=\"8\" \
-             y=\"{ty}\">thread {thread}{request}</text><line class=\"lane\" x1=\"{LEFT}\" \
+             y=\"{ty}\">{service}thread {thread}{request}</text><line class=\"lane\" x1=\"{LEFT}\" \
              y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\"/></g>",
             thread = lane.thread,
             ty = y(index) + 4,
             y = y(index),
             x2 = width - 20,
             request = escape(&request),
+            service = lane
+                .service
+                .as_ref()
+                .map(|service| format!("{} · ", escape(service)))
+                .unwrap_or_default(),
         );
     }
     for edge in &t.edges {

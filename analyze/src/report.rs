@@ -34,6 +34,7 @@
 //! }
 //! ACCESS = {
 //!   "thread": 2, "file": "src/bank.rs", "line": 42, "column": 9,
+//!   "service": "ledger",             // only when several recordings were merged
 //!   "access": "Write",               // Read, Write, AtomicRead, AtomicWrite, AtomicRMW
 //!   "old": 100, "new": 50,           // null, bool, number or string
 //!   "event": 17,                     // position in the stream, from 0
@@ -169,6 +170,10 @@ impl Severity {
 /// One side of a race.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RaceAccess {
+    /// The service the thread ran in, when several recordings were analyzed together
+    /// (`raceway check --merge`); `None` for one recording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// The logical thread that made the access.
     #[serde(serialize_with = "thread_number")]
     pub thread: ThreadId,
@@ -319,6 +324,9 @@ impl fmt::Display for Race {
 
 impl fmt::Display for RaceAccess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(service) = &self.service {
+            write!(f, "{service} ")?;
+        }
         write!(
             f,
             "{} {} at {}:{}:{}",

@@ -60,6 +60,8 @@ pub struct Timeline {
 /// One logical thread in a timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lane {
+    /// The service the thread ran in, when several recordings were analyzed together.
+    pub service: Option<String>,
     /// The thread.
     pub thread: ThreadId,
     /// The span of the request the thread runs for, when it recorded one (16 hex digits).
@@ -136,9 +138,9 @@ struct Point<L> {
 enum What {
     Acquire(Name),
     Release(Name),
-    Spawn(ThreadId),
+    Spawn,
     Start,
-    Join(ThreadId),
+    Join,
     Send(u64),
     Receive(u64),
     Request(Direction),
@@ -266,7 +268,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                     from: None,
                 });
             }
-            Kind::Spawn { child } => sent = Some((Key::Spawn(child), What::Spawn(child))),
+            Kind::Spawn { child } => sent = Some((Key::Spawn(child), What::Spawn)),
             Kind::Join { child } => {
                 let from = self
                     .logs
@@ -274,7 +276,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                     .and_then(|child| child.last)
                     .filter(|last| last.thread != thread && confirmed(last));
                 marks[1] = Some(Mark {
-                    at: point(What::Join(child)),
+                    at: point(What::Join),
                     from: from.map(|from| (from, EdgeKind::Join)),
                 });
             }
@@ -366,6 +368,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 return None;
             }
             timeline.lanes.push(Lane {
+                service: None,
                 thread,
                 request: self
                     .logs
@@ -479,9 +482,9 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         match what {
             What::Acquire(lock) => format!("acquire {lock}"),
             What::Release(lock) => format!("release {lock}"),
-            What::Spawn(child) => format!("spawn {child}"),
+            What::Spawn => "spawn".to_owned(),
             What::Start => "start".to_owned(),
-            What::Join(child) => format!("join {child}"),
+            What::Join => "join".to_owned(),
             What::Send(message) => format!("send #{message}"),
             What::Receive(message) => format!("receive #{message}"),
             What::Request(Direction::Outbound) => "HTTP request sent".to_owned(),

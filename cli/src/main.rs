@@ -46,6 +46,7 @@
 mod args;
 mod bridge;
 mod check;
+mod merge;
 mod stream;
 
 use std::process::ExitCode;

@@ -320,7 +320,10 @@ impl Client {
         }
         let mut analysis = None;
         if config.local_analysis() {
-            let (sink, handle) = AnalyzerSink::new();
+            let (mut sink, handle) = AnalyzerSink::new();
+            if let Some(path) = config.html_report() {
+                sink = sink.html_report(path, config.service_name());
+            }
             sinks.push(Box::new(sink));
             analysis = Some(handle);
         }
