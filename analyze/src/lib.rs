@@ -14,6 +14,7 @@
 //! * [`report`] — the report, its text and its JSON shape.
 //! * [`timeline`] — what each race's threads did around it, and the edges between them.
 //! * [`html`] — the report as one self-contained HTML page that draws each race.
+//! * [`merge`] — several services' recordings analyzed as one stream.
 //!
 //! # Examples
 //!
@@ -48,6 +49,7 @@
 pub mod analyzer;
 pub mod html;
 mod lockset;
+pub mod merge;
 pub mod report;
 pub mod timeline;
 

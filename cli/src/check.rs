@@ -12,13 +12,13 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use raceway_analyze::merge::Merge;
 use raceway_analyze::{html, Analyzer, Report};
 use raceway_core::event::{Event, Site};
 use raceway_transport_uart::decoder::{Item, SkipReason, Skipped};
 use serde_json::json;
 
 use crate::args::CheckOptions;
-use crate::merge::Merge;
 use crate::stream::{loss_marker, Format, Stream};
 use crate::Status;
 
@@ -103,7 +103,11 @@ pub(crate) fn run(options: &CheckOptions) -> Status {
         (checked.collect::<Vec<_>>(), None)
     };
     let merged_name = || {
-        let names: Vec<_> = options.inputs.iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<_> = options
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         names.join(" + ")
     };
 
@@ -115,8 +119,10 @@ pub(crate) fn run(options: &CheckOptions) -> Status {
                     .iter()
                     .filter_map(|c| Some((c.path.display().to_string(), c.report.as_ref()?)))
                     .collect();
-                let parts: Vec<(&str, &Report)> =
-                    parts.iter().map(|(name, report)| (name.as_str(), *report)).collect();
+                let parts: Vec<(&str, &Report)> = parts
+                    .iter()
+                    .map(|(name, report)| (name.as_str(), *report))
+                    .collect();
                 html::render_all(&parts, &merged_name())
             }
         };
@@ -340,7 +346,7 @@ fn check(path: &Path, tell: bool) -> Checked {
     input.close(|| analyzer.report())
 }
 
-/// Reads all `paths` at once and analyzes their events as one stream (see [`crate::merge`]).
+/// Reads all `paths` at once and analyzes their events as one stream (see [`raceway_analyze::merge`]).
 /// Returns each input's own findings (without a report) and the merged report, if some input
 /// had events.
 fn merge(paths: &[PathBuf], tell: bool) -> (Vec<Checked>, Option<Report>) {
@@ -377,8 +383,10 @@ fn merge(paths: &[PathBuf], tell: bool) -> (Vec<Checked>, Option<Report>) {
     let services: Vec<String> = paths
         .iter()
         .map(|path| {
-            path.file_stem()
-                .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into())
+            path.file_stem().map_or_else(
+                || path.display().to_string(),
+                |s| s.to_string_lossy().into(),
+            )
         })
         .collect();
     let report = analyzed.then(|| {

@@ -46,7 +46,6 @@
 mod args;
 mod bridge;
 mod check;
-mod merge;
 mod stream;
 
 use std::process::ExitCode;
