@@ -82,8 +82,8 @@ document.body.dataset.ready=document.querySelectorAll('section.race').length;
 ";
 
 const LANE_GAP: usize = 70;
-const STEP_GAP: usize = 96;
-const LEFT: usize = 210;
+const STEP_GAP: usize = 120;
+const LEFT: usize = 190;
 const TOP: usize = 30;
 
 /// The report as a self-contained HTML page titled `title` (see the [module docs](self)).
@@ -236,7 +236,7 @@ fn race_section(page: &mut String, part: usize, number: usize, race: &Race) {
                 page,
                 "<tr><td></td><td colspan=\"4\"><pre>{:>5} | {}</pre></td></tr>",
                 access.line,
-                escape(source)
+                escape(source.trim())
             );
         }
     }
@@ -303,26 +303,29 @@ fn timeline_svg(page: &mut String, race: &Race) {
          <path d=\"M0,0L10,5L0,10z\" fill=\"#444\"/></marker></defs>"
     );
     for (index, lane) in t.lanes.iter().enumerate() {
+        // Two lines: who (service and thread), then which request.
+        let service = lane
+            .service
+            .as_ref()
+            .map(|service| format!("{service} · "))
+            .unwrap_or_default();
         let request = lane
             .request
             .as_ref()
-            .map(|span| format!(" · request {}", &span[..span.len().min(8)]))
+            .map(|span| format!("request {}", &span[..span.len().min(8)]))
             .unwrap_or_default();
         let _ = write!(
             page,
             "<g class=\"lane\" data-thread=\"{thread}\"><text class=\"lane-name\" x=\"8\" \
-             y=\"{ty}\">{service}thread {thread}{request}</text><line class=\"lane\" x1=\"{LEFT}\" \
-             y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\"/></g>",
+             y=\"{ty}\">{service}thread {thread}</text><text x=\"8\" y=\"{ry}\">{request}</text>\
+             <line class=\"lane\" x1=\"{LEFT}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\"/></g>",
             thread = lane.thread,
-            ty = y(index) + 4,
+            ty = y(index) - 2,
+            ry = y(index) + 12,
             y = y(index),
             x2 = width - 20,
+            service = escape(&service),
             request = escape(&request),
-            service = lane
-                .service
-                .as_ref()
-                .map(|service| format!("{} · ", escape(service)))
-                .unwrap_or_default(),
         );
     }
     for edge in &t.edges {
@@ -367,8 +370,8 @@ fn timeline_svg(page: &mut String, race: &Race) {
                     w = STEP_GAP - 6,
                     ty = cy + 4,
                     ly = cy + 26,
-                    label = escape(&short(&step.label, 13)),
-                    place = escape(&short(&place, 15)),
+                    label = escape(&short(&step.label, 17)),
+                    place = escape(&short(&place, 19)),
                     full = escape(&step.file),
                 );
             }
@@ -382,9 +385,9 @@ fn timeline_svg(page: &mut String, race: &Race) {
                     event = step.event,
                     ty = cy - 10,
                     ly = cy + 18,
-                    label = escape(&short(&step.label, 15)),
+                    label = escape(&short(&step.label, 19)),
                     full_label = escape(&step.label),
-                    place = escape(&short(&place, 15)),
+                    place = escape(&short(&place, 19)),
                     full = escape(&step.file),
                     line = step.line,
                 );

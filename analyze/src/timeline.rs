@@ -455,6 +455,34 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 }
             }
         }
+        // The other lanes came in as senders of edges; draw what reached them from the
+        // picture's threads too (the spawn that started a task which then made a call).
+        let others: Vec<ThreadId> = timeline.lanes.iter().skip(2).map(|l| l.thread).collect();
+        // At most this many steps so far (each chosen mark brings at most two).
+        let mut drawn = 2 + 2 * chosen.len();
+        for thread in others {
+            let Some(log) = self.logs.get(&thread) else {
+                continue;
+            };
+            for mark in log.marks.iter().filter(|mark| mark.at.index <= end) {
+                let Some((from, kind)) = &mark.from else {
+                    continue;
+                };
+                if !timeline.lanes.iter().any(|lane| lane.thread == from.thread) {
+                    continue;
+                }
+                if drawn + 2 > MAX_STEPS {
+                    timeline.left_out += 1;
+                    continue;
+                }
+                drawn += 2;
+                let to = add_step(&mut timeline, &mark.at, self.label(mark.at.what), None);
+                let from_step = add_step(&mut timeline, from, self.label(from.what), None);
+                if let (Some(to), Some(from_step)) = (to, from_step) {
+                    edges.push((from_step, to, *kind));
+                }
+            }
+        }
         // Stream order, renumbering the edges' ends.
         let mut order: Vec<usize> = (0..steps.len()).collect();
         order.sort_by_key(|&i| steps[i].1);
@@ -511,9 +539,9 @@ pub(crate) struct Side<L> {
 fn describe_access(access: Access, old: Value, new: Value) -> String {
     let shown = |value: Value| crate::report::shown(value);
     if access.is_write() {
-        format!("{} {} → {}", access.as_str(), shown(old), shown(new))
+        format!("{} {}→{}", access.as_str(), shown(old), shown(new))
     } else if new != Value::None {
-        format!("{} (saw {})", access.as_str(), shown(new))
+        format!("{} saw {}", access.as_str(), shown(new))
     } else {
         access.as_str().to_owned()
     }
