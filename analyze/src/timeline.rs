@@ -103,7 +103,7 @@ pub enum EdgeKind {
     Lock,
     /// A spawn before the child's first event.
     Spawn,
-    /// A thread's last event before the join that waited for it.
+    /// A thread's last synchronising event (usually its end) before the join that waited for it.
     Join,
     /// A send before the receipt of the same message.
     Message,
@@ -145,7 +145,8 @@ enum What {
     Receive(u64),
     Request(Direction),
     Response(Direction),
-    Last,
+    End,
+    Access,
 }
 
 /// A logged event and, if it received an edge, where the edge came from.
@@ -157,9 +158,8 @@ struct Mark<L> {
 
 #[derive(Debug)]
 struct Log<L> {
+    /// Oldest first; a join edge leaves the child's last one (usually its end).
     marks: VecDeque<Mark<L>>,
-    /// The thread's latest event (for the edge to a join).
-    last: Option<Point<L>>,
     request: Option<u64>,
     ended: bool,
 }
@@ -181,6 +181,8 @@ pub(crate) struct Recorder<L> {
     releases: HashMap<u64, Point<L>>,
     lock_names: HashMap<u64, Name>,
     pending: HashMap<Key, Point<L>>,
+    /// How many of `pending` are spawns (none: a thread's event needs no look-up there).
+    spawns_pending: usize,
 }
 
 impl<L: SourceLocation + Copy> Recorder<L> {
@@ -191,6 +193,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             releases: HashMap::default(),
             lock_names: HashMap::default(),
             pending: HashMap::default(),
+            spawns_pending: 0,
         }
     }
 
@@ -204,6 +207,29 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         clock: Option<&VectorClock>,
     ) {
         let thread = event.thread;
+        // A spawned thread's first event (whatever it is) receives the spawn edge.
+        let spawned = match self.spawns_pending {
+            0 => None,
+            _ => self.pending.remove(&Key::Spawn(thread)),
+        };
+        self.spawns_pending -= usize::from(spawned.is_some());
+        let sync = matches!(
+            event.kind,
+            Kind::LockAcquire { .. }
+                | Kind::LockRelease { .. }
+                | Kind::Spawn { .. }
+                | Kind::Join { .. }
+                | Kind::Send { .. }
+                | Kind::Receive { .. }
+                | Kind::HttpRequest { .. }
+                | Kind::HttpResponse { .. }
+                | Kind::TraceStart { .. }
+                | Kind::ThreadEnd
+        );
+        if !sync && spawned.is_none() {
+            // Accesses and the like: the analyzer has them; nothing to log (the fast path).
+            return;
+        }
         let point = |what| Point {
             thread,
             index,
@@ -213,30 +239,25 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         };
         let log = self.logs.entry(thread).or_insert_with(|| Log {
             marks: VecDeque::new(),
-            last: None,
             request: None,
             ended: false,
         });
-        let first = log.last.is_none() || log.ended;
         if log.ended {
             // A recycled id: a new run that has nothing to do with the old one.
             log.marks.clear();
             log.request = None;
             log.ended = false;
         }
-        log.last = Some(point(What::Last));
 
         let mut marks: [Option<Mark<L>>; 2] = [None, None];
         let mut sent = None;
         // Whether the edge `from` → this event exists in the replay.
         let confirmed = |from: &Point<L>| clock.is_some_and(|c| from.epoch.happens_before(c));
-        if first {
-            if let Some(spawn) = self.pending.remove(&Key::Spawn(thread)) {
-                marks[0] = Some(Mark {
-                    at: point(What::Start),
-                    from: confirmed(&spawn).then_some((spawn, EdgeKind::Spawn)),
-                });
-            }
+        if let Some(spawn) = spawned {
+            marks[0] = Some(Mark {
+                at: point(What::Start),
+                from: confirmed(&spawn).then_some((spawn, EdgeKind::Spawn)),
+            });
         }
         let mut receive = |key: Key, kind: EdgeKind, what: What| {
             let from = self.pending.remove(&key).filter(&confirmed);
@@ -269,11 +290,18 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 });
             }
             Kind::Spawn { child } => sent = Some((Key::Spawn(child), What::Spawn)),
+            Kind::ThreadEnd => {
+                marks[1] = Some(Mark {
+                    at: point(What::End),
+                    from: None,
+                })
+            }
             Kind::Join { child } => {
                 let from = self
                     .logs
                     .get(&child)
-                    .and_then(|child| child.last)
+                    .and_then(|child| child.marks.back())
+                    .map(|last| last.at)
                     .filter(|last| last.thread != thread && confirmed(last));
                 marks[1] = Some(Mark {
                     at: point(What::Join),
@@ -312,8 +340,10 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             _ => {}
         }
         if let Some((key, what)) = sent {
-            if self.pending.len() < MAX_PENDING || self.pending.contains_key(&key) {
-                self.pending.insert(key, point(what));
+            if (self.pending.len() < MAX_PENDING || self.pending.contains_key(&key))
+                && self.pending.insert(key, point(what)).is_none()
+            {
+                self.spawns_pending += usize::from(matches!(key, Key::Spawn(_)));
             }
             marks[1] = Some(Mark {
                 at: point(what),
@@ -402,16 +432,20 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         let mut steps: Vec<(Step, u64, ThreadId)> = Vec::new();
         let mut add_step =
             |timeline: &mut Timeline, point: &Point<L>, label: String, access: Option<Access>| {
-                let Some(lane) = lane_of(timeline, point.thread) else {
-                    timeline.left_out += 1;
-                    return None;
-                };
                 if let Some(found) = steps
                     .iter()
                     .position(|(_, index, thread)| *index == point.index && *thread == point.thread)
                 {
                     return Some(found);
                 }
+                if steps.len() == MAX_STEPS {
+                    timeline.left_out += 1;
+                    return None;
+                }
+                let Some(lane) = lane_of(timeline, point.thread) else {
+                    timeline.left_out += 1;
+                    return None;
+                };
                 steps.push((
                     Step {
                         lane,
@@ -432,14 +466,15 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 index: access.index,
                 location: access.location,
                 epoch: access.epoch,
-                what: What::Last,
+                what: What::Access,
             };
             let label = describe_access(access.access, access.old, access.new);
             add_step(&mut timeline, &point, label, Some(access.access));
         }
         let mut edges = Vec::new();
         let mut handed_over = Vec::new();
-        for mark in &chosen {
+        // Newest first: when the picture is full, what is left out is the oldest.
+        for mark in chosen.iter().rev() {
             let Some(to) = add_step(&mut timeline, &mark.at, self.label(mark.at.what), None) else {
                 continue;
             };
@@ -450,16 +485,12 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                     if let What::Release(lock) = from.what {
                         handed_over.push(lock.to_string());
                     }
-                } else {
-                    timeline.left_out += 1;
                 }
             }
         }
         // The other lanes came in as senders of edges; draw what reached them from the
         // picture's threads too (the spawn that started a task which then made a call).
         let others: Vec<ThreadId> = timeline.lanes.iter().skip(2).map(|l| l.thread).collect();
-        // At most this many steps so far (each chosen mark brings at most two).
-        let mut drawn = 2 + 2 * chosen.len();
         for thread in others {
             let Some(log) = self.logs.get(&thread) else {
                 continue;
@@ -471,11 +502,6 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 if !timeline.lanes.iter().any(|lane| lane.thread == from.thread) {
                     continue;
                 }
-                if drawn + 2 > MAX_STEPS {
-                    timeline.left_out += 1;
-                    continue;
-                }
-                drawn += 2;
                 let to = add_step(&mut timeline, &mark.at, self.label(mark.at.what), None);
                 let from_step = add_step(&mut timeline, from, self.label(from.what), None);
                 if let (Some(to), Some(from_step)) = (to, from_step) {
@@ -519,7 +545,8 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             What::Request(Direction::Inbound) => "HTTP request received".to_owned(),
             What::Response(Direction::Inbound) => "HTTP response sent".to_owned(),
             What::Response(Direction::Outbound) => "HTTP response received".to_owned(),
-            What::Last => "last event".to_owned(),
+            What::End => "end".to_owned(),
+            What::Access => "access".to_owned(),
         }
     }
 }
