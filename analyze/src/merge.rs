@@ -96,7 +96,7 @@ fn exchange(kind: &Kind) -> Option<(bool, Exchange)> {
 
 /// Interleaves and renames the events of `n` recordings (see the [module docs](self)).
 ///
-/// `L` is the events' source location, as for [`Analyzer`](crate::Analyzer).
+/// `L` is the events' source location, as for [`Analyzer`].
 #[derive(Debug)]
 pub struct Merge<L> {
     /// Decoded events waiting, per recording.
@@ -200,16 +200,15 @@ impl<L> Merge<L> {
         }
         let event = self.queues[pick].pop_front()?;
         match exchange(&event.kind) {
-            Some((true, exchange)) => {
-                if self.sent.insert(exchange) {
-                    self.sent_order.push_back(exchange);
-                    if self.sent_order.len() > MAX_SENT {
-                        if let Some(old) = self.sent_order.pop_front() {
-                            self.sent.remove(&old);
-                        }
+            Some((true, exchange)) if self.sent.insert(exchange) => {
+                self.sent_order.push_back(exchange);
+                if self.sent_order.len() > MAX_SENT {
+                    if let Some(old) = self.sent_order.pop_front() {
+                        self.sent.remove(&old);
                     }
                 }
             }
+            Some((true, _)) => {}
             Some((false, exchange)) => {
                 self.sent.remove(&exchange);
             }

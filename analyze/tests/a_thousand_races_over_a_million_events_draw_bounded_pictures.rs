@@ -13,9 +13,7 @@ const RACES: u64 = 1_000;
 #[test]
 fn a_thousand_races_over_a_million_events_draw_bounded_pictures() {
     let (a, b) = (ThreadId::from_raw(1), ThreadId::from_raw(2));
-    let names: Vec<&'static str> = (0..RACES)
-        .map(|i| &*format!("shared.{i}").leak())
-        .collect();
+    let names: Vec<&'static str> = (0..RACES).map(|i| &*format!("shared.{i}").leak()).collect();
     let lock = "hub".into();
     let event = |thread, line, kind| Event {
         time: 0,

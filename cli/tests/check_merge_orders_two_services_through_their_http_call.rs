@@ -57,13 +57,23 @@ fn check_merge_orders_two_services_through_their_http_call() {
     let apart = raceway(&["check", gateway, ledger], None, limit);
     assert_eq!(apart.status, 0, "each capture alone has no race: {apart:?}");
 
-    let merged = raceway(&["check", "--merge", "--html", html, gateway, ledger], None, limit);
+    let merged = raceway(
+        &["check", "--merge", "--html", html, gateway, ledger],
+        None,
+        limit,
+    );
     assert_eq!(merged.status, 1, "{merged:?}");
     assert!(merged.stdout.contains("1 data race found"), "{merged:?}");
-    assert!(merged.stdout.contains("race on `order.version`"), "{merged:?}");
+    assert!(
+        merged.stdout.contains("race on `order.version`"),
+        "{merged:?}"
+    );
     assert!(!merged.stdout.contains("order.status`"), "{merged:?}");
     assert!(merged.stdout.contains("ledger t1 Write"), "{merged:?}");
-    assert!(merged.stdout.contains("merge-gateway t1 Write"), "{merged:?}");
+    assert!(
+        merged.stdout.contains("merge-gateway t1 Write"),
+        "{merged:?}"
+    );
 
     let page = std::fs::read_to_string(html).unwrap();
     assert_eq!(page.matches("class=\"edge http\"").count(), 1, "{page}");
