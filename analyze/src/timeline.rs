@@ -526,6 +526,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 kind,
             })
             .collect();
+        timeline.edges.sort_by_key(|edge| (edge.to, edge.from));
         handed_over.sort();
         handed_over.dedup();
         timeline.handed_over = handed_over;
