@@ -121,6 +121,7 @@ use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
 
 use crate::lockset::{LocksetId, Locksets};
 use crate::report::{Race, RaceAccess, Report, Severity, Summary};
+use crate::timeline::{Recorder, Side, Timeline};
 use crate::HashMap;
 
 /// Plain reads (and, separately, atomic accesses) kept per variable.
@@ -156,6 +157,8 @@ pub struct Analyzer<L> {
     uncertain_events: u64,
     first_drop_after: Option<u64>,
     capped_reads: u64,
+    /// Short logs of synchronising events, for the races' timelines.
+    timelines: Recorder<L>,
 }
 
 /// One access as the shadow state remembers it.
@@ -205,6 +208,7 @@ struct Found<L> {
     earlier: Seen<L>,
     later: Seen<L>,
     count: u64,
+    timeline: Timeline,
 }
 
 impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
@@ -234,6 +238,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             uncertain_events: 0,
             first_drop_after: None,
             capped_reads: 0,
+            timelines: Recorder::new(),
         }
     }
 
@@ -272,6 +277,8 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         let index = self.events;
         self.events += 1;
         self.uncertain_events += u64::from(observed.uncertain);
+        self.timelines
+            .observe(event, index, epoch, self.hb.clock(event.thread));
         match event.kind {
             Kind::StateChange {
                 variable,
@@ -327,13 +334,21 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         }
         let (hb, locksets) = (&self.hb, &self.locksets);
         let races = &mut self.races;
+        let timelines = &self.timelines;
         let mut check = |earlier: &Seen<L>| {
             if !hb.happens_before(earlier.epoch, clock)
                 && !locksets.protects(earlier.lockset, now.lockset)
             {
                 // The clock may have known the earlier access and forgotten it for capacity.
                 let forgotten = hb.may_have_forgotten(earlier.epoch, clock);
-                races.add(variable, earlier, &now, forgotten);
+                if let Some(found) = races.add(variable, earlier, &now, forgotten) {
+                    // A new race (or a certain occurrence of an uncertain one): draw it now,
+                    // while the threads' logs still hold what lies between the accesses.
+                    let held = locksets
+                        .locks(earlier.lockset)
+                        .chain(locksets.locks(now.lockset));
+                    found.timeline = timelines.timeline(&side(earlier), &side(&now), held);
+                }
             }
         };
         let write = now.access.is_write();
@@ -380,6 +395,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 uncertain: found.earlier.uncertain || found.later.uncertain,
                 earlier: race_access(&found.earlier, &mut sources),
                 later: race_access(&found.later, &mut sources),
+                timeline: found.timeline.clone(),
             })
             .collect();
         // Critical first, then in the order they were found (a stable sort keeps that).
@@ -433,6 +449,18 @@ fn spot<L: SourceLocation>(location: &L) -> (&str, u32, u32) {
     (location.file(), location.line(), location.column())
 }
 
+fn side<L: Copy>(seen: &Seen<L>) -> Side<L> {
+    Side {
+        thread: seen.thread,
+        index: seen.index,
+        location: seen.location,
+        epoch: seen.epoch,
+        access: seen.access,
+        old: seen.old,
+        new: seen.new,
+    }
+}
+
 fn race_access<L: SourceLocation>(
     seen: &Seen<L>,
     sources: &mut crate::report::SourceLines,
@@ -440,6 +468,7 @@ fn race_access<L: SourceLocation>(
     let file = seen.location.file();
     let line = seen.location.line();
     RaceAccess {
+        service: None,
         thread: seen.thread,
         file: file.to_owned(),
         line,
@@ -453,7 +482,14 @@ fn race_access<L: SourceLocation>(
 }
 
 impl<L: SourceLocation + Eq + std::hash::Hash> Races<L> {
-    fn add(&mut self, variable: Name, earlier: &Seen<L>, later: &Seen<L>, forgotten: bool) {
+    /// Counts a race; returns its entry when it is new or now shows a different occurrence.
+    fn add(
+        &mut self,
+        variable: Name,
+        earlier: &Seen<L>,
+        later: &Seen<L>,
+        forgotten: bool,
+    ) -> Option<&mut Found<L>> {
         let (mut earlier, mut later) = (*earlier, *later);
         earlier.uncertain |= forgotten;
         later.uncertain |= forgotten;
@@ -473,7 +509,9 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Races<L> {
             {
                 found.earlier = *earlier;
                 found.later = *later;
+                return Some(found);
             }
+            None
         } else if self.found.len() < self.max {
             self.index.insert(key, self.found.len());
             self.found.push(Found {
@@ -481,9 +519,12 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Races<L> {
                 earlier: *earlier,
                 later: *later,
                 count: 1,
+                timeline: Timeline::default(),
             });
+            self.found.last_mut()
         } else {
             self.not_kept += 1;
+            None
         }
     }
 }

@@ -12,6 +12,9 @@
 //!
 //! * [`analyzer`] — the detector.
 //! * [`report`] — the report, its text and its JSON shape.
+//! * [`timeline`] — what each race's threads did around it, and the edges between them.
+//! * [`html`] — the report as one self-contained HTML page that draws each race.
+//! * [`merge`] — several services' recordings analyzed as one stream.
 //!
 //! # Examples
 //!
@@ -44,8 +47,11 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod analyzer;
+pub mod html;
 mod lockset;
+pub mod merge;
 pub mod report;
+pub mod timeline;
 
 pub use analyzer::Analyzer;
 pub use report::{Race, RaceAccess, Report, Severity, Summary};
@@ -53,3 +59,4 @@ pub use report::{Race, RaceAccess, Report, Severity, Summary};
 /// Tables looked up on every event: names and thread ids are not attacker-chosen in a way that
 /// makes SipHash worth its cost here.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;

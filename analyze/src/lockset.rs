@@ -120,6 +120,14 @@ impl Locksets {
         })
     }
 
+    /// The identities of the locks in a set.
+    pub(crate) fn locks(&self, id: LocksetId) -> impl Iterator<Item = u64> + '_ {
+        self.sets
+            .get(id as usize)
+            .into_iter()
+            .flat_map(|set| set.iter().map(|held| held.lock))
+    }
+
     fn refresh(&mut self, thread: ThreadId) {
         let Some(holding) = self.threads.get_mut(&thread) else {
             return;

@@ -36,6 +36,7 @@
 //! }
 //! ACCESS = {
 //!   "thread": 2, "file": "src/bank.rs", "line": 42, "column": 9,
+//!   "service": "ledger",             // only when several recordings were merged
 //!   "access": "Write",               // Read, Write, AtomicRead, AtomicWrite, AtomicRMW
 //!   "old": 100, "new": 50,           // null, bool, number or string
 //!   "event": 17,                     // position in the stream, from 0
@@ -75,6 +76,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use raceway_core::{Access, ThreadId, Value};
+
+use crate::timeline::Timeline;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -146,6 +149,10 @@ pub struct Race {
     pub earlier: RaceAccess,
     /// The access that came second.
     pub later: RaceAccess,
+    /// Both threads around the race and the edges that exist between them, for the
+    /// [HTML report](crate::html) (not part of the JSON shape).
+    #[serde(skip)]
+    pub timeline: Timeline,
 }
 
 /// How bad a race is: the Raceway server's ranking.
@@ -172,6 +179,10 @@ impl Severity {
 /// One side of a race.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RaceAccess {
+    /// The service the thread ran in, when several recordings were analyzed together
+    /// (`raceway check --merge`); `None` for one recording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// The logical thread that made the access.
     #[serde(serialize_with = "thread_number")]
     pub thread: ThreadId,
@@ -330,6 +341,9 @@ impl fmt::Display for Race {
 
 impl fmt::Display for RaceAccess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(service) = &self.service {
+            write!(f, "{service} ")?;
+        }
         write!(
             f,
             "{} {} at {}:{}:{}",
@@ -359,6 +373,11 @@ impl fmt::Display for Counted {
         let plural = if self.0 == 1 { "" } else { "s" };
         write!(f, "{} {}{plural}", self.0, self.1)
     }
+}
+
+/// A value as people read it (`?` when unknown, strings quoted).
+pub(crate) fn shown(value: Value) -> String {
+    Shown(value).to_string()
 }
 
 /// A value as people read it.

@@ -17,7 +17,7 @@ pub(crate) const HELP: &str = "\
 raceway: find data races in Raceway event streams, and bridge devices to a Raceway server.
 
 USAGE:
-    raceway check [--json] <FILE>...
+    raceway check [--json] [--html REPORT.html] [--merge] <FILE>...
     raceway bridge --input <DEVICE|FILE|-> [--server URL] [--check] [--save FILE] [options]
     raceway help [check|bridge]
     raceway --version
@@ -41,12 +41,13 @@ pub(crate) const CHECK_HELP: &str = "\
 raceway check: analyze recorded events for data races.
 
 USAGE:
-    raceway check [--json] <FILE>...
+    raceway check [--json] [--html REPORT.html] [--merge] <FILE>...
 
 Each FILE is a Raceway capture (it starts with `RWAYCAP`; written by the std client's file
 sink or by `raceway bridge --save`) or a raw dump of a device's UART output; the format is
 detected from the first bytes. `-` reads standard input. Each file is analyzed on its own
-(thread ids of different recordings are unrelated) and gets its own report.
+(thread ids of different recordings are unrelated) and gets its own report, unless --merge
+analyzes them together.
 
 A race is two accesses to one variable from different logical threads, at least one a write,
 that no lock, spawn/join, message or HTTP edge orders. Each race names the variable, both
@@ -65,6 +66,18 @@ OPTIONS:
                  \"error\" (null or a message), \"damaged\": {\"regions\", \"bytes\", \"first\":
                  [{\"offset\", \"len\", \"reason\"}]}, \"report\" (the analyzer's report, version 1,
                  or null when nothing could be decoded)}]}
+    --html REPORT.html
+                 Also write the report as one self-contained HTML page (no network, no
+                 external files): a summary table, the caveats, and per race a timeline of
+                 both threads with the racing accesses, the happens-before edges that do
+                 exist (locks, spawn/join, messages, HTTP) and the ordering that is missing.
+    --merge      Analyze all FILEs as one recording: captures of several services of the
+                 same traces (each service writes its own). Threads are keyed by file (named
+                 by the file name without its extension, e.g. `ledger t3`), and HTTP calls
+                 between the services order their events through the span ids in the
+                 propagation headers, as inside one process. Events are interleaved by
+                 timestamp, tolerating clocks up to 1 s apart. Text and HTML show one merged
+                 report; JSON adds \"merged\" (the report) next to \"files\".
     -h, --help   Print this help.
 
 EXIT STATUS:
@@ -77,6 +90,8 @@ EXIT STATUS:
 EXAMPLES:
     raceway check bank.rwcap
     raceway check --json bank.rwcap | jq '.files[0].report.races'
+    raceway check --html report.html bank.rwcap
+    raceway check --merge --html report.html gateway.rwcap ledger.rwcap
     raceway check uart0.bin && echo race-free
 ";
 
@@ -170,6 +185,10 @@ pub(crate) struct CheckOptions {
     pub(crate) inputs: Vec<PathBuf>,
     /// JSON instead of text.
     pub(crate) json: bool,
+    /// Also write the report as an HTML page here.
+    pub(crate) html: Option<PathBuf>,
+    /// Analyze all inputs as one stream (several services of the same traces).
+    pub(crate) merge: bool,
 }
 
 /// Options of `raceway bridge`.
@@ -358,6 +377,8 @@ fn parse_check(mut args: Args) -> Result<Command, UsageError> {
     let mut options = CheckOptions {
         inputs: Vec::new(),
         json: false,
+        html: None,
+        merge: false,
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -367,6 +388,11 @@ fn parse_check(mut args: Args) -> Result<Command, UsageError> {
                 "--json" => {
                     args.no_value(&flag)?;
                     options.json = true
+                }
+                "--html" => options.html = Some(PathBuf::from(args.value(&flag)?)),
+                "--merge" => {
+                    args.no_value(&flag)?;
+                    options.merge = true
                 }
                 _ => return Err(args.error(format!("unknown option {flag}"))),
             },
@@ -539,8 +565,29 @@ mod tests {
             Ok(Command::Check(CheckOptions {
                 inputs: vec!["a.rwcap".into(), "-".into(), "--odd".into()],
                 json: true,
+                html: None,
+                merge: false,
             }))
         );
+    }
+
+    #[test]
+    fn check_takes_an_html_path_and_merge() {
+        let command = parse_with(
+            &["check", "--merge", "--html=r.html", "a.rwcap", "b.rwcap"],
+            &[],
+        );
+        assert_eq!(
+            command,
+            Ok(Command::Check(CheckOptions {
+                inputs: vec!["a.rwcap".into(), "b.rwcap".into()],
+                json: false,
+                html: Some("r.html".into()),
+                merge: true,
+            }))
+        );
+        assert!(parse_with(&["check", "a", "--html"], &[]).is_err());
+        assert!(parse_with(&["check", "a", "--merge=yes"], &[]).is_err());
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //!   *without waiting for it*, bumps the version; the ledger bumps it too while handling the
 //!   charge. Nothing orders the two writes: reported, and one bump can be lost.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,37 +80,87 @@ pub struct Outcome {
 
 /// Starts both services, pays order 42 through the gateway, and stops them.
 pub fn run(client: &Client) -> Outcome {
+    run_apart(client, client)
+}
+
+/// The same with each service recording into its own client, as two processes would (each
+/// client can write its own capture; `raceway check --merge` analyzes them together).
+pub fn run_apart(gateway: &Client, ledger: &Client) -> Outcome {
+    block_on(async {
+        let order = Arc::new(Order::new());
+        let (address, propagated) = serve_ledger(ledger.clone(), Arc::clone(&order)).await;
+        pay_order(gateway.clone(), address, order, propagated).await
+    })
+}
+
+/// The ledger on its own (a process of its own): serves `/charge` on a loopback port, calls
+/// `ready` with its address, and stops once `stop` completes.
+pub fn run_ledger(client: &Client, ready: impl FnOnce(SocketAddr), stop: impl Future<Output = ()>) {
+    block_on(async {
+        let (address, _) = serve_ledger(client.clone(), Arc::new(Order::new())).await;
+        ready(address);
+        stop.await;
+    })
+}
+
+/// The gateway on its own (a process of its own): pays order 42 through the ledger at
+/// `ledger`. The order's memory is the gateway's own; the ledger's accesses to order 42 are
+/// in the ledger's recording, under the same variable names (a database row in production).
+pub fn run_gateway(client: &Client, ledger: SocketAddr) -> Outcome {
+    block_on(pay_order(
+        client.clone(),
+        ledger,
+        Arc::new(Order::new()),
+        Arc::default(),
+    ))
+}
+
+/// Runs `future` on a runtime of its own, then stops the services it started.
+fn block_on<F: Future>(future: F) -> F::Output {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
-    let outcome = runtime.block_on(scenario(client.clone()));
+    let output = runtime.block_on(future);
     runtime.shutdown_timeout(Duration::from_secs(1));
-    outcome
+    output
 }
 
-async fn scenario(client: Client) -> Outcome {
-    let order = Arc::new(Order {
-        status: Mutex::new("new"),
-        charged: Mutex::new(false),
-        version: Mutex::new(0),
-    });
+impl Order {
+    fn new() -> Self {
+        Order {
+            status: Mutex::new("new"),
+            charged: Mutex::new(false),
+            version: Mutex::new(0),
+        }
+    }
+}
 
-    // The ledger: `/charge` traced (per route), `/health` not.
+/// Starts the ledger: `/charge` traced (per route), `/health` not. Returns its address and
+/// where it keeps the propagation headers it received.
+async fn serve_ledger(
+    client: Client,
+    order: Arc<Order>,
+) -> (SocketAddr, Arc<Mutex<Vec<(String, String)>>>) {
     let propagated: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let ledger = Router::new()
-        .route(
-            "/charge",
-            post(charge).layer(RacewayLayer::new(client.clone())),
-        )
+        .route("/charge", post(charge).layer(RacewayLayer::new(client)))
         .route("/health", get(health))
         .with_state(Ledger {
-            order: Arc::clone(&order),
+            order,
             propagated: Arc::clone(&propagated),
         });
-    let ledger = serve(ledger).await;
+    (serve(ledger).await, propagated)
+}
 
+/// Starts the gateway and pays order 42 through it, as an outside client.
+async fn pay_order(
+    client: Client,
+    ledger: SocketAddr,
+    order: Arc<Order>,
+    propagated: Arc<Mutex<Vec<(String, String)>>>,
+) -> Outcome {
     // The gateway, the same way, with a traced HTTP client for its calls to the ledger.
     let gateway = Gateway {
         ledger,
@@ -119,10 +170,7 @@ async fn scenario(client: Client) -> Outcome {
             .build(),
     };
     let app = Router::new()
-        .route(
-            "/orders/42/pay",
-            post(pay).layer(RacewayLayer::new(client.clone())),
-        )
+        .route("/orders/42/pay", post(pay).layer(RacewayLayer::new(client)))
         .route("/health", get(health))
         .with_state(gateway);
     let gateway = serve(app).await;

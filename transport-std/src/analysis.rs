@@ -1,7 +1,8 @@
 //! The built-in analyzer as a sink: race reports with no server.
 //!
 //! [`AnalyzerSink`] feeds every event to [`raceway_analyze::Analyzer`] on the drain thread and,
-//! at shutdown, prints the race report to standard error. It is the default destination when no
+//! at shutdown, prints the race report to standard error (and, when asked, writes it as an
+//! HTML page: [`AnalyzerSink::html_report`], `RACEWAY_REPORT`). It is the default destination when no
 //! server is configured, so a service run locally shows its races at exit. [`Analysis`] reads
 //! the report at any time, for tests and tools.
 //!
@@ -29,6 +30,7 @@
 //! ```
 
 use std::panic::Location;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -44,6 +46,8 @@ type Shared = Arc<Mutex<Analyzer<&'static Location<'static>>>>;
 pub struct AnalyzerSink {
     analyzer: Shared,
     print_at_shutdown: bool,
+    /// Where to write the HTML report at shutdown, and its title.
+    html: Option<(PathBuf, String)>,
     stats: SinkStats,
 }
 
@@ -60,9 +64,17 @@ impl AnalyzerSink {
         let sink = AnalyzerSink {
             analyzer: Arc::clone(&analyzer),
             print_at_shutdown: true,
+            html: None,
             stats: SinkStats::default(),
         };
         (sink, Analysis { analyzer })
+    }
+
+    /// The same sink, also writing the report as an HTML page titled `title` to `path` at
+    /// shutdown ([`raceway_analyze::html`]).
+    pub fn html_report(mut self, path: impl Into<PathBuf>, title: impl Into<String>) -> Self {
+        self.html = Some((path.into(), title.into()));
+        self
     }
 
     /// The same sink, without the report on standard error at shutdown.
@@ -92,13 +104,29 @@ impl Sink for AnalyzerSink {
     }
 
     fn shutdown(&mut self, _deadline: Instant) -> Undelivered {
+        if !self.print_at_shutdown && self.html.is_none() {
+            return Undelivered::default();
+        }
+        let report = self
+            .analyzer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .report();
         if self.print_at_shutdown {
-            let report = self
-                .analyzer
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .report();
             eprintln!("\n{report}");
+        }
+        if let Some((path, title)) = &self.html {
+            match raceway_analyze::html::write(&report, title, path) {
+                Ok(()) if self.print_at_shutdown => {
+                    eprintln!("raceway: HTML race report written to {}", path.display())
+                }
+                Ok(()) => {}
+                Err(error) => log::error!(
+                    target: "raceway",
+                    "raceway: writing the HTML race report {} failed: {error}",
+                    path.display()
+                ),
+            }
         }
         Undelivered::default()
     }

@@ -356,7 +356,10 @@ impl Client {
         if config.local_analysis() {
             #[cfg(feature = "analyzer")]
             {
-                let (sink, handle) = AnalyzerSink::new();
+                let (mut sink, handle) = AnalyzerSink::new();
+                if let Some(path) = config.html_report() {
+                    sink = sink.html_report(path, config.service_name());
+                }
                 sinks.push(Box::new(sink));
                 analysis = Some(handle);
             }

@@ -24,6 +24,7 @@
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
 //! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured (and the `analyzer` feature is on) | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
+//! | [`html_report`](ConfigBuilder::html_report) | none (turns local analysis on) | `RACEWAY_REPORT` |
 //! | [`retry_buffer_bytes`](ConfigBuilder::retry_buffer_bytes) | 4 MiB (about 47 000 events) | `RACEWAY_RETRY_BUFFER_BYTES` |
 //! | [`on_delivery_problem`](ConfigBuilder::on_delivery_problem) | one line on stderr | |
 //! | [`tls_root_certificates`](ConfigBuilder::tls_root_certificates) | the webpki roots | `RACEWAY_CA_CERT` (a PEM file) |
@@ -181,6 +182,7 @@ pub struct Config {
     shutdown_timeout: Duration,
     local_analysis: bool,
     capture_path: Option<PathBuf>,
+    html_report: Option<PathBuf>,
     retry_buffer_bytes: usize,
     delivery_problem: Option<ProblemHook>,
     tls_root_certificates: Option<PathBuf>,
@@ -205,6 +207,7 @@ impl fmt::Debug for Config {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("local_analysis", &self.local_analysis)
             .field("capture_path", &self.capture_path)
+            .field("html_report", &self.html_report)
             .field("retry_buffer_bytes", &self.retry_buffer_bytes)
             .field(
                 "on_delivery_problem",
@@ -310,6 +313,11 @@ impl Config {
         self.capture_path.as_deref()
     }
 
+    /// Where the local analyzer writes its HTML race report at shutdown, if anywhere.
+    pub fn html_report(&self) -> Option<&Path> {
+        self.html_report.as_deref()
+    }
+
     /// Bytes of events the Raceway server sink keeps while the server cannot take them; beyond
     /// that, events are dropped, counted and signalled to the server once it is back.
     pub fn retry_buffer_bytes(&self) -> usize {
@@ -353,6 +361,7 @@ pub struct ConfigBuilder {
     shutdown_timeout: Option<Duration>,
     local_analysis: Option<bool>,
     capture_path: Option<PathBuf>,
+    html_report: Option<PathBuf>,
     retry_buffer_bytes: Option<usize>,
     delivery_problem: Option<ProblemHook>,
     tls_root_certificates: Option<PathBuf>,
@@ -369,6 +378,7 @@ struct Env {
     debug: Option<String>,
     analyze: Option<String>,
     capture: Option<String>,
+    report: Option<String>,
     retry_buffer_bytes: Option<String>,
     ca_cert: Option<String>,
     batch_size: Option<String>,
@@ -469,6 +479,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Has the local analyzer write its race report as one self-contained HTML page at `path`
+    /// at shutdown (a timeline of each race; see `raceway_analyze::html`). Turns local
+    /// analysis on unless [`local_analysis`](Self::local_analysis) says otherwise.
+    pub fn html_report(mut self, path: impl Into<PathBuf>) -> Self {
+        self.html_report = Some(path.into());
+        self
+    }
+
     /// Bytes of events kept for the Raceway server while it is unreachable or asks to slow
     /// down (one event takes 88 bytes; at least one is kept). An outage that fits loses
     /// nothing; beyond it events are dropped, counted in `dropped_in_delivery`, and signalled to
@@ -512,6 +530,7 @@ impl ConfigBuilder {
             debug: get("RACEWAY_DEBUG"),
             analyze: get("RACEWAY_ANALYZE"),
             capture: get("RACEWAY_CAPTURE"),
+            report: get("RACEWAY_REPORT"),
             retry_buffer_bytes: get("RACEWAY_RETRY_BUFFER_BYTES"),
             ca_cert: get("RACEWAY_CA_CERT"),
             batch_size: get("RACEWAY_BATCH_SIZE"),
@@ -537,6 +556,7 @@ impl ConfigBuilder {
             shutdown_timeout,
             local_analysis,
             capture_path,
+            html_report,
             retry_buffer_bytes,
             delivery_problem,
             tls_root_certificates,
@@ -568,8 +588,10 @@ impl ConfigBuilder {
             (None, None) => None,
         };
         let debug = flag(debug, env.debug, "RACEWAY_DEBUG")?.unwrap_or(false);
-        let local_analysis = flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?
-            .unwrap_or(server_url.is_none() && cfg!(feature = "analyzer"));
+        let html_report = html_report.or(env.report.map(PathBuf::from));
+        let local_analysis = flag(local_analysis, env.analyze, "RACEWAY_ANALYZE")?.unwrap_or(
+            (server_url.is_none() || html_report.is_some()) && cfg!(feature = "analyzer"),
+        );
         let capture_path = capture_path.or(env.capture.map(PathBuf::from));
         let api_key = api_key.or(env.api_key);
         let api_key = api_key
@@ -631,6 +653,7 @@ impl ConfigBuilder {
             shutdown_timeout: shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             local_analysis,
             capture_path,
+            html_report,
             retry_buffer_bytes,
             delivery_problem,
             tls_root_certificates,

@@ -1,0 +1,576 @@
+//! What happened around a race on the threads involved: the picture behind
+//! [`Race::timeline`](crate::Race::timeline), which the [HTML report](crate::html) draws.
+//!
+//! A text report names two source lines; a person needs to see why nothing orders them. So
+//! while the analyzer replays happens-before, it keeps a short log per logical thread of its
+//! synchronising events (lock acquire and release, spawn, join, send, receive, HTTP request
+//! and response) and, for each event that *receives* an edge, the event it came from. The
+//! pairing follows [`raceway_core::causality`]'s table, and an edge is kept only if the
+//! replay's clock confirms it: the sending event happens before the receiving thread's clock
+//! right after the receiving event. When a new distinct race is found, the logs of its two
+//! threads are copied into a [`Timeline`]: the two accesses, the synchronising events around
+//! them, and the edges among them and from the threads that sent them.
+//!
+//! # Memory
+//!
+//! Nothing grows with the length of the stream: per live thread at most [`LOG_LEN`] events,
+//! per ended thread the same for the last [`ENDED_KEPT`] ended threads, one entry per lock
+//! name (as [`HappensBefore`](raceway_core::causality::HappensBefore) keeps), and at most
+//! [`MAX_PENDING`] spawns and messages not received yet. A timeline holds at most
+//! [`MAX_STEPS`] events and [`MAX_LANES`] lanes; [`Timeline::left_out`] counts what did not
+//! fit, and the report says so.
+
+use std::collections::VecDeque;
+
+use raceway_core::clock::{Epoch, VectorClock};
+use raceway_core::event::Direction;
+use raceway_core::event::SourceLocation;
+use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
+
+use crate::HashMap;
+
+/// Synchronising events kept per thread.
+pub const LOG_LEN: usize = 32;
+/// Ended threads whose logs are kept (a race's earlier access often comes from one).
+pub const ENDED_KEPT: usize = 4096;
+/// Spawns and messages waiting for their receiving end.
+pub const MAX_PENDING: usize = 4096;
+/// Events drawn per race.
+pub const MAX_STEPS: usize = 40;
+/// Lanes drawn per race: the two racing threads and the threads that sent them edges.
+pub const MAX_LANES: usize = 6;
+
+/// The threads of one race, the events that matter on them, and the edges that exist.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    /// One lane per logical thread; lane 0 made the earlier access, lane 1 the later one.
+    pub lanes: Vec<Lane>,
+    /// Events in stream order; two of them are the racing accesses.
+    pub steps: Vec<Step>,
+    /// Happens-before edges between the steps.
+    pub edges: Vec<Edge>,
+    /// Synchronising events (and their edges) that were not drawn to keep the picture small.
+    pub left_out: u64,
+    /// Locks held at either access (by name).
+    pub held: Vec<String>,
+    /// Locks handed over between the lanes in the picture (by name).
+    pub handed_over: Vec<String>,
+}
+
+/// One logical thread in a timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lane {
+    /// The service the thread ran in, when several recordings were analyzed together.
+    pub service: Option<String>,
+    /// The thread.
+    pub thread: ThreadId,
+    /// The span of the request the thread runs for, when it recorded one (16 hex digits).
+    pub request: Option<String>,
+}
+
+/// One event on a lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Index into [`Timeline::lanes`].
+    pub lane: usize,
+    /// Position in the stream, from 0.
+    pub event: u64,
+    /// What happened, e.g. `release accounts.bob` or `write`.
+    pub label: String,
+    /// Source file.
+    pub file: String,
+    /// Source line (0 when unknown).
+    pub line: u32,
+    /// `Some` for the two racing accesses.
+    pub access: Option<Access>,
+}
+
+/// A happens-before edge between two steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge {
+    /// The step the edge leaves (index into [`Timeline::steps`]).
+    pub from: usize,
+    /// The step it reaches.
+    pub to: usize,
+    /// What made it.
+    pub kind: EdgeKind,
+}
+
+/// What synchronisation made an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    /// A lock release before a later acquire of the same lock.
+    Lock,
+    /// A spawn before the child's first event.
+    Spawn,
+    /// A thread's last synchronising event (usually its end) before the join that waited for it.
+    Join,
+    /// A send before the receipt of the same message.
+    Message,
+    /// An HTTP request sent before it was received, or a response sent before it was received.
+    Http,
+}
+
+impl EdgeKind {
+    /// A short lowercase name (also the CSS class the HTML report uses).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Lock => "lock",
+            EdgeKind::Spawn => "spawn",
+            EdgeKind::Join => "join",
+            EdgeKind::Message => "message",
+            EdgeKind::Http => "http",
+        }
+    }
+}
+
+/// An event some edge can reach or leave.
+#[derive(Clone, Copy, Debug)]
+struct Point<L> {
+    thread: ThreadId,
+    index: u64,
+    location: L,
+    epoch: Epoch,
+    what: What,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum What {
+    Acquire(Name),
+    Release(Name),
+    Spawn,
+    Start,
+    Join,
+    Send(u64),
+    Receive(u64),
+    Request(Direction),
+    Response(Direction),
+    End,
+    Access,
+}
+
+/// A logged event and, if it received an edge, where the edge came from.
+#[derive(Clone, Copy, Debug)]
+struct Mark<L> {
+    at: Point<L>,
+    from: Option<(Point<L>, EdgeKind)>,
+}
+
+#[derive(Debug)]
+struct Log<L> {
+    /// Oldest first; a join edge leaves the child's last one (usually its end).
+    marks: VecDeque<Mark<L>>,
+    request: Option<u64>,
+    ended: bool,
+}
+
+/// Keys of edges in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Spawn(ThreadId),
+    Message(u64),
+    Request(u64),
+    Response(u64),
+}
+
+/// Keeps the logs while the analyzer replays the stream (see the [module docs](self)).
+#[derive(Debug)]
+pub(crate) struct Recorder<L> {
+    logs: HashMap<ThreadId, Log<L>>,
+    ended: VecDeque<ThreadId>,
+    releases: HashMap<u64, Point<L>>,
+    lock_names: HashMap<u64, Name>,
+    pending: HashMap<Key, Point<L>>,
+    /// How many of `pending` are spawns (none: a thread's event needs no look-up there).
+    spawns_pending: usize,
+}
+
+impl<L: SourceLocation + Copy> Recorder<L> {
+    pub(crate) fn new() -> Self {
+        Recorder {
+            logs: HashMap::default(),
+            ended: VecDeque::new(),
+            releases: HashMap::default(),
+            lock_names: HashMap::default(),
+            pending: HashMap::default(),
+            spawns_pending: 0,
+        }
+    }
+
+    /// Takes the event the replay just observed at `epoch`; `clock` is its thread's clock
+    /// right after it.
+    pub(crate) fn observe(
+        &mut self,
+        event: &Event<L>,
+        index: u64,
+        epoch: Epoch,
+        clock: Option<&VectorClock>,
+    ) {
+        let thread = event.thread;
+        // A spawned thread's first event (whatever it is) receives the spawn edge.
+        let spawned = match self.spawns_pending {
+            0 => None,
+            _ => self.pending.remove(&Key::Spawn(thread)),
+        };
+        self.spawns_pending -= usize::from(spawned.is_some());
+        let sync = matches!(
+            event.kind,
+            Kind::LockAcquire { .. }
+                | Kind::LockRelease { .. }
+                | Kind::Spawn { .. }
+                | Kind::Join { .. }
+                | Kind::Send { .. }
+                | Kind::Receive { .. }
+                | Kind::HttpRequest { .. }
+                | Kind::HttpResponse { .. }
+                | Kind::TraceStart { .. }
+                | Kind::ThreadEnd
+        );
+        if !sync && spawned.is_none() {
+            // Accesses and the like: the analyzer has them; nothing to log (the fast path).
+            return;
+        }
+        let point = |what| Point {
+            thread,
+            index,
+            location: event.location,
+            epoch,
+            what,
+        };
+        let log = self.logs.entry(thread).or_insert_with(|| Log {
+            marks: VecDeque::new(),
+            request: None,
+            ended: false,
+        });
+        if log.ended {
+            // A recycled id: a new run that has nothing to do with the old one.
+            log.marks.clear();
+            log.request = None;
+            log.ended = false;
+        }
+
+        let mut marks: [Option<Mark<L>>; 2] = [None, None];
+        let mut sent = None;
+        // Whether the edge `from` → this event exists in the replay.
+        let confirmed = |from: &Point<L>| clock.is_some_and(|c| from.epoch.happens_before(c));
+        if let Some(spawn) = spawned {
+            marks[0] = Some(Mark {
+                at: point(What::Start),
+                from: confirmed(&spawn).then_some((spawn, EdgeKind::Spawn)),
+            });
+        }
+        let mut receive = |key: Key, kind: EdgeKind, what: What| {
+            let from = self.pending.remove(&key).filter(&confirmed);
+            Some(Mark {
+                at: point(what),
+                from: from.map(|from| (from, kind)),
+            })
+        };
+        match event.kind {
+            Kind::TraceStart { span_id, .. } => {
+                log.request = Some(u64::from_be_bytes(span_id.to_bytes()));
+            }
+            Kind::LockAcquire { lock, .. } => {
+                self.lock_names.insert(lock.id(), lock);
+                let from = self
+                    .releases
+                    .get(&lock.id())
+                    .filter(|release| release.thread != thread && confirmed(release))
+                    .map(|release| (*release, EdgeKind::Lock));
+                marks[1] = Some(Mark {
+                    at: point(What::Acquire(lock)),
+                    from,
+                });
+            }
+            Kind::LockRelease { lock, .. } => {
+                self.releases.insert(lock.id(), point(What::Release(lock)));
+                marks[1] = Some(Mark {
+                    at: point(What::Release(lock)),
+                    from: None,
+                });
+            }
+            Kind::Spawn { child } => sent = Some((Key::Spawn(child), What::Spawn)),
+            Kind::ThreadEnd => {
+                marks[1] = Some(Mark {
+                    at: point(What::End),
+                    from: None,
+                })
+            }
+            Kind::Join { child } => {
+                let from = self
+                    .logs
+                    .get(&child)
+                    .and_then(|child| child.marks.back())
+                    .map(|last| last.at)
+                    .filter(|last| last.thread != thread && confirmed(last));
+                marks[1] = Some(Mark {
+                    at: point(What::Join),
+                    from: from.map(|from| (from, EdgeKind::Join)),
+                });
+            }
+            Kind::Send { message } => sent = Some((Key::Message(message), What::Send(message))),
+            Kind::Receive { message } => {
+                marks[1] = receive(
+                    Key::Message(message),
+                    EdgeKind::Message,
+                    What::Receive(message),
+                )
+            }
+            Kind::HttpRequest {
+                direction, span, ..
+            } if span != 0 => match direction {
+                Direction::Outbound => sent = Some((Key::Request(span), What::Request(direction))),
+                Direction::Inbound => {
+                    marks[1] = receive(Key::Request(span), EdgeKind::Http, What::Request(direction))
+                }
+            },
+            // The server (the inbound side of the exchange) sends the response.
+            Kind::HttpResponse {
+                direction, span, ..
+            } if span != 0 => match direction {
+                Direction::Inbound => sent = Some((Key::Response(span), What::Response(direction))),
+                Direction::Outbound => {
+                    marks[1] = receive(
+                        Key::Response(span),
+                        EdgeKind::Http,
+                        What::Response(direction),
+                    )
+                }
+            },
+            _ => {}
+        }
+        if let Some((key, what)) = sent {
+            if (self.pending.len() < MAX_PENDING || self.pending.contains_key(&key))
+                && self.pending.insert(key, point(what)).is_none()
+            {
+                self.spawns_pending += usize::from(matches!(key, Key::Spawn(_)));
+            }
+            marks[1] = Some(Mark {
+                at: point(what),
+                from: None,
+            });
+        }
+        let Some(log) = self.logs.get_mut(&thread) else {
+            return;
+        };
+        for mark in marks.into_iter().flatten() {
+            if log.marks.len() == LOG_LEN {
+                log.marks.pop_front();
+            }
+            log.marks.push_back(mark);
+        }
+        if matches!(event.kind, Kind::ThreadEnd) {
+            log.ended = true;
+            self.ended.push_back(thread);
+            while self.ended.len() > ENDED_KEPT {
+                let Some(old) = self.ended.pop_front() else {
+                    break;
+                };
+                if self.logs.get(&old).is_some_and(|log| log.ended) {
+                    self.logs.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The picture of a race between `earlier` and `later`, with the lock ids each held.
+    pub(crate) fn timeline(
+        &self,
+        earlier: &Side<L>,
+        later: &Side<L>,
+        held: impl IntoIterator<Item = u64>,
+    ) -> Timeline {
+        let mut timeline = Timeline {
+            held: held
+                .into_iter()
+                .filter_map(|lock| self.lock_names.get(&lock))
+                .map(|name| name.to_string())
+                .collect(),
+            ..Timeline::default()
+        };
+        timeline.held.sort();
+        timeline.held.dedup();
+        let lane_of = |timeline: &mut Timeline, thread: ThreadId| -> Option<usize> {
+            if let Some(lane) = timeline.lanes.iter().position(|l| l.thread == thread) {
+                return Some(lane);
+            }
+            if timeline.lanes.len() == MAX_LANES {
+                return None;
+            }
+            timeline.lanes.push(Lane {
+                service: None,
+                thread,
+                request: self
+                    .logs
+                    .get(&thread)
+                    .and_then(|log| log.request)
+                    .map(|span| format!("{span:016x}")),
+            });
+            Some(timeline.lanes.len() - 1)
+        };
+        lane_of(&mut timeline, earlier.thread);
+        lane_of(&mut timeline, later.thread);
+
+        // Both threads' logged history up to the later access: the hand-overs between them
+        // are what the picture is about, and the logs are short.
+        let end = earlier.index.max(later.index);
+        let mut chosen: Vec<Mark<L>> = Vec::new();
+        for thread in [earlier.thread, later.thread] {
+            if let Some(log) = self.logs.get(&thread) {
+                chosen.extend(log.marks.iter().filter(|mark| mark.at.index <= end));
+            }
+        }
+        chosen.sort_by_key(|mark| mark.at.index);
+        // Keep the marks nearest the accesses: the picture is about what lies between them.
+        let room = MAX_STEPS - 2;
+        if chosen.len() > room {
+            let extra = chosen.len() - room;
+            timeline.left_out += extra as u64;
+            chosen.drain(..extra);
+        }
+
+        let mut steps: Vec<(Step, u64, ThreadId)> = Vec::new();
+        let mut add_step =
+            |timeline: &mut Timeline, point: &Point<L>, label: String, access: Option<Access>| {
+                if let Some(found) = steps
+                    .iter()
+                    .position(|(_, index, thread)| *index == point.index && *thread == point.thread)
+                {
+                    return Some(found);
+                }
+                if steps.len() == MAX_STEPS {
+                    timeline.left_out += 1;
+                    return None;
+                }
+                let Some(lane) = lane_of(timeline, point.thread) else {
+                    timeline.left_out += 1;
+                    return None;
+                };
+                steps.push((
+                    Step {
+                        lane,
+                        event: point.index,
+                        label,
+                        file: point.location.file().to_owned(),
+                        line: point.location.line(),
+                        access,
+                    },
+                    point.index,
+                    point.thread,
+                ));
+                Some(steps.len() - 1)
+            };
+        for access in [earlier, later] {
+            let point = Point {
+                thread: access.thread,
+                index: access.index,
+                location: access.location,
+                epoch: access.epoch,
+                what: What::Access,
+            };
+            let label = describe_access(access.access, access.old, access.new);
+            add_step(&mut timeline, &point, label, Some(access.access));
+        }
+        let mut edges = Vec::new();
+        let mut handed_over = Vec::new();
+        // Newest first: when the picture is full, what is left out is the oldest.
+        for mark in chosen.iter().rev() {
+            let Some(to) = add_step(&mut timeline, &mark.at, self.label(mark.at.what), None) else {
+                continue;
+            };
+            if let Some((from, kind)) = &mark.from {
+                if let Some(from_step) = add_step(&mut timeline, from, self.label(from.what), None)
+                {
+                    edges.push((from_step, to, *kind));
+                    if let What::Release(lock) = from.what {
+                        handed_over.push(lock.to_string());
+                    }
+                }
+            }
+        }
+        // The other lanes came in as senders of edges; draw what reached them from the
+        // picture's threads too (the spawn that started a task which then made a call).
+        let others: Vec<ThreadId> = timeline.lanes.iter().skip(2).map(|l| l.thread).collect();
+        for thread in others {
+            let Some(log) = self.logs.get(&thread) else {
+                continue;
+            };
+            for mark in log.marks.iter().filter(|mark| mark.at.index <= end) {
+                let Some((from, kind)) = &mark.from else {
+                    continue;
+                };
+                if !timeline.lanes.iter().any(|lane| lane.thread == from.thread) {
+                    continue;
+                }
+                let to = add_step(&mut timeline, &mark.at, self.label(mark.at.what), None);
+                let from_step = add_step(&mut timeline, from, self.label(from.what), None);
+                if let (Some(to), Some(from_step)) = (to, from_step) {
+                    edges.push((from_step, to, *kind));
+                }
+            }
+        }
+        // Stream order, renumbering the edges' ends.
+        let mut order: Vec<usize> = (0..steps.len()).collect();
+        order.sort_by_key(|&i| steps[i].1);
+        let mut new_index = vec![0; steps.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut slots: Vec<Option<Step>> = steps.into_iter().map(|(s, _, _)| Some(s)).collect();
+        timeline.steps = order.iter().filter_map(|&i| slots[i].take()).collect();
+        timeline.edges = edges
+            .into_iter()
+            .map(|(from, to, kind)| Edge {
+                from: new_index[from],
+                to: new_index[to],
+                kind,
+            })
+            .collect();
+        timeline.edges.sort_by_key(|edge| (edge.to, edge.from));
+        handed_over.sort();
+        handed_over.dedup();
+        timeline.handed_over = handed_over;
+        timeline
+    }
+
+    fn label(&self, what: What) -> String {
+        match what {
+            What::Acquire(lock) => format!("acquire {lock}"),
+            What::Release(lock) => format!("release {lock}"),
+            What::Spawn => "spawn".to_owned(),
+            What::Start => "start".to_owned(),
+            What::Join => "join".to_owned(),
+            What::Send(message) => format!("send #{message}"),
+            What::Receive(message) => format!("receive #{message}"),
+            What::Request(Direction::Outbound) => "HTTP request sent".to_owned(),
+            What::Request(Direction::Inbound) => "HTTP request received".to_owned(),
+            What::Response(Direction::Inbound) => "HTTP response sent".to_owned(),
+            What::Response(Direction::Outbound) => "HTTP response received".to_owned(),
+            What::End => "end".to_owned(),
+            What::Access => "access".to_owned(),
+        }
+    }
+}
+
+/// One racing access as the timeline needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Side<L> {
+    pub(crate) thread: ThreadId,
+    pub(crate) index: u64,
+    pub(crate) location: L,
+    pub(crate) epoch: Epoch,
+    pub(crate) access: Access,
+    pub(crate) old: Value,
+    pub(crate) new: Value,
+}
+
+fn describe_access(access: Access, old: Value, new: Value) -> String {
+    let shown = |value: Value| crate::report::shown(value);
+    if access.is_write() {
+        format!("{} {}→{}", access.as_str(), shown(old), shown(new))
+    } else if new != Value::None {
+        format!("{} saw {}", access.as_str(), shown(new))
+    } else {
+        access.as_str().to_owned()
+    }
+}
