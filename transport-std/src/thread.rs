@@ -47,7 +47,13 @@ where
     T: Send + 'static,
 {
     let parent = Context::current();
-    let child = parent.as_ref().map(Context::child);
+    // A direct call, not a function passed to `map`, so that the spawn edge carries the
+    // caller's location.
+    #[allow(clippy::manual_map)]
+    let child = match &parent {
+        Some(parent) => Some(parent.child()),
+        None => None,
+    };
     let child_thread = child.as_ref().map(Context::thread_id);
     let inner = std::thread::spawn(move || run_in(child, f));
     JoinHandle {

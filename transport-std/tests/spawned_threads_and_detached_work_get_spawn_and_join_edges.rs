@@ -31,6 +31,15 @@ fn spawn_and_join_are_edges() {
     assert_ne!(child, parent.thread_id());
     let parent_kinds = common::kinds_of(&events, parent.thread_id());
     assert!(parent_kinds.contains(&Kind::Spawn { child }));
+    let spawn = events
+        .iter()
+        .find(|e| e.kind == Kind::Spawn { child })
+        .expect("the spawn is recorded");
+    assert_eq!(
+        spawn.location.file(),
+        file!(),
+        "the spawn is located at its caller"
+    );
     assert!(parent_kinds.contains(&Kind::Join { child }));
     let child_kinds = common::kinds_of(&events, child);
     assert!(
