@@ -277,8 +277,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         let index = self.events;
         self.events += 1;
         self.uncertain_events += u64::from(observed.uncertain);
-        self.timelines
-            .observe(event, index, epoch, self.hb.clock(event.thread));
+        self.timelines.observe(event, index, epoch, &self.hb);
         match event.kind {
             Kind::StateChange {
                 variable,
@@ -301,9 +300,8 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
             }
             Kind::LockAcquire { lock, lock_kind } => {
                 if lock.is_forgotten() {
-                    let (_, _) = self.hashed_locks.get_or_insert_with(lock, || {
-                        self.hashed_names += 1;
-                    });
+                    self.hashed_locks
+                        .get_or_insert_with(lock, || self.hashed_names += 1);
                 }
                 self.locksets.acquire(event.thread, lock, lock_kind)
             }

@@ -60,6 +60,7 @@
 
 use std::collections::VecDeque;
 
+use raceway_core::causality::{message_edge, Edge};
 use raceway_core::event::{Direction, Event, Kind, ThreadId};
 
 use raceway_core::event::SourceLocation;
@@ -73,24 +74,12 @@ pub const MAX_SKEW_NS: u64 = 1_000_000_000;
 /// HTTP exchanges whose sending end was emitted and whose receiving end was not, remembered.
 pub const MAX_SENT: usize = 4096;
 
-/// One end of an HTTP exchange, as the merge needs to know it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Exchange {
-    Request(u64),
-    Response(u64),
-}
-
-/// Whether `kind` sends (`true`) or receives (`false`) an HTTP exchange, and which.
-fn exchange(kind: &Kind) -> Option<(bool, Exchange)> {
-    match *kind {
-        Kind::HttpRequest {
-            direction, span, ..
-        } if span != 0 => Some((direction == Direction::Outbound, Exchange::Request(span))),
-        // The server (the inbound side) sends the response.
-        Kind::HttpResponse {
-            direction, span, ..
-        } if span != 0 => Some((direction == Direction::Inbound, Exchange::Response(span))),
-        _ => None,
+/// Whether `kind` sends (`true`) or receives (`false`) an HTTP exchange, and which (the
+/// replay's own rule, [`message_edge`]; in-process messages are not matched across files).
+fn exchange(kind: &Kind) -> Option<(bool, Edge)> {
+    match message_edge(kind)? {
+        (_, Edge::Message(_)) => None,
+        (direction, edge) => Some((direction == Direction::Outbound, edge)),
     }
 }
 
@@ -103,8 +92,8 @@ pub struct Merge<L> {
     queues: Vec<VecDeque<Event<L>>>,
     /// Each recording's latest timestamp (a loss marker gets it).
     last_time: Vec<u64>,
-    sent: HashSet<Exchange>,
-    sent_order: VecDeque<Exchange>,
+    sent: HashSet<Edge>,
+    sent_order: VecDeque<Edge>,
 }
 
 impl<L: SourceLocation + Copy + Eq + std::hash::Hash> Merge<L> {

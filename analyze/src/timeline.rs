@@ -15,14 +15,15 @@
 //!
 //! Nothing grows with the length of the stream: per live thread at most [`LOG_LEN`] events,
 //! per ended thread the same for the last [`ENDED_KEPT`] ended threads, one entry per lock
-//! name (as [`HappensBefore`](raceway_core::causality::HappensBefore) keeps), and at most
+//! name (as [`HappensBefore`] keeps), and at most
 //! [`MAX_PENDING`] spawns and messages not received yet. A timeline holds at most
 //! [`MAX_STEPS`] events and [`MAX_LANES`] lanes; [`Timeline::left_out`] counts what did not
 //! fit, and the report says so.
 
 use std::collections::VecDeque;
 
-use raceway_core::clock::{Epoch, VectorClock};
+use raceway_core::causality::HappensBefore;
+use raceway_core::clock::Epoch;
 use raceway_core::event::Direction;
 use raceway_core::event::SourceLocation;
 use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
@@ -204,9 +205,10 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         event: &Event<L>,
         index: u64,
         epoch: Epoch,
-        clock: Option<&VectorClock>,
+        hb: &HappensBefore,
     ) {
         let thread = event.thread;
+        let clock = hb.clock(thread);
         // A spawned thread's first event (whatever it is) receives the spawn edge.
         let spawned = match self.spawns_pending {
             0 => None,
@@ -252,7 +254,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         let mut marks: [Option<Mark<L>>; 2] = [None, None];
         let mut sent = None;
         // Whether the edge `from` → this event exists in the replay.
-        let confirmed = |from: &Point<L>| clock.is_some_and(|c| from.epoch.happens_before(c));
+        let confirmed = |from: &Point<L>| clock.is_some_and(|c| hb.happens_before(from.epoch, c));
         if let Some(spawn) = spawned {
             marks[0] = Some(Mark {
                 at: point(What::Start),

@@ -180,11 +180,14 @@ struct LockState<const N: usize> {
     read: VectorClock<N>,
 }
 
-/// One end of a message edge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Edge {
+/// A message edge, as both of its ends name it (see [`message_edge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Edge {
+    /// [`Kind::Send`] → [`Kind::Receive`] of one message id.
     Message(u64),
+    /// An outbound [`Kind::HttpRequest`] → the callee's inbound one, of one span.
     Request(u64),
+    /// The callee's inbound [`Kind::HttpResponse`] → the caller's outbound one, of one span.
     Response(u64),
 }
 
@@ -322,35 +325,32 @@ impl<const N: usize> HappensBefore<N> {
     /// or knows a join that `epoch`'s run ended in (a joiner's clock keeps no entry for the
     /// runs it joined, so a fan-in of any size costs no room).
     pub fn happens_before(&self, epoch: Epoch, clock: &VectorClock<N>) -> bool {
-        let mut epoch = epoch;
-        for _ in 0..MAX_JOIN_HOPS {
-            if clock.knows(epoch) {
-                return true;
-            }
-            match self.joined.get(&epoch.incarnation) {
-                Lookup::Found(&join) => epoch = join,
-                Lookup::Forgotten | Lookup::Missing => return false,
-            }
-        }
-        false
+        self.order(epoch, clock).is_ok()
     }
 
     /// Whether a comparison of `epoch` with `clock` that found them unordered may be wrong
     /// because something on the way was forgotten for capacity (an entry of the clock, or the
     /// join a run ended in).
     pub fn may_have_forgotten(&self, epoch: Epoch, clock: &VectorClock<N>) -> bool {
-        let mut epoch = epoch;
+        self.order(epoch, clock) == Err(true)
+    }
+
+    /// Follows the joins from `epoch` until `clock` knows one: `Ok` if it does, else whether
+    /// something on the way may have been forgotten.
+    fn order(&self, mut epoch: Epoch, clock: &VectorClock<N>) -> Result<(), bool> {
+        let mut forgotten = false;
         for _ in 0..MAX_JOIN_HOPS {
-            if clock.may_have_forgotten(epoch.incarnation) {
-                return true;
+            if clock.knows(epoch) {
+                return Ok(());
             }
+            forgotten |= clock.may_have_forgotten(epoch.incarnation);
             match self.joined.get(&epoch.incarnation) {
                 Lookup::Found(&join) => epoch = join,
-                Lookup::Forgotten => return true,
-                Lookup::Missing => return false,
+                Lookup::Forgotten => return Err(true),
+                Lookup::Missing => return Err(forgotten),
             }
         }
-        true
+        Err(true)
     }
 
     /// Drops what is kept for `thread`, which promises to record nothing more: the way to free a
@@ -521,8 +521,9 @@ impl Retirable {
     }
 }
 
-/// The message edge an event sends (`Outbound`) or receives (`Inbound`), if any.
-fn message_edge(kind: &Kind) -> Option<(Direction, Edge)> {
+/// The message edge an event sends (`Outbound`) or receives (`Inbound`), if any: the one rule
+/// for which end of an exchange orders which, for every tool that matches edges.
+pub fn message_edge(kind: &Kind) -> Option<(Direction, Edge)> {
     use Direction::{Inbound, Outbound};
     match *kind {
         Kind::Send { message } => Some((Outbound, Edge::Message(message))),

@@ -111,11 +111,7 @@ impl<K: Hash + Eq + Copy, V> Generations<K, V> {
     /// The entry for `key` (touched), or a new one from `make`; says whether a new entry replaced
     /// a forgotten one.
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (&mut V, bool) {
-        let forgotten = match self.get_mut(&key) {
-            Lookup::Found(_) => false,
-            Lookup::Forgotten => true,
-            Lookup::Missing => false,
-        };
+        let forgotten = matches!(self.get_mut(&key), Lookup::Forgotten);
         if !self.young.contains_key(&key) {
             self.insert_young(key, make());
         }
