@@ -113,8 +113,8 @@
 
 use std::fmt;
 
-use raceway_core::causality::HappensBefore;
-use raceway_core::clock::{Epoch, VectorClock};
+use raceway_core::causality::{HappensBefore, Stamp};
+use raceway_core::clock::VectorClock;
 use raceway_core::event::SourceLocation;
 use raceway_core::generations::Generations;
 use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
@@ -164,7 +164,7 @@ pub struct Analyzer<L> {
 /// One access as the shadow state remembers it.
 #[derive(Clone, Copy, Debug)]
 struct Seen<L> {
-    epoch: Epoch,
+    stamp: Stamp,
     thread: ThreadId,
     location: L,
     access: Access,
@@ -265,7 +265,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
     /// Takes the next event of the stream, in the order it left the ring (or the capture).
     pub fn observe(&mut self, event: &Event<L>) {
         let observed = self.hb.observe(event);
-        let Some(epoch) = observed.epoch else {
+        let Some(stamp) = observed.stamp() else {
             // A loss marker: whatever follows may have lost its partner. A lost release would
             // leave its lock in a lockset for good and veto real races, so every lockset starts
             // again empty: held locks then only stop vetoing (happens-before still orders
@@ -277,7 +277,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         let index = self.events;
         self.events += 1;
         self.uncertain_events += u64::from(observed.uncertain);
-        self.timelines.observe(event, index, epoch, &self.hb);
+        self.timelines.observe(event, index, stamp.epoch, &self.hb);
         match event.kind {
             Kind::StateChange {
                 variable,
@@ -286,7 +286,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 new,
             } => {
                 let seen = Seen {
-                    epoch,
+                    stamp,
                     thread: event.thread,
                     location: event.location,
                     access,
@@ -334,11 +334,11 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
         let races = &mut self.races;
         let timelines = &self.timelines;
         let mut check = |earlier: &Seen<L>| {
-            if !hb.happens_before(earlier.epoch, clock)
+            if !hb.happens_before(earlier.stamp, clock)
                 && !locksets.protects(earlier.lockset, now.lockset)
             {
                 // The clock may have known the earlier access and forgotten it for capacity.
-                let forgotten = hb.may_have_forgotten(earlier.epoch, clock);
+                let forgotten = hb.may_have_forgotten(earlier.stamp, clock);
                 if let Some(found) = races.add(variable, earlier, &now, forgotten) {
                     // A new race (or a certain occurrence of an uncertain one): draw it now,
                     // while the threads' logs still hold what lies between the accesses.
@@ -431,7 +431,7 @@ fn remember<L>(
 ) -> u64 {
     // An entry ordered before `now` is redundant if `now` conflicts with at least as much.
     set.retain(|old| {
-        !(hb.happens_before(old.epoch, clock) && (now.access.is_write() || !old.access.is_write()))
+        !(hb.happens_before(old.stamp, clock) && (now.access.is_write() || !old.access.is_write()))
     });
     set.push(now);
     if set.len() > MAX_READERS {
@@ -452,7 +452,7 @@ fn side<L: Copy>(seen: &Seen<L>) -> Side<L> {
         thread: seen.thread,
         index: seen.index,
         location: seen.location,
-        epoch: seen.epoch,
+        epoch: seen.stamp.epoch,
         access: seen.access,
         old: seen.old,
         new: seen.new,

@@ -11,7 +11,7 @@
 //!
 //! | event | edge |
 //! |---|---|
-//! | exclusive `LockRelease` | the lock's write clock becomes the thread's clock; its read clock is cleared (the releasing writer has already seen every reader) |
+//! | exclusive `LockRelease` | the lock's write clock becomes the thread's clock, plus one more hand-over on the lock's own component; its read clock is cleared (the releasing writer has already seen every reader) |
 //! | shared (`RwRead`) `LockRelease` | the lock's read clock joins the thread's clock |
 //! | exclusive `LockAcquire` | the thread joins the lock's write and read clocks |
 //! | shared `LockAcquire` | the thread joins the write clock only: readers do not order each other |
@@ -35,6 +35,20 @@
 //! handed out again while its run is live (the std client counts ids up; after 2³² contexts it
 //! wraps, see [`ThreadId`]).
 //!
+//! # Lock hand-overs
+//!
+//! A lock that request after request takes would otherwise carry every holder in its clock: the
+//! holders of one lock are far apart among all the runs, so they do not collapse into ranges.
+//! So each lock has a component of its own ([`Incarnation::of_lock`]) that counts its exclusive
+//! releases, and every event made while holding an exclusive lock is *stamped* with the
+//! hand-over that its release will make ([`Observed::held`], [`Stamp`]): whatever knows that
+//! hand-over happens after the event. A finished run whose every access was made under one
+//! hand-over needs no entry in a clock that knows the hand-over: lock clocks shed such holders
+//! as soon as they grow past a few entries, and [`happens_before`](HappensBefore::happens_before)
+//! asks the stamp when the run's entry is gone. A lock's clock then holds its own component and
+//! its latest holders, whatever its history. A run that also joined something, or accessed
+//! outside the lock, keeps its entry and retires as below.
+//!
 //! # Uncertainty
 //!
 //! [`Observed::uncertain`] says that a result involving the event cannot be trusted either way:
@@ -54,8 +68,7 @@
 //! tables:
 //!
 //! * locks in use, keyed by the name's identity ([`crate::name::Name::id`]): [`MAX_LOCKS`]; a
-//!   lock nobody released for a generation is forgotten, and acquiring it later is a lost edge;
-//!
+//!   lock nobody used for a generation is forgotten, and acquiring it later is a lost edge;
 //! * spawns whose child has not run yet: [`MAX_PENDING_SPAWNS`];
 //! * messages and HTTP exchanges not received yet: [`MAX_PENDING_MESSAGES`];
 //! * spawned threads that ended and are not joined yet: [`MAX_JOINABLE_THREADS`] (request
@@ -129,15 +142,51 @@ const MAX_JOIN_HOPS: usize = 64;
 /// Threads tracked at once; beyond it the least recently active eighth is evicted.
 pub const MAX_THREADS: usize = 65_536;
 
+/// Lock clocks shed finished holders once they hold more entries than this (see "Lock
+/// hand-overs" in the [module docs](self)).
+const LOCK_CLOCK_ROOM: usize = 8;
+/// Exclusive locks a thread holds at once that stamp its events (the outermost one stamps).
+const MAX_HELD: usize = 16;
+
 /// What [`HappensBefore::observe`] learned about one event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Observed {
     /// The event's epoch; `None` for a [`Kind::Dropped`] marker, which no thread recorded.
     pub epoch: Option<Epoch>,
+    /// The hand-over of the outermost exclusive lock the thread held at the event, if any: the
+    /// event happens before whatever knows it (see [`Stamp`]).
+    pub held: Option<Epoch>,
     /// Whether results involving this event may be wrong because something was lost on the way
     /// (see the [module docs](self)). What a clock forgot for capacity is per comparison:
     /// [`VectorClock::may_have_forgotten`].
     pub uncertain: bool,
+}
+
+impl Observed {
+    /// What a later comparison needs of the event (`None` for a loss marker).
+    pub fn stamp(&self) -> Option<Stamp> {
+        self.epoch.map(|epoch| Stamp {
+            epoch,
+            held: self.held,
+        })
+    }
+}
+
+/// What a later comparison needs of an event: its epoch, and the lock hand-over it was made
+/// under, which stands for it once its run is finished and clocks have shed its entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    /// The thread's run and counter at the event.
+    pub epoch: Epoch,
+    /// [`Observed::held`].
+    pub held: Option<Epoch>,
+}
+
+impl From<Epoch> for Stamp {
+    /// The stamp of an event made under no lock.
+    fn from(epoch: Epoch) -> Self {
+        Stamp { epoch, held: None }
+    }
 }
 
 /// Replays events in stream order and keeps every thread's vector clock.
@@ -146,6 +195,10 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     threads: BTreeMap<ThreadId, ThreadState<N>>,
     next_incarnation: u64,
     locks: Generations<u64, LockState<N>>,
+    /// Lock components handed out so far.
+    locks_seen: u64,
+    /// Whether lock clocks shed finished holders as soon as they grow (see [`Self::for_wire`]).
+    shed_holders: bool,
     /// Joined runs: the join that their whole run happens before.
     joined: Generations<Incarnation, Epoch>,
     spawns: Pending<ThreadId, N>,
@@ -165,19 +218,72 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
 struct ThreadState<const N: usize> {
     incarnation: Incarnation,
     clock: VectorClock<N>,
-    /// The tick of its latest access (0: none yet).
-    last_access: u32,
+    /// The tick of its latest point: an access or a join, what stamps and joins name (0: none
+    /// yet).
+    last_point: u32,
+    /// The exclusive locks it holds, outermost first: (lock id, the hand-over its release
+    /// makes).
+    held: Vec<(u64, Epoch)>,
+    /// The hand-over every point so far was made under.
+    cover: Cover,
     last_active: u64,
     /// Started by a [`Kind::Spawn`]: someone may join it.
     spawned: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LockState<const N: usize> {
-    /// The last exclusive holder's clock at release.
+    /// The last exclusive holder's clock at release, with the lock's own component.
     write: VectorClock<N>,
     /// Every shared holder's clock at release since the last exclusive release.
     read: VectorClock<N>,
+    /// The lock's own component: its counter is the number of exclusive releases.
+    component: Incarnation,
+    hand_overs: u32,
+    /// `write` sheds finished holders when it has more entries than this.
+    shed_above: usize,
+}
+
+impl<const N: usize> LockState<N> {
+    fn new(locks_seen: &mut u64) -> Self {
+        *locks_seen += 1;
+        LockState {
+            write: VectorClock::new(),
+            read: VectorClock::new(),
+            component: Incarnation::of_lock(*locks_seen),
+            hand_overs: 0,
+            shed_above: LOCK_CLOCK_ROOM,
+        }
+    }
+
+    /// The hand-over the current exclusive holder's release will make.
+    fn next_hand_over(&self) -> Option<Epoch> {
+        (self.hand_overs < u32::MAX).then_some(Epoch {
+            incarnation: self.component,
+            tick: self.hand_overs + 1,
+        })
+    }
+}
+
+/// Whether all of a run's points were made under one lock hand-over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cover {
+    /// No point yet.
+    Empty,
+    /// Every point so far was made holding a lock that this hand-over then released.
+    By(Epoch),
+    /// Some point was made under another hand-over, or none, or was a join.
+    Mixed,
+}
+
+impl Cover {
+    fn add(&mut self, held: Option<Epoch>) {
+        *self = match (*self, held) {
+            (Cover::Empty, Some(held)) => Cover::By(held),
+            (Cover::By(by), Some(held)) if by == held => Cover::By(by),
+            _ => Cover::Mixed,
+        };
+    }
 }
 
 /// A message edge, as both of its ends name it (see [`message_edge`]).
@@ -198,6 +304,8 @@ impl<const N: usize> HappensBefore<N> {
             threads: BTreeMap::new(),
             next_incarnation: 1,
             locks: Generations::new(MAX_LOCKS),
+            locks_seen: 0,
+            shed_holders: true,
             joined: Generations::new(MAX_JOINED_RUNS),
             spawns: Pending::new(MAX_PENDING_SPAWNS),
             messages: Pending::new(MAX_PENDING_MESSAGES),
@@ -212,6 +320,17 @@ impl<const N: usize> HappensBefore<N> {
         }
     }
 
+    /// A replay for consumers that read the clocks themselves rather than asking
+    /// [`happens_before`](Self::happens_before) (the HTTP encoder writes them on the wire, and
+    /// the server has no stamps): lock clocks keep their finished holders until they fill up,
+    /// as thread clocks do.
+    pub fn for_wire() -> Self {
+        HappensBefore {
+            shed_holders: false,
+            ..Self::new()
+        }
+    }
+
     /// Applies the next event of the stream; afterwards [`clock`](Self::clock) of its thread is
     /// the event's vector clock (until the thread ends).
     pub fn observe<L>(&mut self, event: &Event<L>) -> Observed {
@@ -221,6 +340,7 @@ impl<const N: usize> HappensBefore<N> {
             self.uncertain = true;
             return Observed {
                 epoch: None,
+                held: None,
                 uncertain: true,
             };
         }
@@ -240,35 +360,56 @@ impl<const N: usize> HappensBefore<N> {
         let incarnation = state.incarnation;
         let clock = &mut state.clock;
         let tick = clock.tick(incarnation);
-        if matches!(event.kind, Kind::StateChange { .. }) {
-            state.last_access = tick;
-        }
 
         let mut joined = false;
         match event.kind {
-            Kind::LockAcquire { lock, lock_kind } => match self.locks.get_mut(&lock.id()) {
-                Lookup::Found(lock) => {
-                    clock.join(&lock.write);
-                    if lock_kind.is_exclusive() {
-                        clock.join(&lock.read);
-                    }
-                    joined = true;
-                }
-                // Its last release was dropped for capacity: the hand-over is lost.
-                Lookup::Forgotten => {
+            Kind::LockAcquire { lock, lock_kind } => {
+                let locks_seen = &mut self.locks_seen;
+                let (state_of_lock, forgotten) = self
+                    .locks
+                    .get_or_insert_with(lock.id(), || LockState::new(locks_seen));
+                if forgotten {
+                    // Its last release was dropped for capacity: the hand-over is lost.
                     self.lost_edges += 1;
                     self.uncertain = true;
                 }
-                Lookup::Missing => {}
-            },
-            Kind::LockRelease { lock, lock_kind } => {
-                let (lock, _) = self.locks.get_or_insert_with(lock.id(), LockState::default);
+                clock.join(&state_of_lock.write);
                 if lock_kind.is_exclusive() {
+                    clock.join(&state_of_lock.read);
+                    if let Some(hand_over) = state_of_lock.next_hand_over() {
+                        if state.held.len() < MAX_HELD {
+                            state.held.push((lock.id(), hand_over));
+                        }
+                    }
+                }
+                joined = true;
+            }
+            Kind::LockRelease { lock, lock_kind } => {
+                let id = lock.id();
+                let locks_seen = &mut self.locks_seen;
+                let (state_of_lock, _) = self
+                    .locks
+                    .get_or_insert_with(id, || LockState::new(locks_seen));
+                if lock_kind.is_exclusive() {
+                    let lock = state_of_lock;
                     lock.write.clone_from(clock);
                     lock.read = VectorClock::new();
+                    if let Some(hand_over) = lock.next_hand_over() {
+                        lock.hand_overs = hand_over.tick;
+                        lock.write.raise(lock.component, hand_over.tick);
+                    }
+                    if self.shed_holders && lock.write.len() > lock.shed_above {
+                        retire(&mut lock.write, &self.retirable);
+                        lock.shed_above = lock.write.len() + LOCK_CLOCK_ROOM;
+                    }
+                    if let Some(at) = state.held.iter().rposition(|&(held, _)| held == id) {
+                        state.held.remove(at);
+                    }
                 } else {
-                    lock.read.join(clock);
-                    retire(&mut lock.read, &self.retirable);
+                    state_of_lock.read.join(clock);
+                    if state_of_lock.read.wants_retiring() {
+                        retire(&mut state_of_lock.read, &self.retirable);
+                    }
                 }
             }
             Kind::Spawn { child } => self.spawns.insert(child, self.events, clock),
@@ -281,6 +422,10 @@ impl<const N: usize> HappensBefore<N> {
                         clock.remove(child);
                         self.joined.insert(child, Epoch { incarnation, tick });
                     }
+                    // The join is a point that comparisons reach through the child, and no
+                    // stamp stands for it.
+                    state.last_point = tick;
+                    state.cover = Cover::Mixed;
                     joined = true;
                 }
             }
@@ -300,13 +445,19 @@ impl<const N: usize> HappensBefore<N> {
                 None => {}
             },
         }
-        if joined {
+        let held = state.held.first().map(|&(_, hand_over)| hand_over);
+        if let Kind::StateChange { .. } = event.kind {
+            state.last_point = tick;
+            state.cover.add(held);
+        }
+        if joined && clock.wants_retiring() {
             retire(clock, &self.retirable);
         }
 
         self.overflowed |= clock.overflowed();
         let observed = Observed {
             epoch: Some(Epoch { incarnation, tick }),
+            held,
             uncertain: self.uncertain,
         };
         if let Kind::ThreadEnd = event.kind {
@@ -324,21 +475,32 @@ impl<const N: usize> HappensBefore<N> {
     /// Whether the event `epoch` happens before the point `clock` describes: `clock` knows it,
     /// or knows a join that `epoch`'s run ended in (a joiner's clock keeps no entry for the
     /// runs it joined, so a fan-in of any size costs no room).
-    pub fn happens_before(&self, epoch: Epoch, clock: &VectorClock<N>) -> bool {
-        self.order(epoch, clock).is_ok()
+    ///
+    /// Pass the event's [`Stamp`] where you have it (an epoch alone is a stamp without a lock):
+    /// once a finished run is shed from clocks, its lock hand-over is what orders its events.
+    pub fn happens_before(&self, event: impl Into<Stamp>, clock: &VectorClock<N>) -> bool {
+        self.order(event.into(), clock).is_ok()
     }
 
     /// Whether a comparison of `epoch` with `clock` that found them unordered may be wrong
     /// because something on the way was forgotten for capacity (an entry of the clock, or the
     /// join a run ended in).
-    pub fn may_have_forgotten(&self, epoch: Epoch, clock: &VectorClock<N>) -> bool {
-        self.order(epoch, clock) == Err(true)
+    pub fn may_have_forgotten(&self, event: impl Into<Stamp>, clock: &VectorClock<N>) -> bool {
+        self.order(event.into(), clock) == Err(true)
     }
 
-    /// Follows the joins from `epoch` until `clock` knows one: `Ok` if it does, else whether
-    /// something on the way may have been forgotten.
-    fn order(&self, mut epoch: Epoch, clock: &VectorClock<N>) -> Result<(), bool> {
+    /// Whether `clock` knows the stamp's hand-over, else follows the joins from its epoch until
+    /// `clock` knows one: `Ok` if it does, else whether something on the way may have been
+    /// forgotten.
+    fn order(&self, stamp: Stamp, clock: &VectorClock<N>) -> Result<(), bool> {
         let mut forgotten = false;
+        if let Some(held) = stamp.held {
+            if clock.knows(held) {
+                return Ok(());
+            }
+            forgotten = clock.may_have_forgotten(held.incarnation);
+        }
+        let mut epoch = stamp.epoch;
         for _ in 0..MAX_JOIN_HOPS {
             if clock.knows(epoch) {
                 return Ok(());
@@ -398,6 +560,11 @@ impl<const N: usize> HappensBefore<N> {
         self.next_incarnation - 1
     }
 
+    /// How many locks the replay gave a component of their own (see [`Incarnation::of_lock`]).
+    pub fn locks_seen(&self) -> u64 {
+        self.locks_seen
+    }
+
     /// How many threads are live (started and not ended): what the replay's memory follows.
     pub fn live_threads(&self) -> usize {
         self.threads.len()
@@ -422,7 +589,9 @@ impl<const N: usize> HappensBefore<N> {
         let state = ThreadState {
             incarnation,
             clock,
-            last_access: 0,
+            last_point: 0,
+            held: Vec::new(),
+            cover: Cover::Empty,
             last_active: 0,
             spawned,
         };
@@ -435,7 +604,17 @@ impl<const N: usize> HappensBefore<N> {
         let Some(state) = self.threads.remove(&thread) else {
             return;
         };
-        self.retirable.insert(state.incarnation, state.last_access);
+        let cover = match state.cover {
+            Cover::By(hand_over) => Some(hand_over),
+            Cover::Empty | Cover::Mixed => None,
+        };
+        self.retirable.insert(
+            state.incarnation,
+            Finished {
+                last_point: state.last_point,
+                cover,
+            },
+        );
         if state.spawned {
             self.joinable.insert(thread, self.events, &state.clock);
         }
@@ -490,34 +669,58 @@ impl<const N: usize> Default for HappensBefore<N> {
     }
 }
 
-/// Retires the finished threads a clock knows completely, once it has grown enough
-/// ([`VectorClock::wants_retiring`]).
+/// Retires the finished threads a clock knows completely: a run whose every point was made
+/// under a lock hand-over the clock knows goes altogether (its stamps order its events), and
+/// a run whose last point the clock knows joins the clock's ranges.
 fn retire<const N: usize>(clock: &mut VectorClock<N>, retirable: &Retirable) {
-    if clock.wants_retiring() {
-        clock.retire(|incarnation| retirable.last_access(incarnation));
-    }
+    let shed: Vec<Incarnation> = clock
+        .iter()
+        .filter(|&(run, _)| {
+            retirable
+                .get(run)
+                .and_then(|finished| finished.cover)
+                .is_some_and(|hand_over| clock.knows(hand_over))
+        })
+        .map(|(run, _)| run)
+        .collect();
+    clock.retire(|run| {
+        if shed.binary_search(&run).is_ok() {
+            Some(0)
+        } else {
+            retirable.get(run).map(|finished| finished.last_point)
+        }
+    });
 }
 
-/// The last access of finished runs, newest [`MAX_RETIRABLE_THREADS`] of them.
+/// What retiring needs of a finished run.
+#[derive(Clone, Copy, Debug)]
+struct Finished {
+    /// The tick of its last access or join (0: none).
+    last_point: u32,
+    /// The lock hand-over that all its points were made under, if one was.
+    cover: Option<Epoch>,
+}
+
+/// Finished runs, newest [`MAX_RETIRABLE_THREADS`] of them.
 #[derive(Debug, Default)]
 struct Retirable {
-    last_access: BTreeMap<Incarnation, u32>,
+    finished: BTreeMap<Incarnation, Finished>,
     order: VecDeque<Incarnation>,
 }
 
 impl Retirable {
-    fn insert(&mut self, incarnation: Incarnation, last_access: u32) {
-        self.last_access.insert(incarnation, last_access);
-        self.order.push_back(incarnation);
+    fn insert(&mut self, run: Incarnation, finished: Finished) {
+        self.finished.insert(run, finished);
+        self.order.push_back(run);
         if self.order.len() > MAX_RETIRABLE_THREADS {
             if let Some(oldest) = self.order.pop_front() {
-                self.last_access.remove(&oldest);
+                self.finished.remove(&oldest);
             }
         }
     }
 
-    fn last_access(&self, incarnation: Incarnation) -> Option<u32> {
-        self.last_access.get(&incarnation).copied()
+    fn get(&self, run: Incarnation) -> Option<Finished> {
+        self.finished.get(&run).copied()
     }
 }
 

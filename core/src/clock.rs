@@ -23,8 +23,9 @@
 //! # Capacity
 //!
 //! A clock keeps at most `N` explicit entries and [`MAX_RANGES`] ranges. When even retiring does
-//! not make room, the entry (or range) of the *oldest* incarnation is forgotten and
-//! the clock records how far forgetting reached. A forgotten entry reads as 0,
+//! not make room, a lock's component goes first (that only costs the comparisons that go through
+//! the lock's hand-overs), then the entry (or range) of the *oldest* run, and the clock records
+//! how far forgetting reached, for runs and for lock components apart. A forgotten entry reads as 0,
 //! so a forgetful clock can only make an ordered pair look unordered (a possible false race),
 //! never the reverse; and [`VectorClock::may_have_forgotten`] tells exactly which comparisons
 //! that can affect, so analysis marks only those results uncertain. The owner's own entry (the
@@ -65,12 +66,46 @@ pub const MAX_RANGES: usize = 64;
 
 /// One run of a logical thread, from its first event to its end, as numbered by a replay in the
 /// order threads start. Never reused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// A lock has a component of its own too ([`Incarnation::of_lock`]): it counts the lock's
+/// exclusive releases, so that a clock can say "after the lock's c-th hand-over" and stand for
+/// every finished holder before it (see [`crate::causality`]). Lock components sort after
+/// every run.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Incarnation(pub u64);
+
+/// The bit that marks a lock's component.
+const LOCK: u64 = 1 << 63;
+
+impl Incarnation {
+    /// The component of the `n`-th lock a replay has seen.
+    pub const fn of_lock(n: u64) -> Self {
+        Incarnation(LOCK | n)
+    }
+
+    /// Whether this is a lock's component rather than a thread's run.
+    pub const fn is_lock(self) -> bool {
+        self.0 & LOCK != 0
+    }
+}
+
+impl fmt::Debug for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_lock() {
+            write!(f, "Incarnation::of_lock({})", self.0 & !LOCK)
+        } else {
+            write!(f, "Incarnation({})", self.0)
+        }
+    }
+}
 
 impl fmt::Display for Incarnation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        if self.is_lock() {
+            write!(f, "lock#{}", self.0 & !LOCK)
+        } else {
+            write!(f, "#{}", self.0)
+        }
     }
 }
 
@@ -122,8 +157,10 @@ pub struct VectorClock<const N: usize = DEFAULT_CAPACITY> {
     complete: Vec<(u64, u64)>,
     /// The thread that last ticked this clock: its entry is never forgotten.
     owner: Option<Incarnation>,
-    /// Every incarnation up to this one may have been forgotten (0: nothing was).
+    /// Every run up to this one may have been forgotten (0: nothing was).
     forgotten: u64,
+    /// Every lock component up to this one (without [`LOCK`]) may have been forgotten.
+    forgotten_locks: u64,
     /// How many entries were left after the last [`retire`](Self::retire).
     retired_at: usize,
 }
@@ -139,6 +176,7 @@ impl<const N: usize> VectorClock<N> {
             complete: Vec::new(),
             owner: None,
             forgotten: 0,
+            forgotten_locks: 0,
             retired_at: 0,
         }
     }
@@ -159,12 +197,16 @@ impl<const N: usize> VectorClock<N> {
     /// [module docs](self)): a comparison that finds `incarnation`'s events unordered is then
     /// uncertain.
     pub fn may_have_forgotten(&self, incarnation: Incarnation) -> bool {
-        incarnation.0 <= self.forgotten
+        if incarnation.is_lock() {
+            incarnation.0 & !LOCK <= self.forgotten_locks
+        } else {
+            incarnation.0 <= self.forgotten
+        }
     }
 
     /// Whether this clock ever forgot anything for capacity (or saturated a counter).
     pub fn overflowed(&self) -> bool {
-        self.forgotten > 0
+        self.forgotten > 0 || self.forgotten_locks > 0
     }
 
     /// Counts one more event of `incarnation`, which becomes the clock's owner; returns the new
@@ -175,7 +217,7 @@ impl<const N: usize> VectorClock<N> {
             Ok(index) => {
                 let counter = self.entries[index].1;
                 if counter == u32::MAX {
-                    self.forget_up_to(incarnation.0);
+                    self.forget(incarnation);
                 }
                 self.entries[index].1 = counter.saturating_add(1);
                 self.entries[index].1
@@ -190,6 +232,7 @@ impl<const N: usize> VectorClock<N> {
     /// Pointwise maximum: afterwards `self` has seen everything `other` has.
     pub fn join(&mut self, other: &Self) {
         self.forgotten = self.forgotten.max(other.forgotten);
+        self.forgotten_locks = self.forgotten_locks.max(other.forgotten_locks);
         for &(low, high) in &other.complete {
             self.add_complete(low, high);
         }
@@ -224,12 +267,11 @@ impl<const N: usize> VectorClock<N> {
             merged.push(next);
         }
         while merged.len() > N {
-            let owner = self.owner;
-            let Some(victim) = merged.iter().position(|&(i, _)| Some(i) != owner) else {
+            let Some(victim) = victim(&merged, self.owner) else {
                 break;
             };
             let (gone, _) = merged.remove(victim);
-            self.forget_up_to(gone.0);
+            self.forget(gone);
         }
         self.entries = merged;
     }
@@ -342,9 +384,9 @@ impl<const N: usize> VectorClock<N> {
         self.complete.get(index).is_some_and(|&(low, _)| low <= i)
     }
 
-    /// Raises `incarnation`'s entry to at least `counter` (tests build clocks with it).
-    #[cfg(test)]
-    fn raise(&mut self, incarnation: Incarnation, counter: u32) {
+    /// Raises `incarnation`'s entry to at least `counter` (a lock's component at its release;
+    /// tests build clocks with it).
+    pub(crate) fn raise(&mut self, incarnation: Incarnation, counter: u32) {
         match self.position(incarnation) {
             Ok(index) => {
                 let entry = &mut self.entries[index].1;
@@ -354,25 +396,27 @@ impl<const N: usize> VectorClock<N> {
         }
     }
 
-    /// Inserts a new entry at `index`, forgetting the oldest other entry if the clock is full.
+    /// Inserts a new entry at `index`, forgetting another entry if the clock is full (see
+    /// [`victim`]).
     fn insert(&mut self, mut index: usize, incarnation: Incarnation, counter: u32) {
         if self.entries.len() >= N {
-            let owner = self.owner;
-            let victim = match self.entries.iter().position(|&(i, _)| Some(i) != owner) {
-                // The owner's own entry always goes in; anyone else's only if it is newer.
+            let victim = match victim(&self.entries, self.owner) {
+                // The owner's own entry always goes in; anyone else's only if it would not be
+                // the first to go.
                 Some(victim)
-                    if Some(incarnation) == owner || self.entries[victim].0 < incarnation =>
+                    if Some(incarnation) == self.owner
+                        || forgetting_order(self.entries[victim].0)
+                            < forgetting_order(incarnation) =>
                 {
                     victim
                 }
-                // Everything kept is newer (or the owner): the newcomer is the oldest.
                 _ => {
-                    self.forget_up_to(incarnation.0);
+                    self.forget(incarnation);
                     return;
                 }
             };
             let (gone, _) = self.entries.remove(victim);
-            self.forget_up_to(gone.0);
+            self.forget(gone);
             if victim < index {
                 index -= 1;
             }
@@ -400,13 +444,36 @@ impl<const N: usize> VectorClock<N> {
             .retain(|&(i, _)| Some(i) == owner || !(low <= i.0 && i.0 <= high));
         if self.complete.len() > MAX_RANGES {
             let (_, high) = self.complete.remove(0);
-            self.forget_up_to(high);
+            self.forget(Incarnation(high));
         }
     }
 
-    fn forget_up_to(&mut self, incarnation: u64) {
-        self.forgotten = self.forgotten.max(incarnation);
+    /// Records that what the clock knew of `incarnation` (and of every older one of its kind)
+    /// is gone.
+    fn forget(&mut self, incarnation: Incarnation) {
+        if incarnation.is_lock() {
+            self.forgotten_locks = self.forgotten_locks.max(incarnation.0 & !LOCK);
+        } else {
+            self.forgotten = self.forgotten.max(incarnation.0);
+        }
     }
+}
+
+/// Which entry of a full clock goes first: never the owner's; a lock's component before any
+/// run (forgetting it only costs the comparisons that go through that lock, see
+/// [`crate::causality`]), the oldest of each kind first. Entries are sorted, so runs come
+/// first and lock components last.
+fn victim(entries: &[(Incarnation, u32)], owner: Option<Incarnation>) -> Option<usize> {
+    let first_lock = entries.partition_point(|&(i, _)| !i.is_lock());
+    if first_lock < entries.len() {
+        return Some(first_lock);
+    }
+    entries.iter().position(|&(i, _)| Some(i) != owner)
+}
+
+/// The order in which [`victim`] forgets: lock components first, then runs, oldest first.
+fn forgetting_order(incarnation: Incarnation) -> (bool, u64) {
+    (!incarnation.is_lock(), incarnation.0)
 }
 
 impl<const N: usize> Default for VectorClock<N> {
@@ -425,6 +492,9 @@ impl<const N: usize> fmt::Debug for VectorClock<N> {
         if self.forgotten > 0 {
             write!(f, " (forgot up to #{})", self.forgotten)?;
         }
+        if self.forgotten_locks > 0 {
+            write!(f, " (forgot locks up to lock#{})", self.forgotten_locks)?;
+        }
         Ok(())
     }
 }
@@ -442,6 +512,24 @@ mod tests {
             incarnation: t(raw),
             tick,
         }
+    }
+
+    #[test]
+    fn a_full_clock_forgets_lock_components_first_and_says_which() {
+        let mut clock = VectorClock::<2>::new();
+        clock.tick(t(5));
+        clock.raise(Incarnation::of_lock(1), 3);
+        clock.raise(t(4), 1);
+        assert_eq!(clock.iter().collect::<Vec<_>>(), [(t(4), 1), (t(5), 1)]);
+        assert!(clock.may_have_forgotten(Incarnation::of_lock(1)));
+        assert!(!clock.may_have_forgotten(Incarnation::of_lock(2)));
+        assert!(!clock.may_have_forgotten(t(3)) && !clock.may_have_forgotten(t(4)));
+        assert!(clock.overflowed());
+        // A newcomer lock component is the first to go when only runs are kept.
+        clock.raise(Incarnation::of_lock(7), 1);
+        assert_eq!(clock.len(), 2);
+        assert!(clock.may_have_forgotten(Incarnation::of_lock(7)));
+        assert!(!clock.may_have_forgotten(t(4)));
     }
 
     #[test]

@@ -290,6 +290,7 @@ fn a_dropped_marker_makes_everything_after_it_uncertain() {
         marker,
         Observed {
             epoch: None,
+            held: None,
             uncertain: true
         }
     );

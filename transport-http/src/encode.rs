@@ -413,7 +413,7 @@ impl Encoder {
             default_trace: rng.uuid_v4(),
             task_namespace: rng.next_u64(),
             rng,
-            hb: HappensBefore::new(),
+            hb: HappensBefore::for_wire(),
             threads: HashMap::new(),
             spawns: HashMap::new(),
             spawn_order: VecDeque::new(),
@@ -590,7 +590,8 @@ impl Encoder {
         out.extend_from_slice(b"},\"causality_vector\":[");
         let mut first = true;
         if let Some(clock) = self.hb.clock(thread) {
-            for (component, counter) in clock.iter() {
+            // A lock's own component orders nothing the server can see: it names no thread.
+            for (component, counter) in clock.iter().filter(|(run, _)| !run.is_lock()) {
                 if !first {
                     out.push(b',');
                 }
