@@ -240,6 +240,9 @@ struct LockState<const N: usize> {
     /// The lock's own component: its counter is the number of exclusive releases.
     component: Incarnation,
     hand_overs: u32,
+    /// Whether `write` carries the lock's component: only once it held a finished run, so
+    /// that the locks of long-lived threads cost no clock entry anywhere.
+    counted: bool,
     /// `write` sheds finished holders when it has more entries than this.
     shed_above: usize,
 }
@@ -252,6 +255,7 @@ impl<const N: usize> LockState<N> {
             read: VectorClock::new(),
             component: Incarnation::of_lock(*locks_seen),
             hand_overs: 0,
+            counted: false,
             shed_above: LOCK_CLOCK_ROOM,
         }
     }
@@ -323,7 +327,7 @@ impl<const N: usize> HappensBefore<N> {
     /// A replay for consumers that read the clocks themselves rather than asking
     /// [`happens_before`](Self::happens_before) (the HTTP encoder writes them on the wire, and
     /// the server has no stamps): lock clocks keep their finished holders until they fill up,
-    /// as thread clocks do.
+    /// as thread clocks do, and no clock has a lock's component (every entry is a thread's run).
     pub fn for_wire() -> Self {
         HappensBefore {
             shed_holders: false,
@@ -396,11 +400,9 @@ impl<const N: usize> HappensBefore<N> {
                     lock.read = VectorClock::new();
                     if let Some(hand_over) = lock.next_hand_over() {
                         lock.hand_overs = hand_over.tick;
-                        lock.write.raise(lock.component, hand_over.tick);
                     }
-                    if self.shed_holders && lock.write.len() > lock.shed_above {
-                        retire(&mut lock.write, &self.retirable);
-                        lock.shed_above = lock.write.len() + LOCK_CLOCK_ROOM;
+                    if self.shed_holders {
+                        shed_holders(lock, &self.retirable);
                     }
                     if let Some(at) = state.held.iter().rposition(|&(held, _)| held == id) {
                         state.held.remove(at);
@@ -666,6 +668,26 @@ impl<const N: usize> HappensBefore<N> {
 impl<const N: usize> Default for HappensBefore<N> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// After an exclusive release: counts the hand-over in the lock's clock and sheds the holders
+/// it stands for, once the clock has held finished runs and has grown past a few entries.
+fn shed_holders<const N: usize>(lock: &mut LockState<N>, retirable: &Retirable) {
+    if !lock.counted && lock.write.len() > lock.shed_above {
+        // A hand-over count starts ordering at any point: it stands for every earlier holder.
+        lock.counted = lock
+            .write
+            .iter()
+            .any(|(run, _)| retirable.get(run).is_some());
+        lock.shed_above = lock.write.len() + LOCK_CLOCK_ROOM;
+    }
+    if lock.counted {
+        lock.write.raise(lock.component, lock.hand_overs);
+        if lock.write.len() > lock.shed_above {
+            retire(&mut lock.write, retirable);
+            lock.shed_above = lock.write.len() + LOCK_CLOCK_ROOM;
+        }
     }
 }
 

@@ -590,8 +590,7 @@ impl Encoder {
         out.extend_from_slice(b"},\"causality_vector\":[");
         let mut first = true;
         if let Some(clock) = self.hb.clock(thread) {
-            // A lock's own component orders nothing the server can see: it names no thread.
-            for (component, counter) in clock.iter().filter(|(run, _)| !run.is_lock()) {
+            for (component, counter) in clock.iter() {
                 if !first {
                     out.push(b',');
                 }
