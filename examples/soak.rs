@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         params.contexts,
         outcome.elapsed,
         report.summary.events,
-        stats.dropped_in_ring,
+        stats.dropped_in_lanes,
         shutdown.undelivered
     );
     println!(

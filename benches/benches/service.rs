@@ -178,7 +178,7 @@ impl Service {
             let stats = report.stats;
             eprintln!(
                 "{id}: {} events recorded, {} dropped in the lanes, {} delivered",
-                stats.recorded, stats.dropped_in_ring, stats.sent
+                stats.recorded, stats.dropped_in_lanes, stats.sent
             );
         }
         self.runtime.shutdown_timeout(Duration::from_secs(5));

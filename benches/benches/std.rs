@@ -23,13 +23,13 @@ use raceway_core::event::{Access, Kind, ThreadId, Value};
 use raceway_core::lanes::Lanes;
 
 /// Events per recording thread, the std client's default.
-const CAPACITY: usize = raceway::config::DEFAULT_RING_CAPACITY;
+const CAPACITY: usize = raceway::config::DEFAULT_LANE_CAPACITY;
 
 fn std_record(c: &mut Criterion) {
     let mut group = c.benchmark_group("record");
     group.throughput(Throughput::Elements(1));
     let config = Config::builder()
-        .ring_capacity(CAPACITY)
+        .lane_capacity(CAPACITY)
         .build()
         .expect("valid config");
     let sink = CallbackSink::new(|batch: &[Event]| {
@@ -50,7 +50,7 @@ fn std_record(c: &mut Criterion) {
     let report = client.shutdown(Duration::from_secs(10));
     eprintln!(
         "record/std_state_change: {} events dropped in the ring during the run",
-        report.stats.dropped_in_ring
+        report.stats.dropped_in_lanes
     );
     group.finish();
 }

@@ -88,7 +88,9 @@ impl Event {
         }
     }
 
-    /// The marker that stands in the stream where `count` events were lost to a full ring.
+    /// The marker that stands in the stream where `count` events were lost (to a full lane or
+    /// ring, or on the way); it is located where it is made.
+    #[track_caller]
     pub fn dropped(count: u32) -> Self {
         Event {
             time: 0,

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use raceway::analysis::{Analysis, AnalyzerSink};
-use raceway::config::MAX_RING_CAPACITY;
+use raceway::config::MAX_LANE_CAPACITY;
 use raceway::{Client, Config};
 
 /// How big a run is.
@@ -29,7 +29,7 @@ pub fn client() -> (Client, Analysis) {
     let (sink, analysis) = AnalyzerSink::new();
     let config = Config::builder()
         .service_name("many-names")
-        .ring_capacity(MAX_RING_CAPACITY)
+        .lane_capacity(MAX_LANE_CAPACITY)
         .build()
         .expect("a valid configuration");
     let client = Client::new(config, sink.quiet()).expect("the drain thread starts");

@@ -219,8 +219,9 @@ pub struct EncoderStats {
     /// Events that could not fit in a request under the configured byte limit (never with
     /// the default limits; see [`MAX_EVENT_BYTES`]).
     pub oversized: u64,
-    /// Events lost to a full ring, as reported by `Dropped` markers.
-    pub ring_dropped: u64,
+    /// Events the stream's `Dropped` markers reported lost before they reached the encoder (in a
+    /// thread's lane, a device's ring or a damaged stretch of a capture).
+    pub dropped_upstream: u64,
     /// Batches handed out.
     pub batches: u64,
 }
@@ -445,7 +446,7 @@ impl Encoder {
 
         match event.kind {
             Kind::Dropped { count } => {
-                self.stats.ring_dropped += u64::from(count);
+                self.stats.dropped_upstream += u64::from(count);
                 self.scratch.clear();
                 self.write_dropped(event, count);
                 return self.push_scratch();

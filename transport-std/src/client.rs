@@ -26,7 +26,7 @@
 //! assert_eq!(stats.recorded, 3); // TraceStart, the write, ThreadEnd
 //! assert_eq!(
 //!     stats.recorded,
-//!     stats.sent + stats.state_only + stats.dropped_in_ring + stats.dropped_in_delivery + stats.in_flight
+//!     stats.sent + stats.state_only + stats.dropped_in_lanes + stats.dropped_in_delivery + stats.in_flight
 //! );
 //! assert_eq!(captured.events().len(), 3);
 //! # Ok::<(), std::io::Error>(())
@@ -150,7 +150,7 @@ impl Shared {
             recorded: ring.recorded,
             sent,
             state_only,
-            dropped_in_ring: ring.dropped,
+            dropped_in_lanes: ring.dropped,
             dropped_in_delivery,
             retried,
             in_flight,
@@ -164,7 +164,7 @@ impl Shared {
 
 /// Counters of a client, read at one moment.
 ///
-/// `recorded == sent + state_only + dropped_in_ring + dropped_in_delivery + in_flight` holds
+/// `recorded == sent + state_only + dropped_in_lanes + dropped_in_delivery + in_flight` holds
 /// for every snapshot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -176,7 +176,7 @@ pub struct Stats {
     /// starts, remote clocks and thread ends, which shape the events around them).
     pub state_only: u64,
     /// Events lost because the recording thread's buffer was full (the drain fell behind).
-    pub dropped_in_ring: u64,
+    pub dropped_in_lanes: u64,
     /// Events the sink gave up on (refused, dropped from a full retry buffer, or left at
     /// shutdown).
     pub dropped_in_delivery: u64,
@@ -414,7 +414,7 @@ impl Client {
         sink: Box<dyn Sink>,
         #[cfg(feature = "analyzer")] analysis: Option<Analysis>,
     ) -> std::io::Result<Client> {
-        let recorder = Recorder::new(config.ring_capacity(), crate::time::tick_fn());
+        let recorder = Recorder::new(config.lane_capacity(), crate::time::tick_fn());
         let shared = Arc::new(Shared {
             recorder,
             component: config.clock_component(),
@@ -585,7 +585,7 @@ fn shutdown_line(report: &ShutdownReport, problem: Option<&str>) -> Option<Strin
         );
         let parts = [
             (
-                stats.dropped_in_ring,
+                stats.dropped_in_lanes,
                 "dropped because a recording thread's buffer was full",
             ),
             (stats.dropped_in_delivery, "dropped in delivery"),

@@ -20,7 +20,7 @@
 //! | [`batch_size`](ConfigBuilder::batch_size) | 100 events | `RACEWAY_BATCH_SIZE` |
 //! | [`flush_interval`](ConfigBuilder::flush_interval) | 1 s | `RACEWAY_FLUSH_INTERVAL_MS` (milliseconds) |
 //! | [`tag`](ConfigBuilder::tag) | none | `RACEWAY_TAGS` (`key=value,key=value`; a tag set in code wins for its key) |
-//! | [`ring_capacity`](ConfigBuilder::ring_capacity) | 16 384 events per recording thread | |
+//! | [`lane_capacity`](ConfigBuilder::lane_capacity) | 16 384 events per recording thread | |
 //! | [`shutdown_timeout`](ConfigBuilder::shutdown_timeout) | 5 s | |
 //! | [`local_analysis`](ConfigBuilder::local_analysis) | on when no server URL is configured (and the `analyzer` feature is on) | `RACEWAY_ANALYZE` (like `RACEWAY_DEBUG`) |
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
@@ -92,9 +92,9 @@ pub const DEFAULT_BATCH_SIZE: usize = 100;
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Events each recording thread buffers by default (88 bytes each: 1.4 MiB per thread, allocated
 /// when a thread first records and reused after it exits).
-pub const DEFAULT_RING_CAPACITY: usize = 1 << 14;
+pub const DEFAULT_LANE_CAPACITY: usize = 1 << 14;
 /// The largest per-thread buffer accepted.
-pub const MAX_RING_CAPACITY: usize = 1 << 20;
+pub const MAX_LANE_CAPACITY: usize = 1 << 20;
 /// Bytes of events kept for the Raceway server while it cannot take them, by default: 4 MiB,
 /// about 47 000 events (24 s of an outage at 2 000 events/s).
 pub const DEFAULT_RETRY_BUFFER_BYTES: usize = 4 << 20;
@@ -118,8 +118,8 @@ pub enum ConfigError {
     ZeroBatchSize,
     /// `flush_interval` is zero.
     ZeroFlushInterval,
-    /// `ring_capacity` is 0 or above [`MAX_RING_CAPACITY`].
-    RingCapacity(usize),
+    /// `lane_capacity` is 0 or above [`MAX_LANE_CAPACITY`].
+    LaneCapacity(usize),
     /// A name that appears in every event is empty.
     Empty(&'static str),
     /// The API key is empty or contains characters an HTTP header cannot carry (it is not shown).
@@ -145,9 +145,9 @@ impl fmt::Display for ConfigError {
             } => write!(f, "invalid Raceway server URL {url:?} ({origin}): {reason}"),
             ConfigError::ZeroBatchSize => f.write_str("batch_size must be at least 1"),
             ConfigError::ZeroFlushInterval => f.write_str("flush_interval must be above zero"),
-            ConfigError::RingCapacity(capacity) => write!(
+            ConfigError::LaneCapacity(capacity) => write!(
                 f,
-                "ring_capacity {capacity} is out of range (1 to {MAX_RING_CAPACITY} events)"
+                "lane_capacity {capacity} is out of range (1 to {MAX_LANE_CAPACITY} events)"
             ),
             ConfigError::Empty(field) => write!(f, "{field} must not be empty"),
             ConfigError::InvalidApiKey => f.write_str(
@@ -178,7 +178,7 @@ pub struct Config {
     batch_size: usize,
     flush_interval: Duration,
     tags: BTreeMap<String, String>,
-    ring_capacity: usize,
+    lane_capacity: usize,
     shutdown_timeout: Duration,
     local_analysis: bool,
     capture_path: Option<PathBuf>,
@@ -203,7 +203,7 @@ impl fmt::Debug for Config {
             .field("batch_size", &self.batch_size)
             .field("flush_interval", &self.flush_interval)
             .field("tags", &self.tags)
-            .field("ring_capacity", &self.ring_capacity)
+            .field("lane_capacity", &self.lane_capacity)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("local_analysis", &self.local_analysis)
             .field("capture_path", &self.capture_path)
@@ -294,8 +294,8 @@ impl Config {
 
     /// How many events each recording thread buffers before it drops (rounded up to a power of
     /// two). Up to 256 threads get a buffer of their own; threads beyond share one.
-    pub fn ring_capacity(&self) -> usize {
-        self.ring_capacity
+    pub fn lane_capacity(&self) -> usize {
+        self.lane_capacity
     }
 
     /// How long dropping the client waits for delivery.
@@ -357,7 +357,7 @@ pub struct ConfigBuilder {
     batch_size: Option<usize>,
     flush_interval: Option<Duration>,
     tags: BTreeMap<String, String>,
-    ring_capacity: Option<usize>,
+    lane_capacity: Option<usize>,
     shutdown_timeout: Option<Duration>,
     local_analysis: Option<bool>,
     capture_path: Option<PathBuf>,
@@ -452,10 +452,10 @@ impl ConfigBuilder {
     }
 
     /// Events each recording thread buffers until the drain takes them (1 to
-    /// [`MAX_RING_CAPACITY`], rounded up to a power of two). Raise it if `dropped_in_ring` grows
+    /// [`MAX_LANE_CAPACITY`], rounded up to a power of two). Raise it if `dropped_in_lanes` grows
     /// during bursts.
-    pub fn ring_capacity(mut self, capacity: usize) -> Self {
-        self.ring_capacity = Some(capacity);
+    pub fn lane_capacity(mut self, capacity: usize) -> Self {
+        self.lane_capacity = Some(capacity);
         self
     }
 
@@ -552,7 +552,7 @@ impl ConfigBuilder {
             batch_size,
             flush_interval,
             tags,
-            ring_capacity,
+            lane_capacity,
             shutdown_timeout,
             local_analysis,
             capture_path,
@@ -632,9 +632,9 @@ impl ConfigBuilder {
             }
             (None, None) => DEFAULT_RETRY_BUFFER_BYTES,
         };
-        let ring_capacity = ring_capacity.unwrap_or(DEFAULT_RING_CAPACITY);
-        if ring_capacity == 0 || ring_capacity > MAX_RING_CAPACITY {
-            return Err(ConfigError::RingCapacity(ring_capacity));
+        let lane_capacity = lane_capacity.unwrap_or(DEFAULT_LANE_CAPACITY);
+        if lane_capacity == 0 || lane_capacity > MAX_LANE_CAPACITY {
+            return Err(ConfigError::LaneCapacity(lane_capacity));
         }
         Ok(Config {
             server_url,
@@ -649,7 +649,7 @@ impl ConfigBuilder {
             batch_size,
             flush_interval,
             tags,
-            ring_capacity,
+            lane_capacity,
             shutdown_timeout: shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             local_analysis,
             capture_path,

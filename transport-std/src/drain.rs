@@ -41,7 +41,7 @@ pub(crate) fn start(shared: Arc<Shared>, sink: Box<dyn Sink>) -> std::io::Result
             if result.is_err() {
                 log::error!(
                     target: "raceway",
-                    "the sink panicked: the drain has stopped, events now stay in the ring"
+                    "the sink panicked: the drain has stopped, events now stay in the threads' lanes"
                 );
             }
             drop(finished);

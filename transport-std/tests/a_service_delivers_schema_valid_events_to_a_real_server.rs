@@ -58,7 +58,7 @@ fn every_event_arrives_valid_parented_and_counted_once() {
         stats.recorded,
         stats.sent
             + stats.state_only
-            + stats.dropped_in_ring
+            + stats.dropped_in_lanes
             + stats.dropped_in_delivery
             + stats.in_flight
     );

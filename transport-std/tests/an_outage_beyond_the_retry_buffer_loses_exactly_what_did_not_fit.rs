@@ -31,7 +31,7 @@ fn an_outage_beyond_the_retry_buffer_loses_exactly_what_did_not_fit() {
     let stats = report.stats;
     assert!(!report.timed_out, "{report:?}");
     assert_eq!(stats.in_flight, 0, "{stats:?}");
-    assert_eq!(stats.dropped_in_ring, 0, "the lanes kept up: {stats:?}");
+    assert_eq!(stats.dropped_in_lanes, 0, "the lanes kept up: {stats:?}");
     assert!(
         stats.dropped_in_delivery > 0,
         "3 000 events of outage cannot fit in 500: {stats:?}"

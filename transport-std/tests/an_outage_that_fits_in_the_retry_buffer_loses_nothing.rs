@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use common::server::{has_marker, record_at_2000_per_second, writes_received};
-use raceway::config::{DEFAULT_RETRY_BUFFER_BYTES, DEFAULT_RING_CAPACITY};
+use raceway::config::{DEFAULT_RETRY_BUFFER_BYTES, DEFAULT_LANE_CAPACITY};
 use raceway::{Client, Config};
 use raceway_test_receiver::{Answer, TestReceiver};
 
@@ -28,7 +28,7 @@ fn an_outage_that_fits_in_the_retry_buffer_loses_nothing() {
         .service_name("outage")
         .flush_interval(Duration::from_millis(50))
         .retry_buffer_bytes(DEFAULT_RETRY_BUFFER_BYTES / SCALE as usize)
-        .ring_capacity(DEFAULT_RING_CAPACITY / SCALE as usize)
+        .lane_capacity(DEFAULT_LANE_CAPACITY / SCALE as usize)
         .build()
         .unwrap();
     let client = Client::from_config(config).unwrap();
@@ -38,10 +38,10 @@ fn an_outage_that_fits_in_the_retry_buffer_loses_nothing() {
     let stats = report.stats;
     assert!(!report.timed_out, "{report:?}");
     assert!(
-        writes > (DEFAULT_RING_CAPACITY / SCALE as usize) as u64,
+        writes > (DEFAULT_LANE_CAPACITY / SCALE as usize) as u64,
         "the outage outlasts the lanes"
     );
-    assert_eq!(stats.dropped_in_ring, 0, "{stats:?}");
+    assert_eq!(stats.dropped_in_lanes, 0, "{stats:?}");
     assert_eq!(stats.dropped_in_delivery, 0, "{stats:?}");
     assert_eq!(report.undelivered, 0, "{stats:?}");
     assert!(stats.retried > 0, "the outage was retried: {stats:?}");

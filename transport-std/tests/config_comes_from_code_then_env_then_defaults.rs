@@ -87,8 +87,8 @@ fn invalid_values_are_clear_errors() {
             ConfigError::ZeroFlushInterval,
         ),
         (
-            Config::builder().ring_capacity(0),
-            ConfigError::RingCapacity(0),
+            Config::builder().lane_capacity(0),
+            ConfigError::LaneCapacity(0),
         ),
         (
             Config::builder().service_name(""),

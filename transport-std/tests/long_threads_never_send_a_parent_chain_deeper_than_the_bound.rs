@@ -32,7 +32,7 @@ fn twenty_thousand_events_on_one_thread_stay_within_the_bound_and_parented() {
         .batch_size(500)
         .flush_interval(Duration::from_millis(10))
         // Room for every event in each lane, so nothing is lost whatever the drain's pace.
-        .ring_capacity(1 << 16)
+        .lane_capacity(1 << 16)
         .build()
         .expect("valid config");
     let client = Client::from_config(config).expect("client starts");
@@ -68,7 +68,7 @@ fn twenty_thousand_events_on_one_thread_stay_within_the_bound_and_parented() {
     let report = client.shutdown(Duration::from_secs(60));
     assert!(!report.timed_out, "{report:?}");
     assert_eq!(report.undelivered, 0, "{report:?}");
-    assert_eq!(report.stats.dropped_in_ring, 0, "{report:?}");
+    assert_eq!(report.stats.dropped_in_lanes, 0, "{report:?}");
     let requests = receiver.requests();
     assert!(requests.len() > 10, "many batches: {}", requests.len());
     assert!(

@@ -1,5 +1,5 @@
 //! With a tiny ring and a sink too slow to keep up, events are dropped in the ring, and at every
-//! moment `recorded == sent + dropped_in_ring + dropped_in_delivery + in_flight`; after shutdown
+//! moment `recorded == sent + dropped_in_lanes + dropped_in_delivery + in_flight`; after shutdown
 //! nothing is in flight and the loss markers account for every dropped event.
 
 mod common;
@@ -43,7 +43,7 @@ fn identity(stats: raceway::Stats) {
         stats.recorded,
         stats.sent
             + stats.state_only
-            + stats.dropped_in_ring
+            + stats.dropped_in_lanes
             + stats.dropped_in_delivery
             + stats.in_flight,
         "{stats:?}"
@@ -53,7 +53,7 @@ fn identity(stats: raceway::Stats) {
 #[test]
 fn the_identity_holds_throughout() {
     let config = Config::builder()
-        .ring_capacity(64)
+        .lane_capacity(64)
         .batch_size(16)
         .flush_interval(Duration::from_millis(1))
         .build()
@@ -93,7 +93,7 @@ fn the_identity_holds_throughout() {
     identity(stats);
     assert_eq!(stats.in_flight, 0);
     assert!(
-        stats.dropped_in_ring > 0,
+        stats.dropped_in_lanes > 0,
         "the tiny ring overflowed: {stats:?}"
     );
     assert!(
@@ -102,6 +102,6 @@ fn the_identity_holds_throughout() {
     );
     assert_eq!(
         report.undelivered,
-        stats.dropped_in_ring + stats.dropped_in_delivery
+        stats.dropped_in_lanes + stats.dropped_in_delivery
     );
 }

@@ -14,13 +14,13 @@ pub fn receiver_with_key(key: &str) -> TestReceiver {
     TestReceiver::with_config(config)
 }
 
-/// Checks `recorded == sent + state_only + dropped_in_ring + dropped_in_delivery + in_flight`.
+/// Checks `recorded == sent + state_only + dropped_in_lanes + dropped_in_delivery + in_flight`.
 pub fn assert_identity(stats: &Stats) {
     assert_eq!(
         stats.recorded,
         stats.sent
             + stats.state_only
-            + stats.dropped_in_ring
+            + stats.dropped_in_lanes
             + stats.dropped_in_delivery
             + stats.in_flight,
         "{stats:?}"
