@@ -13,7 +13,8 @@ impl Frame<'_> {
     /// into `buf`, returning the wire bytes including the trailing `0x00`.
     pub fn encode<'b>(&self, epoch: u8, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError> {
         let header = matches!(self, Frame::Header(_));
-        let wide = header || matches!(self, Frame::Symbol { .. } | Frame::Location { .. });
+        // The kinds `wide_crc` names: a header or a definition.
+        let wide = header || self.is_definition();
         let mut w = Writer::new(buf, wide);
         if !header {
             w.crc(epoch);
