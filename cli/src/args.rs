@@ -1,7 +1,10 @@
-//! The command line: a small hand-written parser (two subcommands and a dozen flags do not
-//! need a framework) and the help texts, which are the user documentation of the tool.
+//! The command line: the help texts, which are the user documentation of the tool, and the
+//! parser, which reads the arguments with [`lexopt`] (it splits them into flags and values;
+//! which flags exist and what they mean is decided here).
 //!
-//! Flags take their value as `--flag VALUE` or `--flag=VALUE`; `--` ends the flags. Settings
+//! Flags take their value as `--flag VALUE` or `--flag=VALUE` (a short flag also as `-iVALUE`
+//! or `-i=VALUE`, and short flags without a value combine: `-qi dump.bin`); `--` ends the
+//! flags, and `-` is a value (standard input). A flag given twice keeps its last value. Settings
 //! that a deployment fixes once (server, key, service name) also come from `RACEWAY_*`
 //! environment variables; a flag wins over the variable, and an empty variable counts as unset.
 
@@ -10,6 +13,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lexopt::Arg::{self, Long, Short, Value};
 use raceway_transport_http::ApiKey;
 
 /// The top-level help: `raceway`, `raceway help`, `raceway --help`.
@@ -241,61 +245,31 @@ impl UsageError {
     }
 }
 
-/// The argument list after the program name, one flag or value at a time.
+/// The argument list after the program name, split into flags and values by `lexopt`, and the
+/// help topic that its usage errors point at.
 struct Args {
-    items: std::vec::IntoIter<OsString>,
-    /// The value of a `--flag=value` just split off.
-    inline: Option<OsString>,
-    /// After `--`: everything is positional.
-    positional_only: bool,
+    parser: lexopt::Parser,
     topic: &'static str,
 }
 
-/// One command-line item.
-enum Arg {
-    /// `--name` or `-n` (any `=value` is kept for [`Args::value`]).
-    Flag(String),
-    /// Anything else.
-    Positional(OsString),
-}
-
 impl Args {
-    fn next(&mut self) -> Result<Option<Arg>, UsageError> {
-        if let Some(value) = self.inline.take() {
-            return Err(self.error(format!("unexpected value {}", value.to_string_lossy())));
+    /// The next flag (`Short`, `Long`) or positional argument (`Value`).
+    fn next(&mut self) -> Result<Option<Arg<'_>>, UsageError> {
+        match self.parser.next() {
+            Ok(arg) => Ok(arg),
+            Err(error) => Err(UsageError::new(self.topic, lexing_message(error))),
         }
-        let Some(item) = self.items.next() else {
-            return Ok(None);
-        };
-        if self.positional_only || item == "-" || !item.to_string_lossy().starts_with('-') {
-            return Ok(Some(Arg::Positional(item)));
-        }
-        if item == "--" {
-            self.positional_only = true;
-            return self.next();
-        }
-        let Some(text) = item.to_str() else {
-            return Err(self.error(format!("unknown option {}", item.to_string_lossy())));
-        };
-        Ok(Some(Arg::Flag(match text.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => {
-                self.inline = Some(value.into());
-                name.to_owned()
-            }
-            _ => text.to_owned(),
-        })))
     }
 
-    /// The value of `flag`: inline (`--flag=value`) or the next item.
-    fn value(&mut self, flag: &str) -> Result<OsString, UsageError> {
-        match self.inline.take().or_else(|| self.items.next()) {
-            Some(value) => Ok(value),
-            None => Err(self.error(format!("{flag} needs a value"))),
-        }
+    /// The value of the flag just read: inline (`--flag=value`) or the next item.
+    fn value(&mut self) -> Result<OsString, UsageError> {
+        self.parser
+            .value()
+            .map_err(|error| UsageError::new(self.topic, lexing_message(error)))
     }
 
     fn text(&mut self, flag: &str) -> Result<String, UsageError> {
-        let value = self.value(flag)?;
+        let value = self.value()?;
         value
             .into_string()
             .map_err(|value| self.error(format!("{flag}: not UTF-8: {}", value.to_string_lossy())))
@@ -314,16 +288,18 @@ impl Args {
             })
     }
 
-    /// A flag that takes no value was given one (`--check=yes`).
-    fn no_value(&mut self, flag: &str) -> Result<(), UsageError> {
-        match self.inline.take() {
-            Some(_) => Err(self.error(format!("{flag} takes no value"))),
-            None => Ok(()),
-        }
-    }
-
     fn error(&self, message: impl Into<String>) -> UsageError {
         UsageError::new(self.topic, message)
+    }
+}
+
+/// What a `lexopt` error means, in this tool's words (its own texts name no help topic).
+fn lexing_message(error: lexopt::Error) -> String {
+    match error {
+        lexopt::Error::MissingValue { option: Some(flag) } => format!("{flag} needs a value"),
+        lexopt::Error::UnexpectedValue { option, .. } => format!("{option} takes no value"),
+        lexopt::Error::UnexpectedOption(flag) => format!("unknown option {flag}"),
+        other => other.to_string(),
     }
 }
 
@@ -334,22 +310,18 @@ pub(crate) fn parse(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Command, UsageError> {
     let mut args = Args {
-        items: args.into_iter().collect::<Vec<_>>().into_iter(),
-        inline: None,
-        positional_only: false,
+        parser: lexopt::Parser::from_args(args),
         topic: "",
     };
     let env = |name: &str| env(name).filter(|value| !value.is_empty());
     let command = match args.next()? {
-        None => return Ok(Command::Help(HELP)),
-        Some(Arg::Flag(flag)) => {
-            return match flag.as_str() {
-                "-h" | "--help" => Ok(Command::Help(HELP)),
-                "-V" | "--version" => Ok(Command::Version),
-                _ => Err(args.error(format!("unknown option {flag}; expected a command"))),
-            }
+        None | Some(Short('h') | Long("help")) => return Ok(Command::Help(HELP)),
+        Some(Short('V') | Long("version")) => return Ok(Command::Version),
+        Some(Value(command)) => command,
+        Some(flag) => {
+            let message = lexing_message(flag.unexpected());
+            return Err(args.error(format!("{message}; expected a command")));
         }
-        Some(Arg::Positional(command)) => command,
     };
     match command.to_str() {
         Some("check") => {
@@ -362,8 +334,8 @@ pub(crate) fn parse(
         }
         Some("help") => match args.next()? {
             None => Ok(Command::Help(HELP)),
-            Some(Arg::Positional(topic)) if topic == "check" => Ok(Command::Help(CHECK_HELP)),
-            Some(Arg::Positional(topic)) if topic == "bridge" => Ok(Command::Help(BRIDGE_HELP)),
+            Some(Value(topic)) if topic == "check" => Ok(Command::Help(CHECK_HELP)),
+            Some(Value(topic)) if topic == "bridge" => Ok(Command::Help(BRIDGE_HELP)),
             Some(_) => Err(args.error("`raceway help` knows the topics check and bridge")),
         },
         _ => Err(args.error(format!(
@@ -382,20 +354,15 @@ fn parse_check(mut args: Args) -> Result<Command, UsageError> {
     };
     while let Some(arg) = args.next()? {
         match arg {
-            Arg::Positional(path) => options.inputs.push(path.into()),
-            Arg::Flag(flag) => match flag.as_str() {
-                "-h" | "--help" => return Ok(Command::Help(CHECK_HELP)),
-                "--json" => {
-                    args.no_value(&flag)?;
-                    options.json = true
-                }
-                "--html" => options.html = Some(PathBuf::from(args.value(&flag)?)),
-                "--merge" => {
-                    args.no_value(&flag)?;
-                    options.merge = true
-                }
-                _ => return Err(args.error(format!("unknown option {flag}"))),
-            },
+            Value(path) => options.inputs.push(path.into()),
+            Short('h') | Long("help") => return Ok(Command::Help(CHECK_HELP)),
+            Long("json") => options.json = true,
+            Long("html") => options.html = Some(args.value()?.into()),
+            Long("merge") => options.merge = true,
+            flag => {
+                let message = lexing_message(flag.unexpected());
+                return Err(args.error(message));
+            }
         }
     }
     if options.inputs.is_empty() {
@@ -420,38 +387,29 @@ fn parse_bridge(
     let mut idle_timeout = None;
     let mut quiet = false;
     while let Some(arg) = args.next()? {
-        let flag = match arg {
-            Arg::Flag(flag) => flag,
-            Arg::Positional(value) => {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help(BRIDGE_HELP)),
+            Short('i') | Long("input") => input = Some(PathBuf::from(args.value()?)),
+            Long("server") => server = Some(args.text("--server")?),
+            Long("api-key") => api_key = Some(args.text("--api-key")?),
+            Long("service-name") => service_name = Some(args.text("--service-name")?),
+            Long("instance-id") => instance_id = Some(args.text("--instance-id")?),
+            Long("timeout") => timeout = args.seconds("--timeout")?,
+            Long("idle-timeout") => idle_timeout = Some(args.seconds("--idle-timeout")?),
+            Long("save") => save = Some(PathBuf::from(args.value()?)),
+            Long("check") => check = true,
+            Long("json") => json = true,
+            Short('q') | Long("quiet") => quiet = true,
+            Value(value) => {
                 return Err(args.error(format!(
                     "unexpected argument {}; give the input with --input",
                     value.to_string_lossy()
                 )))
             }
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help(BRIDGE_HELP)),
-            "-i" | "--input" => input = Some(PathBuf::from(args.value(&flag)?)),
-            "--server" => server = Some(args.text(&flag)?),
-            "--api-key" => api_key = Some(args.text(&flag)?),
-            "--service-name" => service_name = Some(args.text(&flag)?),
-            "--instance-id" => instance_id = Some(args.text(&flag)?),
-            "--timeout" => timeout = args.seconds(&flag)?,
-            "--idle-timeout" => idle_timeout = Some(args.seconds(&flag)?),
-            "--save" => save = Some(PathBuf::from(args.value(&flag)?)),
-            "--check" => {
-                args.no_value(&flag)?;
-                check = true
+            flag => {
+                let message = lexing_message(flag.unexpected());
+                return Err(args.error(message));
             }
-            "--json" => {
-                args.no_value(&flag)?;
-                json = true
-            }
-            "-q" | "--quiet" => {
-                args.no_value(&flag)?;
-                quiet = true
-            }
-            _ => return Err(args.error(format!("unknown option {flag}"))),
         }
     }
     let Some(input) = input else {
@@ -606,5 +564,82 @@ mod tests {
             parse_with(&["bridge", "--help"], &[]),
             Ok(Command::Help(BRIDGE_HELP))
         );
+    }
+
+    #[test]
+    fn short_flags_combine_and_take_attached_values() {
+        // lexopt's reading, new with it: `-qi x`, `-ix` and `-i=x` were unknown options before.
+        for args in [
+            &["bridge", "-qi", "dump.bin", "--check"][..],
+            &["bridge", "-q", "-idump.bin", "--check"],
+            &["bridge", "-q", "-i=dump.bin", "--check"],
+        ] {
+            let options = bridge(args, &[]);
+            assert_eq!(options.input, PathBuf::from("dump.bin"), "{args:?}");
+            assert!(options.quiet, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn usage_errors_name_the_flag_and_what_is_wrong_with_it() {
+        let message = |args: &[&str]| parse_with(args, &[]).unwrap_err().to_string();
+        assert_eq!(
+            message(&["check", "a", "--html"]),
+            "--html needs a value (see `raceway help check`)"
+        );
+        assert_eq!(
+            message(&["bridge", "-i", "x", "--check=yes"]),
+            "--check takes no value (see `raceway help bridge`)"
+        );
+        assert_eq!(
+            message(&["bridge", "-i", "x", "-q=1"]),
+            "-q takes no value (see `raceway help bridge`)"
+        );
+        assert_eq!(
+            message(&["check", "--verbose", "a"]),
+            "unknown option --verbose (see `raceway help check`)"
+        );
+        // In a run of short flags the first unknown letter is named (was the whole run).
+        assert_eq!(
+            message(&["check", "-xv", "a"]),
+            "unknown option -x (see `raceway help check`)"
+        );
+        assert_eq!(
+            message(&["--frobnicate"]),
+            "unknown option --frobnicate; expected a command (see `raceway help`)"
+        );
+        assert_eq!(
+            message(&["bridge", "dump.bin"]),
+            "unexpected argument dump.bin; give the input with --input (see `raceway help bridge`)"
+        );
+    }
+
+    #[test]
+    fn a_flag_given_twice_keeps_its_last_value() {
+        let options = bridge(
+            &["bridge", "-i", "a", "--server", "http://one:1", "--input=b"],
+            &[],
+        );
+        assert_eq!(options.input, PathBuf::from("b"));
+        let options = bridge(
+            &[
+                "bridge",
+                "-i",
+                "a",
+                "--server",
+                "http://one:1",
+                "--server=http://two:2",
+            ],
+            &[],
+        );
+        assert_eq!(options.server.as_deref(), Some("http://two:2"));
+    }
+
+    #[test]
+    fn a_value_may_start_with_a_dash_and_the_version_is_a_flag() {
+        let options = bridge(&["bridge", "--check", "--input", "--odd"], &[]);
+        assert_eq!(options.input, PathBuf::from("--odd"));
+        assert_eq!(parse_with(&["-V"], &[]), Ok(Command::Version));
+        assert_eq!(parse_with(&["--version"], &[]), Ok(Command::Version));
     }
 }
