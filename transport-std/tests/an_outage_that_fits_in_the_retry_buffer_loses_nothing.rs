@@ -13,7 +13,7 @@ mod common;
 use std::time::Duration;
 
 use common::server::{has_marker, record_at_2000_per_second, writes_received};
-use raceway::config::{DEFAULT_RETRY_BUFFER_BYTES, DEFAULT_LANE_CAPACITY};
+use raceway::config::{DEFAULT_LANE_CAPACITY, DEFAULT_RETRY_BUFFER_BYTES};
 use raceway::{Client, Config};
 use raceway_test_receiver::{Answer, TestReceiver};
 
