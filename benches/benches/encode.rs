@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
         let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-4242"));
         b.iter(|| {
             for event in &events {
-                if let Some(batch) = encoder.encode(event) {
+                if let Some(batch) = encoder.encode(event).batch {
                     black_box(batch.body_len());
                 }
             }

@@ -523,7 +523,7 @@ impl Forwarder {
             }
             return;
         }
-        if let Some(batch) = self.encoder.encode(event) {
+        if let Some(batch) = self.encoder.encode(event).batch {
             self.send(batch);
         }
     }

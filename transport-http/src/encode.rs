@@ -93,7 +93,7 @@
 //!
 //! ```
 //! use raceway_core::{Access, Event, Kind, ThreadId, Value};
-//! use raceway_transport_http::{Encoder, EncoderConfig};
+//! use raceway_transport_http::{Encoder, EncoderConfig, Fate};
 //!
 //! let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-4242"));
 //! let write = Kind::StateChange {
@@ -103,8 +103,9 @@
 //!     new: Value::I64(50),
 //! };
 //! // Event times are Unix nanoseconds unless the config says how to convert them.
-//! let full = encoder.encode(&Event::new(1_795_709_498_773_642_605, ThreadId::from_raw(1), write));
-//! assert!(full.is_none(), "one event does not fill a batch");
+//! let encoded = encoder.encode(&Event::new(1_795_709_498_773_642_605, ThreadId::from_raw(1), write));
+//! assert_eq!(encoded.fate, Fate::Written);
+//! assert!(encoded.batch.is_none(), "one event does not fill a batch");
 //!
 //! let batch = encoder.flush().expect("one event is pending");
 //! let body: serde_json::Value = serde_json::from_slice(batch.body()).unwrap();
@@ -224,6 +225,39 @@ pub struct EncoderStats {
     pub dropped_upstream: u64,
     /// Batches handed out.
     pub batches: u64,
+}
+
+/// What [`Encoder::encode`] did with one event, and the batch it completed, if any.
+#[derive(Debug)]
+#[must_use = "a completed batch must be delivered"]
+pub struct Encoded {
+    /// The batch filled *before* this event, if this event completed one.
+    pub batch: Option<Batch>,
+    /// What became of the event itself.
+    pub fate: Fate,
+}
+
+impl Encoded {
+    fn state_only() -> Self {
+        Encoded {
+            batch: None,
+            fate: Fate::StateOnly,
+        }
+    }
+}
+
+/// What became of one event given to [`Encoder::encode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Written as a wire event into the batch being filled.
+    Written,
+    /// A `Dropped` marker, written as a `raceway.dropped` wire event.
+    Marker,
+    /// `TraceStart`, `RemoteClock`, `RemoteParent` or `ThreadEnd`: it shapes the events around
+    /// it and is not sent on its own.
+    StateOnly,
+    /// Larger than a request may be under the byte limit: left out (and logged).
+    Oversized,
 }
 
 /// Which end of an HTTP exchange an event is, for [`exchange_event_id`].
@@ -428,11 +462,11 @@ impl Encoder {
         }
     }
 
-    /// Encodes the next event of the stream. Returns a batch when one is complete: the batch
-    /// filled *before* this event (it reached `max_events`, or this event would have pushed it
-    /// over `max_bytes`). At most one batch completes per call; the rest waits for
-    /// [`flush`](Self::flush).
-    pub fn encode<L: SourceLocation>(&mut self, event: &Event<L>) -> Option<Batch> {
+    /// Encodes the next event of the stream: says what became of it, and hands out a batch
+    /// when one is complete, the batch filled *before* this event (it reached `max_events`, or
+    /// this event would have pushed it over `max_bytes`). At most one batch completes per call;
+    /// the rest waits for [`flush`](Self::flush).
+    pub fn encode<L: SourceLocation>(&mut self, event: &Event<L>) -> Encoded {
         self.stats.consumed += 1;
         self.tick += 1;
         // The wire names a thread by its run, so an id the program hands out again is a new
@@ -449,7 +483,7 @@ impl Encoder {
                 self.stats.dropped_upstream += u64::from(count);
                 self.scratch.clear();
                 self.write_dropped(event, count);
-                return self.push_scratch();
+                return self.push_scratch(Fate::Marker);
             }
             Kind::ThreadEnd => {
                 self.stats.metadata += 1;
@@ -463,7 +497,7 @@ impl Encoder {
                     }
                 }
                 self.forget_spawn(thread);
-                return None;
+                return Encoded::state_only();
             }
             _ => {}
         }
@@ -507,7 +541,7 @@ impl Encoder {
                 state.trace = trace;
                 state.span = span_id.is_valid().then_some(span_id);
                 state.upstream = upstream;
-                return None;
+                return Encoded::state_only();
             }
             Kind::RemoteClock { component, counter } => {
                 self.stats.metadata += 1;
@@ -520,7 +554,7 @@ impl Encoder {
                         "raceway: more than {MAX_REMOTE_ENTRIES} remote clock entries on {thread}; ignoring {component}"
                     ),
                 }
-                return None;
+                return Encoded::state_only();
             }
             Kind::RemoteParent { event, depth } => {
                 self.stats.metadata += 1;
@@ -532,7 +566,7 @@ impl Encoder {
                     });
                     state.base = state.base.max(depth);
                 }
-                return None;
+                return Encoded::state_only();
             }
             Kind::LockAcquire { lock, .. } if state.locks.len() < MAX_LOCK_SET => {
                 state.locks.push(lock);
@@ -630,7 +664,7 @@ impl Encoder {
                 }
             }
         }
-        self.push_scratch()
+        self.push_scratch(Fate::Written)
     }
 
     /// Hands out the batch being filled, if it holds any event (call it on the flush interval
@@ -658,8 +692,9 @@ impl Encoder {
         self.threads.len()
     }
 
-    /// Moves the event in `scratch` into the batch, handing out the previous batch if full.
-    fn push_scratch(&mut self) -> Option<Batch> {
+    /// Moves the event in `scratch` into the batch, handing out the previous batch if full;
+    /// `fate` is what became of the event if it fits.
+    fn push_scratch(&mut self, fate: Fate) -> Encoded {
         let empty = Batch::new();
         if empty.len_with(self.scratch.len()) > self.limits.max_bytes {
             self.stats.oversized += 1;
@@ -668,14 +703,17 @@ impl Encoder {
                 self.scratch.len(),
                 self.limits.max_bytes
             );
-            return None;
+            return Encoded {
+                batch: None,
+                fate: Fate::Oversized,
+            };
         }
         let full = self.batch.len() >= self.limits.max_events
             || self.batch.len_with(self.scratch.len()) > self.limits.max_bytes;
-        let ready = if full { self.flush() } else { None };
+        let batch = if full { self.flush() } else { None };
         self.batch.push(&self.scratch);
         self.stats.encoded += 1;
-        ready
+        Encoded { batch, fate }
     }
 
     fn ensure_thread(&mut self, thread: ThreadId) {

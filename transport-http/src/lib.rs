@@ -31,7 +31,7 @@
 //!
 //! for event in &events {
 //!     // A batch is handed out as soon as it is full.
-//!     if let Some(batch) = encoder.encode(event) {
+//!     if let Some(batch) = encoder.encode(event).batch {
 //!         client.deliver(batch, Instant::now() + Duration::from_secs(10));
 //!     }
 //! }
@@ -67,8 +67,8 @@ pub use client::{
     Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
 };
 pub use encode::{
-    exchange_event_id, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, EXCHANGE_DEPTH_SPAN,
-    MAX_PARENT_DEPTH,
+    exchange_event_id, Encoded, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, Fate,
+    EXCHANGE_DEPTH_SPAN, MAX_PARENT_DEPTH,
 };
 pub use json::MAX_STRING_BYTES;
 pub use url::{ApiKey, InvalidUrl, ServerUrl};

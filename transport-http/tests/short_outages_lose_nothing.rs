@@ -24,7 +24,11 @@ fn short_outages_lose_nothing() {
     });
     let mut batches = Vec::new();
     for i in 0..200 {
-        batches.extend(encoder.encode(&event(1 + i % 3, custom("work", i64::from(i)))));
+        batches.extend(
+            encoder
+                .encode(&event(1 + i % 3, custom("work", i64::from(i))))
+                .batch,
+        );
     }
     batches.extend(encoder.flush());
 

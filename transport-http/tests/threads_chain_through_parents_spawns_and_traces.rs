@@ -134,11 +134,11 @@ fn trace_start_binds_and_children_inherit_the_trace() {
 fn thread_end_frees_the_threads_state() {
     let mut encoder = common::encoder();
     for thread in 1..=100 {
-        encoder.encode(&event(thread, custom("work", 0)));
+        let _ = encoder.encode(&event(thread, custom("work", 0)));
     }
     assert_eq!(encoder.live_threads(), 100);
     for thread in 1..=100 {
-        encoder.encode(&event(thread, Kind::ThreadEnd));
+        let _ = encoder.encode(&event(thread, Kind::ThreadEnd));
     }
     assert_eq!(encoder.live_threads(), 0);
     let stats = encoder.stats();

@@ -22,7 +22,7 @@ fn timestamps_use_the_callers_time_conversion() {
     marker.time = 0; // markers have no time of their own
     let mut batches: Vec<_> = [first, marker]
         .iter()
-        .filter_map(|e| encoder.encode(e))
+        .filter_map(|e| encoder.encode(e).batch)
         .collect();
     batches.extend(encoder.flush());
     let wire = wire_events(&batches);

@@ -44,8 +44,8 @@ use crossbeam_queue::ArrayQueue;
 use raceway_core::{Event, Kind};
 use raceway_transport_http::{
     Attempt, Batch, BatchLimits, Client as HttpClient, ClientConfig,
-    ConfigError as HttpConfigError, DeliveryError, DeliveryReport, Encoder, EncoderConfig,
-    MAX_BODY_BYTES,
+    ConfigError as HttpConfigError, DeliveryError, DeliveryReport, Encoded, Encoder, EncoderConfig,
+    Fate, MAX_BODY_BYTES,
 };
 
 use crate::config::Config;
@@ -394,20 +394,17 @@ impl<'a> Sender<'a> {
                 break;
             };
             self.taken += 1;
-            let before = self.encoder.stats();
-            let completed = self.encoder.encode(&event);
-            let after = self.encoder.stats();
+            let Encoded { batch, fate } = self.encoder.encode(&event);
             // A completed batch never holds the event that completed it.
-            if let Some(batch) = completed {
+            if let Some(batch) = batch {
                 self.ready
                     .push_back((batch, std::mem::take(&mut self.markers)));
             }
-            if let Kind::Dropped { .. } = event.kind {
-                self.markers += 1;
-            } else if after.metadata > before.metadata {
-                self.state_only += 1;
-            } else if after.oversized > before.oversized {
-                self.oversized += 1;
+            match fate {
+                Fate::Written => {}
+                Fate::Marker => self.markers += 1,
+                Fate::StateOnly => self.state_only += 1,
+                Fate::Oversized => self.oversized += 1,
             }
         }
         if self.ready.is_empty() && self.taken == self.outbox.sealed.load(Ordering::Acquire) {

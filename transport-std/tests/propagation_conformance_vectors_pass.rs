@@ -18,7 +18,10 @@ const REAL_HEADER: &str = "v1;eyJ0cmFjZV9pZCI6IjBhZjc2NTE5LTE2Y2QtNDNkZC04NDQ4LW
 fn to_wire(events: &[raceway::Event]) -> Vec<Value> {
     use raceway_transport_http::{Encoder, EncoderConfig};
     let mut encoder = Encoder::new(EncoderConfig::new("test-service", "instance-1"));
-    let mut batches: Vec<_> = events.iter().filter_map(|e| encoder.encode(e)).collect();
+    let mut batches: Vec<_> = events
+        .iter()
+        .filter_map(|e| encoder.encode(e).batch)
+        .collect();
     batches.extend(encoder.flush());
     batches
         .iter()

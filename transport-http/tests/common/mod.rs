@@ -45,7 +45,10 @@ pub fn encoder_with(limits: BatchLimits) -> Encoder {
 
 /// Encodes `events` and returns every batch, the last one flushed.
 pub fn encode_all(encoder: &mut Encoder, events: &[Event<Site>]) -> Vec<Batch> {
-    let mut batches: Vec<Batch> = events.iter().filter_map(|e| encoder.encode(e)).collect();
+    let mut batches: Vec<Batch> = events
+        .iter()
+        .filter_map(|e| encoder.encode(e).batch)
+        .collect();
     batches.extend(encoder.flush());
     batches
 }
@@ -79,6 +82,7 @@ pub fn batch_of(n: usize) -> (Encoder, Batch) {
     for i in 0..n {
         assert!(encoder
             .encode(&event(1, custom("work", i as i64)))
+            .batch
             .is_none());
     }
     let batch = encoder.flush().expect("events pending");
