@@ -418,6 +418,10 @@ impl<const N: usize> HappensBefore<N> {
                         shed_holders(lock, &self.retirable);
                     }
                 } else {
+                    // An exclusive hold let go as a shared one: the next exclusive holder still
+                    // learns everything before it (through the read clock), but this run's
+                    // events from now on are not under the lock.
+                    state.held.retain(|&(held, _)| held != id);
                     state_of_lock.read.join(clock);
                     if state_of_lock.read.wants_retiring() {
                         retire(&mut state_of_lock.read, &self.retirable);
