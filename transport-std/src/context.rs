@@ -45,16 +45,15 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use raceway_core::symbol::Symbol;
 use raceway_core::trace_context::{SpanId, TraceFlags, TraceId, TraceState};
 use raceway_core::{Kind, ThreadId, Value};
 
-use crate::client::Shared;
-use crate::propagation::Incoming;
 use crate::record::LastLane;
+use crate::shared::{Shared, MISORDERED, OTHER_TASKS, UNTRACKED};
 
 /// A trace as seen by this service: shared by every logical thread working on it.
 #[derive(Debug)]
@@ -67,6 +66,21 @@ pub(crate) struct Trace {
     /// Clock entries received from upstream services, passed on in outbound `raceway-clock`s.
     pub(crate) remote_clock: Vec<(Symbol, u64)>,
     pub(crate) distributed: bool,
+}
+
+impl Trace {
+    /// A new trace started here: random trace and span ids, not distributed.
+    pub(crate) fn fresh() -> Trace {
+        Trace {
+            trace_id: crate::ids::trace_id(),
+            span_id: crate::ids::span_id(),
+            upstream: None,
+            flags: TraceFlags::SAMPLED,
+            state: TraceState::new(),
+            remote_clock: Vec::new(),
+            distributed: false,
+        }
+    }
 }
 
 /// A trace and a logical thread of it. See the [module docs](self).
@@ -111,13 +125,6 @@ impl fmt::Debug for Context {
     }
 }
 
-// Handles move between threads and tasks; guards stay on theirs.
-const _: () = {
-    const fn movable<T: Send + Sync + Clone>() {}
-    movable::<Context>();
-    movable::<crate::Client>();
-};
-
 thread_local! {
     /// The contexts entered on this thread, innermost last: a guard dropped out of order
     /// removes its own entry and leaves the others current.
@@ -147,22 +154,6 @@ impl Task {
             tokio::task::try_id(),
         )
     }
-}
-
-static UNTRACKED: AtomicU64 = AtomicU64::new(0);
-static MISORDERED: AtomicU64 = AtomicU64::new(0);
-static OTHER_TASKS: AtomicU64 = AtomicU64::new(0);
-
-pub(crate) fn untracked() -> u64 {
-    UNTRACKED.load(Ordering::Relaxed)
-}
-
-pub(crate) fn misordered_guards() -> u64 {
-    MISORDERED.load(Ordering::Relaxed)
-}
-
-pub(crate) fn other_tasks_guards() -> u64 {
-    OTHER_TASKS.load(Ordering::Relaxed)
 }
 
 /// Records `kind` into the current context, or counts the call as untracked when there is none.
@@ -212,7 +203,7 @@ fn upstream_value(upstream: Option<&str>) -> Value {
         return Value::None;
     };
     match SpanId::parse_hex16(span) {
-        Ok(id) => Value::U64(crate::propagation::span_number(id)),
+        Ok(id) => Value::U64(crate::ids::span_number(id)),
         Err(_) => crate::names::symbol(span).map_or(Value::None, Value::Str),
     }
 }
@@ -229,38 +220,16 @@ pub(crate) fn no_context() {
 }
 
 impl Context {
-    /// Starts a logical thread for a new trace (`incoming: None`) or one continued from headers.
+    /// Starts a logical thread of `trace`: a fresh one ([`Trace::fresh`]) or one continued
+    /// from headers ([`Incoming::trace`](crate::propagation::Incoming::trace)), hung from the
+    /// caller's request event `parent_event` (and how deep that may be) when they named one.
     #[track_caller]
-    pub(crate) fn start(shared: Arc<Shared>, incoming: Option<&Incoming>) -> Context {
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        trace: Trace,
+        parent_event: Option<([u8; 16], u32)>,
+    ) -> Context {
         let site = Location::caller();
-        let mut remote_clock = Vec::new();
-        let trace = match incoming {
-            Some(incoming) => {
-                for (component, counter) in incoming.clock() {
-                    if let Some(symbol) = crate::names::symbol(component) {
-                        remote_clock.push((symbol, *counter));
-                    }
-                }
-                Trace {
-                    trace_id: incoming.trace_id(),
-                    span_id: incoming.span_id(),
-                    upstream: incoming.upstream_span().map(str::to_owned),
-                    flags: incoming.flags(),
-                    state: incoming.trace_state().cloned().unwrap_or_default(),
-                    remote_clock,
-                    distributed: incoming.is_distributed(),
-                }
-            }
-            None => Trace {
-                trace_id: crate::ids::trace_id(),
-                span_id: crate::ids::span_id(),
-                upstream: None,
-                flags: TraceFlags::SAMPLED,
-                state: TraceState::new(),
-                remote_clock,
-                distributed: false,
-            },
-        };
         let ctx = Context::on_new_thread(shared, Arc::new(trace), site, 0);
         let trace = &ctx.inner.trace;
         ctx.record_at(
@@ -274,7 +243,7 @@ impl Context {
         for &(component, counter) in &trace.remote_clock {
             ctx.record_at(Kind::RemoteClock { component, counter }, site);
         }
-        if let Some((event, depth)) = incoming.and_then(Incoming::parent_event) {
+        if let Some((event, depth)) = parent_event {
             ctx.hang_from(event, depth, site);
         }
         ctx

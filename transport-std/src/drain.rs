@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use raceway_core::lanes::{LanesConsumer, Mark};
 use raceway_core::{Event, Kind};
 
-use crate::client::Shared;
+use crate::shared::Shared;
 use crate::sink::{events_in, Sink};
 use crate::time::WallClock;
 

@@ -1,5 +1,5 @@
 //! Random trace and span ids without a dependency: a per-thread xorshift generator seeded from
-//! std's randomly keyed hasher, the clock and a global counter.
+//! std's randomly keyed hasher, the clock and a global counter; and a span id as events carry it.
 //!
 //! Ids only need to be unique, not unpredictable; they are minted off the record path (when a
 //! trace starts or an outbound call is made).
@@ -58,6 +58,11 @@ pub(crate) fn trace_id() -> TraceId {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     TraceId::from_bytes(bytes)
+}
+
+/// A span id as the number events carry.
+pub(crate) fn span_number(span: SpanId) -> u64 {
+    u64::from_be_bytes(span.to_bytes())
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ pub mod propagation;
 mod record;
 #[cfg(feature = "server")]
 pub mod server;
+mod shared;
 pub mod sink;
 pub mod sync;
 #[cfg(feature = "tokio")]
@@ -87,11 +88,12 @@ pub mod thread;
 pub mod time;
 pub mod track;
 
-pub use client::{Client, FlushError, ShutdownReport, StartError, Stats};
+pub use client::{Client, FlushError, ShutdownReport, StartError};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use context::{Context, Entered};
 pub use future::FutureExt;
 pub use names::{intern, text, IntoName};
+pub use shared::Stats;
 pub use track::*;
 
 /// The race report [`Analysis::report`](analysis::Analysis::report) returns, nameable without a

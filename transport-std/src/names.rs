@@ -229,6 +229,19 @@ impl fmt::Write for StackText {
     }
 }
 
+/// `GET`, `POST`… as `'static` names without interning; other methods (they come from the
+/// network) go into the text table, never the name table.
+pub(crate) fn method_name(method: &str) -> &'static str {
+    const METHODS: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    METHODS
+        .iter()
+        .find(|m| m.eq_ignore_ascii_case(method))
+        .copied()
+        .unwrap_or_else(|| symbol(method).map_or(OVERFLOW_NAME, Symbol::as_str))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

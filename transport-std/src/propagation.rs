@@ -93,7 +93,8 @@ use raceway_core::Kind;
 use raceway_transport_http::{exchange_event_id, ExchangeEnd, MAX_PARENT_DEPTH};
 use serde::{Deserialize, Serialize};
 
-use crate::context::Context;
+use crate::context::{Context, Trace};
+use crate::ids::span_number;
 
 /// Name of the Raceway clock header, lowercase as it is sent.
 pub const RACEWAY_CLOCK_HEADER: &str = "raceway-clock";
@@ -273,6 +274,26 @@ impl Incoming {
     /// Whether the trace came from another service.
     pub fn is_distributed(&self) -> bool {
         self.distributed
+    }
+
+    /// The trace these headers continue, with the caller's clock components interned (those
+    /// the name table has no room for are left out).
+    pub(crate) fn trace(&self) -> Trace {
+        let mut remote_clock = Vec::new();
+        for (component, counter) in self.clock() {
+            if let Some(symbol) = crate::names::symbol(component) {
+                remote_clock.push((symbol, *counter));
+            }
+        }
+        Trace {
+            trace_id: self.trace_id(),
+            span_id: self.span_id(),
+            upstream: self.upstream_span().map(str::to_owned),
+            flags: self.flags(),
+            state: self.trace_state().cloned().unwrap_or_default(),
+            remote_clock,
+            distributed: self.is_distributed(),
+        }
     }
 }
 
@@ -573,11 +594,6 @@ impl fmt::Debug for OutboundCall {
     }
 }
 
-/// A span id as the number events carry.
-pub(crate) fn span_number(span: SpanId) -> u64 {
-    u64::from_be_bytes(span.to_bytes())
-}
-
 impl Context {
     /// Writes [`RACEWAY_EVENT_HEADER`] into a response's `headers`: it names the inbound
     /// response event this context records next (with
@@ -621,7 +637,7 @@ impl Context {
         write_headers(self, span, headers);
         self.record_at(
             Kind::HttpRequest {
-                method: crate::track::method_name(method),
+                method: crate::names::method_name(method),
                 url: crate::names::text(url),
                 direction: Direction::Outbound,
                 span: span_number(span),

@@ -58,7 +58,7 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use raceway_core::event::{Direction, FenceOrdering};
-use raceway_core::{Access, Kind, LockKind, Name, Symbol, Value};
+use raceway_core::{Access, Kind, LockKind, Name, Value};
 
 use crate::context::{record_current, with_current, Context};
 use crate::names::{text, IntoName};
@@ -75,21 +75,6 @@ fn state_change(variable: Name, access: Access, old: Value, new: Value) -> Kind 
 /// Saturating nanoseconds of a duration.
 fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// `GET`, `POST`… as `'static` names without interning; other methods (they come from the
-/// network) go into the text table, never the name table.
-pub(crate) fn method_name(method: &str) -> &'static str {
-    const METHODS: [&str; 9] = [
-        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    METHODS
-        .iter()
-        .find(|m| m.eq_ignore_ascii_case(method))
-        .copied()
-        .unwrap_or_else(|| {
-            crate::names::symbol(method).map_or(crate::names::OVERFLOW_NAME, Symbol::as_str)
-        })
 }
 
 macro_rules! tracking {
@@ -450,7 +435,7 @@ impl Context {
 
     fn span_for(&self, direction: Direction) -> u64 {
         match direction {
-            Direction::Inbound => crate::propagation::span_number(self.span_id()),
+            Direction::Inbound => crate::ids::span_number(self.span_id()),
             Direction::Outbound => 0,
         }
     }
@@ -463,7 +448,7 @@ impl Context {
         location: &'static Location<'static>,
     ) {
         let kind = Kind::HttpRequest {
-            method: method_name(method),
+            method: crate::names::method_name(method),
             url: text(url),
             direction,
             span: self.span_for(direction),

@@ -1,0 +1,324 @@
+//! The single consumer of the lanes: the happens-before merge that the [lanes' module
+//! docs](super) argue for, and the bookkeeping that hands read slots back to their producers.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{LaneSlot, Lanes, Mark};
+use crate::event::Event;
+use crate::sync::Ordering;
+
+/// The consumer tells a lane's producer how far it has read at least this often (in events).
+const PUBLISH_EVERY: usize = 32;
+
+/// The consumer's view of one lane.
+struct Cursor {
+    head: usize,
+    /// How far the producer has been told the consumer read.
+    published: usize,
+    /// How far this visit of the lane may read (the tail read on arrival).
+    end: usize,
+    /// While a global event waits: how far the lane must be emptied before it.
+    limit: usize,
+    slots: *const LaneSlot,
+}
+
+impl Cursor {
+    /// Whether this visit may read another event. `end` can lag behind `head`: a limit set
+    /// before the waiting global event was taken.
+    fn has_more(&self) -> bool {
+        self.end.wrapping_sub(self.head) as isize > 0
+    }
+}
+
+/// What the consumer found when it looked for the next ticket.
+enum Seek {
+    /// At the head of this lane.
+    Found(usize),
+    /// Not at any lane's head, but a plain event is: it was published after the last look.
+    Plain,
+    /// Nowhere yet: its producer is between taking the ticket and publishing the event, or
+    /// nothing more is recorded.
+    NotYet,
+}
+
+/// The single consumer of a [`Lanes`]: yields events in an order that respects happens-before
+/// (see the [module docs](super)), with loss markers, and stops when nothing more is visible.
+pub struct LanesConsumer<'a> {
+    lanes: &'a Lanes,
+    next_ticket: u64,
+    /// One per lane in use, added as lanes come into use.
+    cursors: Vec<Cursor>,
+    /// A lane's progress is published whenever its head is a multiple of this plus one.
+    publish_mask: usize,
+    /// The lane being read.
+    current: usize,
+    /// The lane whose head holds `next_ticket`, once found.
+    waiting: Option<usize>,
+    drained: u64,
+}
+
+impl fmt::Debug for LanesConsumer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LanesConsumer")
+            .field("next_ticket", &self.next_ticket)
+            .field("drained", &self.drained)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> LanesConsumer<'a> {
+    /// The consumer of `lanes`, if no other consumer exists right now: see [`Lanes::consumer`].
+    pub(super) fn new(lanes: &'a Lanes) -> Option<Self> {
+        lanes
+            .totals
+            .taken
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        let mut consumer = LanesConsumer {
+            lanes,
+            next_ticket: lanes.totals.next_ticket.load(Ordering::Acquire),
+            cursors: Vec::new(),
+            publish_mask: (lanes.capacity / 4).clamp(1, PUBLISH_EVERY) - 1,
+            current: 0,
+            waiting: None,
+            drained: lanes.totals.drained.load(Ordering::Acquire),
+        };
+        consumer.in_use();
+        Some(consumer)
+    }
+
+    /// The next event or loss marker, or `None` if nothing more can be emitted yet.
+    pub fn pop(&mut self) -> Option<Event> {
+        // The common case: the lane being read has more plain events in this visit.
+        if self.waiting.is_none() {
+            if let Some(event) = self.plain_head(self.current) {
+                return Some(event);
+            }
+        }
+        loop {
+            if let Some(lane) = self.waiting {
+                if let Some(event) = self.next_plain(true) {
+                    return Some(event);
+                }
+                self.waiting = None;
+                self.next_ticket += 1;
+                return Some(self.take_head(lane));
+            }
+            if let Some(event) = self.next_plain(false) {
+                return Some(event);
+            }
+            match self.find_next_ticket() {
+                Seek::Found(lane) => self.waiting = Some(lane),
+                // Published since the last look: take it first.
+                Seek::Plain => {}
+                Seek::NotYet => {
+                    self.publish_all();
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Whether this consumer has taken everything up to `mark`.
+    pub fn reached(&self, mark: &Mark) -> bool {
+        mark.0.iter().enumerate().all(|(index, &tail)| {
+            let head = match self.cursors.get(index) {
+                Some(cursor) => cursor.head,
+                // Not read by this consumer yet: what earlier consumers published is exact.
+                None => self.lanes.lanes[index]
+                    .consumer
+                    .head
+                    .load(Ordering::Acquire),
+            };
+            tail.wrapping_sub(head) as isize <= 0
+        })
+    }
+
+    /// How many lanes are in use, with a cursor for each.
+    fn in_use(&mut self) -> usize {
+        let in_use = self.lanes.in_use.load(Ordering::Acquire);
+        for lane in &self.lanes.lanes[self.cursors.len()..in_use] {
+            let head = lane.consumer.head.load(Ordering::Acquire);
+            self.cursors.push(Cursor {
+                head,
+                published: head,
+                end: head,
+                limit: head,
+                slots: core::ptr::null(),
+            });
+        }
+        in_use
+    }
+
+    /// A visible plain event or loss marker from any lane, read lane after lane: each visit
+    /// reads up to the tail seen on arrival (or up to `limit` while a global event waits).
+    fn next_plain(&mut self, up_to_limit: bool) -> Option<Event> {
+        let in_use = self.in_use();
+        if self.current >= in_use {
+            self.current = 0;
+        }
+        for _ in 0..=in_use {
+            if let Some(event) = self.plain_head(self.current) {
+                return Some(event);
+            }
+            self.publish(self.current);
+            self.current = (self.current + 1) % in_use;
+            let lane = &self.lanes.lanes[self.current];
+            let cursor = &mut self.cursors[self.current];
+            cursor.end = if up_to_limit {
+                cursor.limit
+            } else {
+                lane.producer.tail.load(Ordering::Acquire)
+            };
+        }
+        None
+    }
+
+    /// Lane `index`'s loss marker if it is due, else its head event if this visit may read it
+    /// and it is plain.
+    #[inline]
+    fn plain_head(&mut self, index: usize) -> Option<Event> {
+        let head = self.cursors[index].head;
+        if let Some(marker) = self.lanes.lanes[index].losses.marker(head) {
+            return Some(marker);
+        }
+        if !self.cursors[index].has_more() {
+            return None;
+        }
+        let slot = self.slot(index);
+        // SAFETY: published (head < tail seen with Acquire) and not yet handed back.
+        if slot.ticket.with(|cell| unsafe { *cell }) != 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        let event = slot.event.with(|cell| unsafe { (*cell).assume_init() });
+        self.advance(index);
+        Some(event)
+    }
+
+    /// The lane whose head holds the next ticket, with every lane's limit set to what is
+    /// visible now.
+    fn find_next_ticket(&mut self) -> Seek {
+        let in_use = self.in_use();
+        let mut plain = false;
+        let found = (0..in_use).find(|&index| {
+            let tail = self.lanes.lanes[index]
+                .producer
+                .tail
+                .load(Ordering::Acquire);
+            self.cursors[index].end = tail;
+            if self.cursors[index].head == tail {
+                return false;
+            }
+            let ticket = self.ticket_at(index);
+            plain |= ticket == 0;
+            ticket == self.next_ticket
+        });
+        let Some(found) = found else {
+            return if plain { Seek::Plain } else { Seek::NotYet };
+        };
+        // Everything published before the global event was is visible now: bound it, so that a
+        // busy lane can't keep the global event waiting. That includes lanes first leased after
+        // `in_use` was read above, by a thread the global event's producer synchronised with.
+        let in_use = self.in_use();
+        for (lane, cursor) in self.lanes.lanes[..in_use]
+            .iter()
+            .zip(self.cursors.iter_mut())
+        {
+            cursor.limit = lane.producer.tail.load(Ordering::Acquire);
+        }
+        self.cursors[found].limit = self.cursors[found].head;
+        Seek::Found(found)
+    }
+
+    fn slots(&mut self, index: usize) -> *const LaneSlot {
+        let cursor = &mut self.cursors[index];
+        if cursor.slots.is_null() {
+            cursor.slots = self.lanes.lanes[index]
+                .producer
+                .slots
+                .load(Ordering::Acquire);
+        }
+        cursor.slots
+    }
+
+    /// The ticket of lane `index`'s head event, which must be published.
+    fn ticket_at(&mut self, index: usize) -> u64 {
+        let slot = self.slot(index);
+        // SAFETY: published (head < tail seen with Acquire) and not yet handed back.
+        slot.ticket.with(|cell| unsafe { *cell })
+    }
+
+    #[inline]
+    fn slot(&mut self, index: usize) -> &'a LaneSlot {
+        let slots = self.slots(index);
+        let position = self.cursors[index].head & (self.lanes.capacity - 1);
+        // SAFETY: the lane has been used, so its slots are allocated, `capacity` of them.
+        unsafe { &*slots.add(position) }
+    }
+
+    /// Takes lane `index`'s head event, which must be published.
+    fn take_head(&mut self, index: usize) -> Event {
+        let slot = self.slot(index);
+        // SAFETY: published (Release/Acquire on the tail) and not yet handed back.
+        let event = slot.event.with(|cell| unsafe { (*cell).assume_init() });
+        self.advance(index);
+        event
+    }
+
+    /// Hands lane `index`'s head slot back to its producer.
+    #[inline]
+    fn advance(&mut self, index: usize) {
+        let cursor = &mut self.cursors[index];
+        cursor.head = cursor.head.wrapping_add(1);
+        self.drained += 1;
+        if cursor.head & self.publish_mask == 0 {
+            self.publish(index);
+        }
+    }
+
+    /// Tells lane `index`'s producer (and [`Lanes::stats`]) how far the consumer has read.
+    /// Done every [`PUBLISH_EVERY`] events (a quarter of a small lane), when leaving a lane and
+    /// when stopping, not on every event: a producer whose lane is nearly full reads it, and a
+    /// store per event would pull that line back and forth.
+    fn publish(&mut self, index: usize) {
+        let cursor = &mut self.cursors[index];
+        if cursor.published != cursor.head {
+            cursor.published = cursor.head;
+            self.lanes.lanes[index]
+                .consumer
+                .head
+                .store(cursor.head, Ordering::Release);
+            self.lanes
+                .totals
+                .drained
+                .store(self.drained, Ordering::Release);
+        }
+    }
+
+    fn publish_all(&mut self) {
+        for index in 0..self.cursors.len() {
+            self.publish(index);
+        }
+    }
+}
+
+impl Iterator for LanesConsumer<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        self.pop()
+    }
+}
+
+impl Drop for LanesConsumer<'_> {
+    fn drop(&mut self) {
+        self.publish_all();
+        let totals = &self.lanes.totals;
+        totals
+            .next_ticket
+            .store(self.next_ticket, Ordering::Release);
+        totals.taken.store(0, Ordering::Release);
+    }
+}
