@@ -3,16 +3,10 @@
 //! before everything that took the lock after it, also where the later access holds no lock.
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, LockKind, Name, ThreadId, Value};
+use raceway_core::{Event, Kind, LockKind, Name, ThreadId};
 
-fn write(variable: Name) -> Kind {
-    Kind::StateChange {
-        variable,
-        access: Access::Write,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::write;
 
 #[test]
 fn a_holder_shed_from_a_lock_clock_stays_ordered() {
@@ -25,7 +19,7 @@ fn a_holder_shed_from_a_lock_clock_stays_ordered() {
         analyzer.observe(&Event::new(0, ThreadId::from_raw(thread), kind));
     };
     let (bystander, later) = (1, 2);
-    record(bystander, write("bystander.started".into()));
+    record(bystander, write("bystander.started"));
 
     for request in 0..LOCKS * ROUNDS {
         let (thread, lock) = (10 + request, lock_name(request % LOCKS));
@@ -35,7 +29,7 @@ fn a_holder_shed_from_a_lock_clock_stays_ordered() {
             write(Name::forgotten(u64::from(1_000 + request % LOCKS))),
         );
         if request == 0 {
-            record(thread, write("x".into()));
+            record(thread, write("x"));
         }
         record(thread, Kind::LockRelease { lock, lock_kind });
         record(thread, Kind::ThreadEnd);
@@ -57,9 +51,9 @@ fn a_holder_shed_from_a_lock_clock_stays_ordered() {
             lock_kind,
         },
     );
-    record(later, write("x".into()));
+    record(later, write("x"));
     // A thread that no lock orders writes `x` too: the one race.
-    record(bystander, write("x".into()));
+    record(bystander, write("x"));
 
     let report = analyzer.report();
     assert_eq!(report.races.len(), 1, "{report}");

@@ -4,16 +4,10 @@
 //! for "made under the lock".
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
+use raceway_core::{Event, Kind, LockKind, ThreadId};
 
-fn write(variable: &'static str) -> Kind {
-    Kind::StateChange {
-        variable: variable.into(),
-        access: Access::Write,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::write;
 
 #[test]
 fn a_lock_released_in_another_context_orders_only_what_came_before() {

@@ -224,3 +224,13 @@ pub struct Child<'scope> {
     pub thread: ThreadId,
     handle: ScopedJoinHandle<'scope, ()>,
 }
+
+/// A plain write of `variable`, for tests that build event streams by hand.
+pub fn write(variable: impl Into<raceway_core::Name>) -> Kind {
+    Kind::StateChange {
+        variable: variable.into(),
+        access: Access::Write,
+        old: Value::None,
+        new: Value::I64(1),
+    }
+}
