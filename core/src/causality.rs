@@ -380,9 +380,10 @@ impl<const N: usize> HappensBefore<N> {
                 clock.join(&state_of_lock.write);
                 if lock_kind.is_exclusive() {
                     clock.join(&state_of_lock.read);
-                    let again = state.held.iter().any(|&(held, _)| held == lock.id());
+                    // A stamp of an earlier hold of this lock (let go elsewhere) ends here.
+                    state.held.retain(|&(held, _)| held != lock.id());
                     if let Some(hand_over) = state_of_lock.next_hand_over() {
-                        if !again && state.held.len() < MAX_HELD {
+                        if state.held.len() < MAX_HELD {
                             state.held.push((lock.id(), hand_over));
                         }
                     }
@@ -399,17 +400,20 @@ impl<const N: usize> HappensBefore<N> {
                     let lock = state_of_lock;
                     lock.write.clone_from(clock);
                     lock.read = VectorClock::new();
-                    match state.held.iter().rposition(|&(held, _)| held == id) {
-                        Some(at) => drop(state.held.remove(at)),
+                    let this_hold = (id, lock.next_hand_over());
+                    let own = state
+                        .held
+                        .iter()
+                        .any(|&(held, stamp)| (held, Some(stamp)) == this_hold);
+                    state.held.retain(|&(held, _)| held != id);
+                    if !own {
                         // Held by another run (a guard sent elsewhere), or its acquire was not
                         // seen: the holder's stamps promise an order this release does not give,
                         // so the count they name is never published. A fresh component takes
                         // over.
-                        None => {
-                            self.locks_seen += 1;
-                            lock.component = Incarnation::of_lock(self.locks_seen);
-                            lock.hand_overs = 0;
-                        }
+                        self.locks_seen += 1;
+                        lock.component = Incarnation::of_lock(self.locks_seen);
+                        lock.hand_overs = 0;
                     }
                     if let Some(hand_over) = lock.next_hand_over() {
                         lock.hand_overs = hand_over.tick;
