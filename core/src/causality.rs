@@ -249,11 +249,10 @@ struct LockState<const N: usize> {
 
 impl<const N: usize> LockState<N> {
     fn new(locks_seen: &mut u64) -> Self {
-        *locks_seen += 1;
         LockState {
             write: VectorClock::new(),
             read: VectorClock::new(),
-            component: Incarnation::of_lock(*locks_seen),
+            component: lock_component(locks_seen),
             hand_overs: 0,
             counted: false,
             shed_above: LOCK_CLOCK_ROOM,
@@ -267,6 +266,12 @@ impl<const N: usize> LockState<N> {
             tick: self.hand_overs + 1,
         })
     }
+}
+
+/// A lock component never handed out before.
+fn lock_component(locks_seen: &mut u64) -> Incarnation {
+    *locks_seen += 1;
+    Incarnation::of_lock(*locks_seen)
 }
 
 /// Whether all of a run's points were made under one lock hand-over.
@@ -393,26 +398,26 @@ impl<const N: usize> HappensBefore<N> {
             Kind::LockRelease { lock, lock_kind } => {
                 let id = lock.id();
                 let locks_seen = &mut self.locks_seen;
-                let (state_of_lock, _) = self
+                let (lock, _) = self
                     .locks
                     .get_or_insert_with(id, || LockState::new(locks_seen));
+                let this_hold = (id, lock.next_hand_over());
+                let own = state
+                    .held
+                    .iter()
+                    .any(|&(held, stamp)| (held, Some(stamp)) == this_hold);
+                // Whatever the kind of release (an exclusive hold may be let go as a shared
+                // one), this run's events from now on are not under the lock.
+                state.held.retain(|&(held, _)| held != id);
                 if lock_kind.is_exclusive() {
-                    let lock = state_of_lock;
                     lock.write.clone_from(clock);
                     lock.read = VectorClock::new();
-                    let this_hold = (id, lock.next_hand_over());
-                    let own = state
-                        .held
-                        .iter()
-                        .any(|&(held, stamp)| (held, Some(stamp)) == this_hold);
-                    state.held.retain(|&(held, _)| held != id);
                     if !own {
                         // Held by another run (a guard sent elsewhere), or its acquire was not
                         // seen: the holder's stamps promise an order this release does not give,
                         // so the count they name is never published. A fresh component takes
                         // over.
-                        self.locks_seen += 1;
-                        lock.component = Incarnation::of_lock(self.locks_seen);
+                        lock.component = lock_component(&mut self.locks_seen);
                         lock.hand_overs = 0;
                     }
                     if let Some(hand_over) = lock.next_hand_over() {
@@ -422,13 +427,9 @@ impl<const N: usize> HappensBefore<N> {
                         shed_holders(lock, &self.retirable);
                     }
                 } else {
-                    // An exclusive hold let go as a shared one: the next exclusive holder still
-                    // learns everything before it (through the read clock), but this run's
-                    // events from now on are not under the lock.
-                    state.held.retain(|&(held, _)| held != id);
-                    state_of_lock.read.join(clock);
-                    if state_of_lock.read.wants_retiring() {
-                        retire(&mut state_of_lock.read, &self.retirable);
+                    lock.read.join(clock);
+                    if lock.read.wants_retiring() {
+                        retire(&mut lock.read, &self.retirable);
                     }
                 }
             }
@@ -578,11 +579,6 @@ impl<const N: usize> HappensBefore<N> {
     /// How many runs of logical threads the stream has had so far.
     pub fn threads_seen(&self) -> u64 {
         self.next_incarnation - 1
-    }
-
-    /// How many locks the replay gave a component of their own (see [`Incarnation::of_lock`]).
-    pub fn locks_seen(&self) -> u64 {
-        self.locks_seen
     }
 
     /// How many threads are live (started and not ended): what the replay's memory follows.
