@@ -1,6 +1,6 @@
 //! The drain's encoding step: core events to the Raceway server's JSON, on one thread.
 //!
-//! * `drain/encode_json` — [`Encoder::encode`] over a realistic stream (four logical threads
+//! * `drain/encode_json` — [`JsonEncoder::encode`] over a realistic stream (four logical threads
 //!   taking turns on a lock, state changes with old and new values, function calls), batches
 //!   of 100 handed out and dropped. Counts include ids, timestamps, vector clocks (the
 //!   happens-before replay), lock sets and batching.
@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use raceway_core::event::{Access, Event, Kind, LockKind, ThreadId, Value};
-use raceway_transport_http::{Encoder, EncoderConfig};
+use raceway_transport_http::{JsonEncoder, JsonEncoderConfig};
 
 const EVENTS: usize = 10_000;
 const T0: u64 = 1_795_709_498_000_000_000;
@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("drain");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("encode_json", |b| {
-        let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-4242"));
+        let mut encoder = JsonEncoder::new(JsonEncoderConfig::new("bank", "host-4242"));
         b.iter(|| {
             for event in &events {
                 if let Some(batch) = encoder.encode(event).batch {

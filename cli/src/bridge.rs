@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! reader thread ──chunks──▶ main loop ──batches──▶ delivery thread ──HTTP──▶ server
-//!  (blocking read)           decode, analyze,        Client::deliver,
+//!  (blocking read)           decode, analyze,        HttpClient::deliver,
 //!                            save, encode, counters  bounded by --timeout
 //! ```
 //!
@@ -27,7 +27,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use raceway_analyze::Analyzer;
 use raceway_core::event::{Event, Kind, Site};
-use raceway_transport_http::{Batch, Client, ClientConfig, DeliveryError, Encoder, EncoderConfig};
+use raceway_transport_http::{
+    Batch, DeliveryError, HttpClient, HttpClientConfig, JsonEncoder, JsonEncoderConfig,
+};
 use raceway_transport_uart::capture;
 use raceway_transport_uart::decoder::{Item, Skipped};
 
@@ -435,7 +437,7 @@ impl Save {
 /// Encodes events into batches and hands them to the delivery thread.
 struct Forwarder {
     server: String,
-    encoder: Encoder,
+    encoder: JsonEncoder,
     queue: Option<SyncSender<Batch>>,
     delivery: Arc<Delivery>,
     thread: Option<JoinHandle<()>>,
@@ -447,7 +449,7 @@ struct Forwarder {
 
 /// State shared with the delivery thread.
 struct Delivery {
-    client: Client,
+    client: HttpClient,
     /// Set once a batch could not be delivered in time or the key was refused.
     gave_up: AtomicBool,
     /// Events never handed to the client because forwarding had stopped.
@@ -468,18 +470,18 @@ impl Forwarder {
         server: &str,
         clock_hz: Arc<AtomicU32>,
     ) -> Result<Self, String> {
-        let mut config = ClientConfig::new(server);
+        let mut config = HttpClientConfig::new(server);
         config.api_key = options.api_key.clone();
         config.max_retry_time = options.timeout;
         config.request_timeout = config.request_timeout.min(options.timeout);
         config.connect_timeout = config.connect_timeout.min(options.timeout);
-        let client = Client::new(config).map_err(|error| format!("{error}: {server}"))?;
+        let client = HttpClient::new(config).map_err(|error| format!("{error}: {server}"))?;
 
         let start = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_nanos() as u64);
         let mut encoder_config =
-            EncoderConfig::new(options.service_name.as_str(), options.instance_id.as_str());
+            JsonEncoderConfig::new(options.service_name.as_str(), options.instance_id.as_str());
         encoder_config.time_to_unix_nanos = Arc::new(move |time| {
             device_time_to_unix_nanos(time, clock_hz.load(Ordering::Relaxed), start)
         });
@@ -503,7 +505,7 @@ impl Forwarder {
             .map_err(|error| format!("cannot start the delivery thread: {error}"))?;
         Ok(Forwarder {
             server: server.to_owned(),
-            encoder: Encoder::new(encoder_config),
+            encoder: JsonEncoder::new(encoder_config),
             queue: Some(queue),
             delivery,
             thread: Some(thread),

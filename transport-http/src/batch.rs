@@ -1,7 +1,7 @@
 //! Request bodies: `{"events":[…]}` holding whole encoded events, never over the server's limit.
 //!
-//! A [`Batch`] is built by the [`Encoder`](crate::Encoder) and consumed by the
-//! [`Client`](crate::Client). It remembers where each event starts, so a batch the server finds
+//! A [`Batch`] is built by the [`JsonEncoder`](crate::JsonEncoder) and consumed by the
+//! [`HttpClient`](crate::HttpClient). It remembers where each event starts, so a batch the server finds
 //! too large (413) can be split in halves without re-encoding anything.
 //!
 //! # Examples

@@ -1,6 +1,6 @@
 //! Delivery: `POST {server}/events` with blocking `ureq`, every answer of the server handled.
 //!
-//! [`Client::deliver`] sends one [`Batch`] and returns when every event in it has an outcome
+//! [`HttpClient::deliver`] sends one [`Batch`] and returns when every event in it has an outcome
 //! or the caller's deadline has passed. It never blocks past the deadline.
 //!
 //! | answer | what happens | counted as |
@@ -10,15 +10,15 @@
 //! | 400, 415, 422 | an encoding bug: the server's message is logged with `log::error!`, never resent | `rejected` |
 //! | 401, 403 | one `log::error!` naming the API key; this client stops sending for good | `dropped` |
 //! | 413 | the batch is split in halves, each sent again (a single event: rejected) | by outcome |
-//! | 408, 429, 5xx, timeouts, connection errors | retried with exponential backoff and full jitter, honouring `Retry-After` seconds, up to [`ClientConfig::max_attempts`] and [`ClientConfig::max_retry_time`] | `retries`; `dropped` when out of attempts or time |
+//! | 408, 429, 5xx, timeouts, connection errors | retried with exponential backoff and full jitter, honouring `Retry-After` seconds, up to [`HttpClientConfig::max_attempts`] and [`HttpClientConfig::max_retry_time`] | `retries`; `dropped` when out of attempts or time |
 //! | anything else | logged, not resent | `dropped` |
 //!
-//! So every event handed to [`Client::deliver`] ends up in exactly one of `sent`,
+//! So every event handed to [`HttpClient::deliver`] ends up in exactly one of `sent`,
 //! `server_dropped`, `rejected` and `dropped` ([`DeliveryStats`]).
 //!
 //! A 206, a 429, a 5xx or a failed connection also holds back the client's next request,
-//! whatever batch it carries ([`Client::resume_at`]): the server said it is overloaded or
-//! away. [`Client::attempt`] makes one request and leaves the retrying to the caller, for a
+//! whatever batch it carries ([`HttpClient::resume_at`]): the server said it is overloaded or
+//! away. [`HttpClient::attempt`] makes one request and leaves the retrying to the caller, for a
 //! caller that keeps undelivered batches in a retry buffer of its own.
 //!
 //! # The API key
@@ -31,16 +31,16 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
-//! use raceway_transport_http::{ApiKey, Batch, Client, ClientConfig};
+//! use raceway_transport_http::{ApiKey, Batch, HttpClient, HttpClientConfig};
 //!
-//! let mut config = ClientConfig::new("http://localhost:8080");
+//! let mut config = HttpClientConfig::new("http://localhost:8080");
 //! config.api_key = Some(ApiKey::new("secret-key")?);
-//! let client = Client::new(config)?;
+//! let client = HttpClient::new(config)?;
 //!
 //! let report = client.deliver(Batch::new(), Instant::now() + Duration::from_secs(5));
 //! assert!(report.error.is_none());
 //! println!("{:?}", client.stats());
-//! # Ok::<(), raceway_transport_http::ConfigError>(())
+//! # Ok::<(), raceway_transport_http::HttpConfigError>(())
 //! ```
 
 use std::fmt;
@@ -58,7 +58,7 @@ const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 /// Where and how to deliver.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct ClientConfig {
+pub struct HttpClientConfig {
     /// The server's base URL, e.g. `http://localhost:8080`; events go to `{server_url}/events`.
     pub server_url: String,
     /// Sent as `Authorization: Bearer <key>` when set.
@@ -80,11 +80,11 @@ pub struct ClientConfig {
     pub root_certificates_pem: Option<Vec<u8>>,
 }
 
-impl ClientConfig {
+impl HttpClientConfig {
     /// Defaults: no key, 10 s per request (3 s to connect), 8 attempts, backoff from 100 ms
     /// up to 5 s, at most 30 s of retrying per batch.
     pub fn new(server_url: impl Into<String>) -> Self {
-        ClientConfig {
+        HttpClientConfig {
             server_url: server_url.into(),
             api_key: None,
             request_timeout: Duration::from_secs(10),
@@ -101,7 +101,7 @@ impl ClientConfig {
 /// A configuration that cannot work; each variant says what to fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum HttpConfigError {
     /// The server URL is not `http://host[:port][/path]` (or `https://` with the `tls`
     /// feature); user info, queries and fragments are not allowed. Holds the reason.
     InvalidUrl(String),
@@ -115,24 +115,24 @@ pub enum ConfigError {
     RootCertificates(String),
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for HttpConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::InvalidUrl(reason) => write!(f, "invalid Raceway server URL: {reason}"),
-            ConfigError::TlsNotEnabled => f.write_str(
+            HttpConfigError::InvalidUrl(reason) => write!(f, "invalid Raceway server URL: {reason}"),
+            HttpConfigError::TlsNotEnabled => f.write_str(
                 "the Raceway server URL is https:// but raceway-transport-http was built without its `tls` feature",
             ),
-            ConfigError::InvalidApiKey => f.write_str(
+            HttpConfigError::InvalidApiKey => f.write_str(
                 "invalid Raceway API key: it must be non-empty visible ASCII (check RACEWAY_API_KEY)",
             ),
-            ConfigError::RootCertificates(reason) => {
+            HttpConfigError::RootCertificates(reason) => {
                 write!(f, "unusable TLS root certificates: {reason}")
             }
         }
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for HttpConfigError {}
 
 /// Why (part of) a batch was not delivered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,7 +202,7 @@ impl fmt::Display for DeliveryError {
 
 impl std::error::Error for DeliveryError {}
 
-/// What became of one batch handed to [`Client::deliver`].
+/// What became of one batch handed to [`HttpClient::deliver`].
 ///
 /// `events == sent + server_dropped + rejected + dropped`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -250,7 +250,7 @@ impl DeliveryReport {
 
 /// Totals over every delivery of a client, readable at any time from any thread.
 ///
-/// Every event passed to [`Client::deliver`] is counted once in `sent`, `server_dropped`,
+/// Every event passed to [`HttpClient::deliver`] is counted once in `sent`, `server_dropped`,
 /// `rejected` or `dropped`, once its delivery has returned.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -279,16 +279,16 @@ struct Counters {
     requests: AtomicU64,
 }
 
-/// What one request made of a batch: see [`Client::attempt`].
+/// What one request made of a batch: see [`HttpClient::attempt`].
 #[derive(Debug)]
 pub enum Attempt {
     /// Every event of the batch has its outcome, counted in the report and in
-    /// [`Client::stats`].
+    /// [`HttpClient::stats`].
     Done(DeliveryReport),
     /// The server found the batch too large (413): send these halves instead, the first first.
     Split(Batch, Batch),
     /// A retriable failure (408, 429, 5xx, a timeout, a refused or cut connection): send the
-    /// same batch again, not before [`Client::resume_at`].
+    /// same batch again, not before [`HttpClient::resume_at`].
     Retry {
         /// The batch, unchanged.
         batch: Batch,
@@ -308,18 +308,18 @@ struct Pace {
 
 /// TLS that trusts exactly the certificates in `pem`.
 #[cfg(feature = "tls")]
-fn trusting(pem: &[u8]) -> Result<ureq::tls::TlsConfig, ConfigError> {
+fn trusting(pem: &[u8]) -> Result<ureq::tls::TlsConfig, HttpConfigError> {
     use ureq::tls::{PemItem, RootCerts, TlsConfig};
     let mut roots = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         match item {
             Ok(PemItem::Certificate(certificate)) => roots.push(certificate),
             Ok(_) => {}
-            Err(e) => return Err(ConfigError::RootCertificates(e.to_string())),
+            Err(e) => return Err(HttpConfigError::RootCertificates(e.to_string())),
         }
     }
     if roots.is_empty() {
-        return Err(ConfigError::RootCertificates(
+        return Err(HttpConfigError::RootCertificates(
             "no PEM certificate found".to_owned(),
         ));
     }
@@ -343,20 +343,20 @@ enum Answer {
 
 /// Delivers batches to one Raceway server. `Send + Sync`: share it by reference or `Arc`;
 /// [`stats`](Self::stats) may be read while another thread delivers.
-pub struct Client {
+pub struct HttpClient {
     agent: ureq::Agent,
     endpoint: String,
     authorization: Option<String>,
-    config: ClientConfig,
+    config: HttpClientConfig,
     stopped: AtomicBool,
     counters: Counters,
     pace: Mutex<Pace>,
     rng: Mutex<Rng>,
 }
 
-impl fmt::Debug for Client {
+impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("HttpClient")
             .field("endpoint", &self.endpoint)
             .field("config", &self.config)
             .field("stopped", &self.stopped.load(Ordering::Relaxed))
@@ -365,9 +365,9 @@ impl fmt::Debug for Client {
     }
 }
 
-impl Client {
+impl HttpClient {
     /// A client for `config.server_url`, or what is wrong with the configuration.
-    pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: HttpClientConfig) -> Result<Self, HttpConfigError> {
         let endpoint = endpoint(&config.server_url)?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -387,7 +387,7 @@ impl Client {
             .api_key
             .as_ref()
             .map(|key| format!("Bearer {}", key.expose()));
-        Ok(Client {
+        Ok(HttpClient {
             agent,
             endpoint,
             authorization,
@@ -733,11 +733,11 @@ fn parse_partial(body: &str, events: usize) -> Option<usize> {
 }
 
 /// `{server_url}/events`, checked.
-fn endpoint(server_url: &str) -> Result<String, ConfigError> {
+fn endpoint(server_url: &str) -> Result<String, HttpConfigError> {
     let url = ServerUrl::parse(server_url)
-        .map_err(|reason| ConfigError::InvalidUrl(reason.to_string()))?;
+        .map_err(|reason| HttpConfigError::InvalidUrl(reason.to_string()))?;
     if url.is_https() && !cfg!(feature = "tls") {
-        return Err(ConfigError::TlsNotEnabled);
+        return Err(HttpConfigError::TlsNotEnabled);
     }
     Ok(url.events_endpoint())
 }
@@ -762,7 +762,7 @@ mod tests {
         assert!(endpoint("http://h/?q=1").is_err());
         assert!(endpoint("not a url").is_err());
         if !cfg!(feature = "tls") {
-            assert_eq!(endpoint("https://h"), Err(ConfigError::TlsNotEnabled));
+            assert_eq!(endpoint("https://h"), Err(HttpConfigError::TlsNotEnabled));
         }
     }
 

@@ -1,7 +1,7 @@
 //! The stream encoder: core events in ring order in, the Raceway server's JSON events out,
 //! packed into [`Batch`]es that respect the server's limits.
 //!
-//! [`Encoder::encode`] takes each event exactly in the order the ring hands them out, because
+//! [`JsonEncoder::encode`] takes each event exactly in the order the ring hands them out, because
 //! the encoder replays happens-before ([`HappensBefore`]) and keeps per-thread state as it goes:
 //!
 //! * **ids and parents**: every wire event gets a random UUID v4 `id`, except the two ends of
@@ -93,9 +93,9 @@
 //!
 //! ```
 //! use raceway_core::{Access, Event, Kind, ThreadId, Value};
-//! use raceway_transport_http::{Encoder, EncoderConfig, Fate};
+//! use raceway_transport_http::{JsonEncoder, JsonEncoderConfig, Fate};
 //!
-//! let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-4242"));
+//! let mut encoder = JsonEncoder::new(JsonEncoderConfig::new("bank", "host-4242"));
 //! let write = Kind::StateChange {
 //!     variable: "accounts.alice.balance".into(),
 //!     access: Access::Write,
@@ -159,7 +159,7 @@ pub type TimeToUnixNanos = Arc<dyn Fn(u64) -> u64 + Send + Sync>;
 /// What the encoder writes into every event's metadata, and how it batches.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct EncoderConfig {
+pub struct JsonEncoderConfig {
     /// `metadata.service_name`.
     pub service_name: String,
     /// `metadata.instance_id`: one per process (see the [module docs](self)).
@@ -176,11 +176,11 @@ pub struct EncoderConfig {
     pub time_to_unix_nanos: TimeToUnixNanos,
 }
 
-impl EncoderConfig {
+impl JsonEncoderConfig {
     /// A configuration for `service_name` / `instance_id` with environment `development`, this
     /// process's id, no extra tags, default [`BatchLimits`] and event times in Unix nanoseconds.
     pub fn new(service_name: impl Into<String>, instance_id: impl Into<String>) -> Self {
-        EncoderConfig {
+        JsonEncoderConfig {
             service_name: service_name.into(),
             instance_id: instance_id.into(),
             environment: "development".into(),
@@ -192,9 +192,9 @@ impl EncoderConfig {
     }
 }
 
-impl fmt::Debug for EncoderConfig {
+impl fmt::Debug for JsonEncoderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncoderConfig")
+        f.debug_struct("JsonEncoderConfig")
             .field("service_name", &self.service_name)
             .field("instance_id", &self.instance_id)
             .field("environment", &self.environment)
@@ -208,10 +208,10 @@ impl fmt::Debug for EncoderConfig {
 /// What the encoder did with the events it was given.
 ///
 /// `consumed == metadata + encoded + oversized` at all times; `encoded` events are in batches
-/// handed out or in the one being filled ([`Encoder::pending_events`]).
+/// handed out or in the one being filled ([`JsonEncoder::pending_events`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EncoderStats {
-    /// Events passed to [`Encoder::encode`], loss markers included.
+pub struct JsonEncoderStats {
+    /// Events passed to [`JsonEncoder::encode`], loss markers included.
     pub consumed: u64,
     /// `TraceStart`, `RemoteClock`, `RemoteParent` and `ThreadEnd` events: state only, nothing sent.
     pub metadata: u64,
@@ -227,7 +227,7 @@ pub struct EncoderStats {
     pub batches: u64,
 }
 
-/// What [`Encoder::encode`] did with one event, and the batch it completed, if any.
+/// What [`JsonEncoder::encode`] did with one event, and the batch it completed, if any.
 #[derive(Debug)]
 #[must_use = "a completed batch must be delivered"]
 pub struct Encoded {
@@ -246,7 +246,7 @@ impl Encoded {
     }
 }
 
-/// What became of one event given to [`Encoder::encode`].
+/// What became of one event given to [`JsonEncoder::encode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
     /// Written as a wire event into the batch being filled.
@@ -347,7 +347,7 @@ struct Inherited {
 ///
 /// One encoder per event stream; it is `Send`, so it can live in the drain thread. See the
 /// [module docs](self) for what it writes.
-pub struct Encoder {
+pub struct JsonEncoder {
     limits: BatchLimits,
     time_to_unix_nanos: TimeToUnixNanos,
     /// `service#instance`, JSON-escaped, without quotes.
@@ -371,12 +371,12 @@ pub struct Encoder {
     last_unix_nanos: u64,
     scratch: Vec<u8>,
     batch: Batch,
-    stats: EncoderStats,
+    stats: JsonEncoderStats,
 }
 
-impl fmt::Debug for Encoder {
+impl fmt::Debug for JsonEncoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Encoder")
+        f.debug_struct("JsonEncoder")
             .field(
                 "component_prefix",
                 &String::from_utf8_lossy(&self.component_prefix),
@@ -390,10 +390,10 @@ impl fmt::Debug for Encoder {
     }
 }
 
-impl Encoder {
+impl JsonEncoder {
     /// An encoder writing `config`'s metadata into every event. Over-long strings in the
     /// configuration are cut to [`MAX_NAME_BYTES`] and tags beyond [`MAX_TAGS`] are left out.
-    pub fn new(config: EncoderConfig) -> Self {
+    pub fn new(config: JsonEncoderConfig) -> Self {
         let service = truncate(&config.service_name, MAX_NAME_BYTES);
         let instance = truncate(&config.instance_id, MAX_NAME_BYTES);
 
@@ -440,7 +440,7 @@ impl Encoder {
             max_events: config.limits.max_events.max(1),
             max_bytes: config.limits.max_bytes,
         };
-        Encoder {
+        JsonEncoder {
             limits,
             time_to_unix_nanos: config.time_to_unix_nanos,
             component_prefix,
@@ -458,7 +458,7 @@ impl Encoder {
             last_unix_nanos: 0,
             scratch: Vec::with_capacity(1024),
             batch: Batch::new(),
-            stats: EncoderStats::default(),
+            stats: JsonEncoderStats::default(),
         }
     }
 
@@ -683,7 +683,7 @@ impl Encoder {
     }
 
     /// What the encoder has done so far.
-    pub fn stats(&self) -> EncoderStats {
+    pub fn stats(&self) -> JsonEncoderStats {
         self.stats
     }
 

@@ -2,10 +2,10 @@
 //!
 //! Two halves, used in this order by a drain thread (`raceway-transport-std` runs one):
 //!
-//! * [`Encoder`] turns core [`Event`](raceway_core::Event)s, in the order the ring hands them
+//! * [`JsonEncoder`] turns core [`Event`](raceway_core::Event)s, in the order the ring hands them
 //!   out, into the server's JSON events (ids, parent chains, traces, vector clocks, lock sets)
 //!   and packs them into [`Batch`]es under the server's 2 MiB body limit.
-//! * [`Client`] posts each batch to `{server}/events` and handles every answer the server
+//! * [`HttpClient`] posts each batch to `{server}/events` and handles every answer the server
 //!   gives: partial ingestion, malformed bodies, a refused key, oversized bodies, rate limits
 //!   and outages, all within the caller's deadline, with every event accounted for.
 //!
@@ -19,10 +19,10 @@
 //! ```no_run
 //! use std::time::{Duration, Instant};
 //! use raceway_core::{Event, Kind, ThreadId, Value};
-//! use raceway_transport_http::{Client, ClientConfig, Encoder, EncoderConfig};
+//! use raceway_transport_http::{HttpClient, HttpClientConfig, JsonEncoder, JsonEncoderConfig};
 //!
-//! let mut encoder = Encoder::new(EncoderConfig::new("checkout", "web-1-4242"));
-//! let client = Client::new(ClientConfig::new("http://localhost:8080"))?;
+//! let mut encoder = JsonEncoder::new(JsonEncoderConfig::new("checkout", "web-1-4242"));
+//! let client = HttpClient::new(HttpClientConfig::new("http://localhost:8080"))?;
 //! let events: Vec<Event> = vec![Event::new(
 //!     1_795_709_498_000_000_000,
 //!     ThreadId::from_raw(1),
@@ -42,12 +42,12 @@
 //!         eprintln!("{} events not delivered: {error}", report.undelivered());
 //!     }
 //! }
-//! # Ok::<(), raceway_transport_http::ConfigError>(())
+//! # Ok::<(), raceway_transport_http::HttpConfigError>(())
 //! ```
 //!
 //! # Benchmarks
 //!
-//! `drain/encode_json` (`cargo bench -p raceway-benches --bench encode`): [`Encoder::encode`] on
+//! `drain/encode_json` (`cargo bench -p raceway-benches --bench encode`): [`JsonEncoder::encode`] on
 //! one thread over four logical threads taking turns on a lock (state changes, function
 //! calls, lock events), ids, timestamps, clocks and batching included: **2.5 M events/s**
 //! (~400 ns an event) on the project machine, against 0.44 M/s for building a
@@ -64,11 +64,12 @@ mod uuid;
 
 pub use batch::{Batch, BatchLimits, MAX_BODY_BYTES};
 pub use client::{
-    Attempt, Client, ClientConfig, ConfigError, DeliveryError, DeliveryReport, DeliveryStats,
+    Attempt, DeliveryError, DeliveryReport, DeliveryStats, HttpClient, HttpClientConfig,
+    HttpConfigError,
 };
 pub use encode::{
-    exchange_event_id, Encoded, Encoder, EncoderConfig, EncoderStats, ExchangeEnd, Fate,
-    EXCHANGE_DEPTH_SPAN, MAX_PARENT_DEPTH,
+    exchange_event_id, Encoded, ExchangeEnd, Fate, JsonEncoder, JsonEncoderConfig,
+    JsonEncoderStats, EXCHANGE_DEPTH_SPAN, MAX_PARENT_DEPTH,
 };
 pub use json::MAX_STRING_BYTES;
 pub use url::{ApiKey, InvalidUrl, ServerUrl};
@@ -77,7 +78,7 @@ pub use url::{ApiKey, InvalidUrl, ServerUrl};
 const _: () = {
     const fn send<T: Send>() {}
     const fn send_sync<T: Send + Sync>() {}
-    send::<Encoder>();
+    send::<JsonEncoder>();
     send::<Batch>();
-    send_sync::<Client>();
+    send_sync::<HttpClient>();
 };

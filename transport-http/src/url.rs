@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::client::ConfigError;
+use crate::client::HttpConfigError;
 
 /// A validated `http://` or `https://` server base URL, without a trailing `/`.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -137,10 +137,10 @@ pub struct ApiKey(String);
 impl ApiKey {
     /// Wraps a key. It must be non-empty visible ASCII (no spaces or control characters), as an
     /// HTTP header value token.
-    pub fn new(key: impl Into<String>) -> Result<Self, ConfigError> {
+    pub fn new(key: impl Into<String>) -> Result<Self, HttpConfigError> {
         let key = key.into();
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::InvalidApiKey);
+            return Err(HttpConfigError::InvalidApiKey);
         }
         Ok(ApiKey(key))
     }
@@ -199,9 +199,12 @@ mod tests {
 
     #[test]
     fn api_key_is_checked_and_redacted() {
-        assert_eq!(ApiKey::new(""), Err(ConfigError::InvalidApiKey));
-        assert_eq!(ApiKey::new("a b"), Err(ConfigError::InvalidApiKey));
-        assert_eq!(ApiKey::new("k\r\nX: y"), Err(ConfigError::InvalidApiKey));
+        assert_eq!(ApiKey::new(""), Err(HttpConfigError::InvalidApiKey));
+        assert_eq!(ApiKey::new("a b"), Err(HttpConfigError::InvalidApiKey));
+        assert_eq!(
+            ApiKey::new("k\r\nX: y"),
+            Err(HttpConfigError::InvalidApiKey)
+        );
         let key = ApiKey::new("s3cr3t").unwrap();
         assert!(!format!("{key:?}").contains("s3cr3t"));
     }

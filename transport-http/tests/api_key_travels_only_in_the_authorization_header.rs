@@ -4,7 +4,7 @@ mod common;
 
 use common::{batch_of, capture_log, in_secs};
 use raceway_test_receiver::{Answer, ReceiverConfig, TestReceiver};
-use raceway_transport_http::{ApiKey, Client, ClientConfig};
+use raceway_transport_http::{ApiKey, HttpClient, HttpClientConfig};
 
 const KEY: &str = "rk_live_8f1d2c3b4a5e6f70";
 
@@ -17,10 +17,10 @@ fn api_key_travels_only_in_the_authorization_header() {
     receiver.script(Answer::status(500)); // so that retry logging runs too
     receiver.script(Answer::status(422));
 
-    let mut config = ClientConfig::new(receiver.url());
+    let mut config = HttpClientConfig::new(receiver.url());
     config.api_key = Some(ApiKey::new(KEY).unwrap());
     config.initial_backoff = std::time::Duration::from_millis(10);
-    let client = Client::new(config.clone()).unwrap();
+    let client = HttpClient::new(config.clone()).unwrap();
     for _ in 0..3 {
         let (_, batch) = batch_of(5);
         client.deliver(batch, in_secs(10));

@@ -7,7 +7,7 @@ use raceway_core::event::{Access, Kind, LockKind, ThreadId, Value};
 use raceway_core::symbol::Interner;
 use raceway_core::trace_context::{SpanId, TraceId};
 use raceway_transport_http::encode::{MAX_EVENT_BYTES, MAX_LOCK_SET, MAX_REMOTE_ENTRIES};
-use raceway_transport_http::{BatchLimits, Encoder, EncoderConfig, MAX_BODY_BYTES};
+use raceway_transport_http::{BatchLimits, JsonEncoder, JsonEncoderConfig, MAX_BODY_BYTES};
 
 /// The largest strings the encoder ever writes, made of the character that escapes longest.
 fn huge(len: usize) -> &'static str {
@@ -17,7 +17,7 @@ fn huge(len: usize) -> &'static str {
 #[test]
 fn the_worst_case_event_fits_in_a_request() {
     static NAMES: Interner<64, { 256 * 1024 }> = Interner::new();
-    let mut config = EncoderConfig::new(huge(100_000), huge(100_000));
+    let mut config = JsonEncoderConfig::new(huge(100_000), huge(100_000));
     config.environment = huge(100_000).to_owned();
     for i in 0..200 {
         config
@@ -28,7 +28,7 @@ fn the_worst_case_event_fits_in_a_request() {
         max_events: 1,
         max_bytes: MAX_BODY_BYTES,
     };
-    let mut encoder = Encoder::new(config);
+    let mut encoder = JsonEncoder::new(config);
     let big = huge(1 << 20);
     let thread = |raw| ThreadId::from_raw(raw);
     let mut events = vec![event(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{batch_of, in_secs};
 use raceway_test_receiver::{Answer, TestReceiver};
-use raceway_transport_http::{Client, ClientConfig};
+use raceway_transport_http::{HttpClient, HttpClientConfig};
 
 const BEFORE: usize = 6;
 const PARTIAL: usize = 3;
@@ -18,9 +18,9 @@ const AFTER: usize = 6;
 fn partial_answers_slow_down_the_next_requests() {
     let receiver = TestReceiver::start();
     // Pauses from 100 ms up: far above the spacing of requests answered 200.
-    let mut config = ClientConfig::new(receiver.url());
+    let mut config = HttpClientConfig::new(receiver.url());
     config.initial_backoff = Duration::from_millis(200);
-    let client = Client::new(config).unwrap();
+    let client = HttpClient::new(config).unwrap();
     let deliver = || {
         let (_, batch) = batch_of(5);
         client.deliver(batch, in_secs(30))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{batch_of, capture_log, in_secs};
 use raceway_test_receiver::{ReceiverConfig, TestReceiver};
-use raceway_transport_http::{ApiKey, Client, ClientConfig, DeliveryError};
+use raceway_transport_http::{ApiKey, DeliveryError, HttpClient, HttpClientConfig};
 
 #[test]
 fn refused_api_key_stops_sending() {
@@ -15,10 +15,10 @@ fn refused_api_key_stops_sending() {
     receiver_config.api_key = Some("right-key".into());
     let receiver = TestReceiver::with_config(receiver_config);
 
-    let mut config = ClientConfig::new(receiver.url());
+    let mut config = HttpClientConfig::new(receiver.url());
     config.api_key = Some(ApiKey::new("wrong-key").unwrap());
     config.initial_backoff = Duration::from_millis(10);
-    let client = Client::new(config).unwrap();
+    let client = HttpClient::new(config).unwrap();
 
     for _ in 0..3 {
         let (_, batch) = batch_of(10);

@@ -6,17 +6,17 @@ use std::time::{Duration, Instant};
 
 use common::{custom, encoder_with, event, in_secs};
 use raceway_test_receiver::{Answer, TestReceiver};
-use raceway_transport_http::{BatchLimits, Client, ClientConfig, MAX_BODY_BYTES};
+use raceway_transport_http::{BatchLimits, HttpClient, HttpClientConfig, MAX_BODY_BYTES};
 
 #[test]
 fn short_outages_lose_nothing() {
     let receiver = TestReceiver::start();
-    let mut config = ClientConfig::new(receiver.url());
+    let mut config = HttpClientConfig::new(receiver.url());
     config.initial_backoff = Duration::from_millis(50);
     config.max_backoff = Duration::from_millis(400);
     config.max_attempts = 100;
     config.max_retry_time = Duration::from_secs(20);
-    let client = Client::new(config).unwrap();
+    let client = HttpClient::new(config).unwrap();
 
     let mut encoder = encoder_with(BatchLimits {
         max_events: 25,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::batch_of;
 use raceway_test_receiver::{Answer, TestReceiver};
-use raceway_transport_http::{Client, ClientConfig, DeliveryError};
+use raceway_transport_http::{DeliveryError, HttpClient, HttpClientConfig};
 
 #[test]
 fn stalled_server_cannot_hold_delivery_past_its_deadline() {
@@ -15,9 +15,9 @@ fn stalled_server_cannot_hold_delivery_past_its_deadline() {
         Duration::from_secs(30),
         Answer::Stall(Duration::from_secs(10)),
     );
-    let mut config = ClientConfig::new(receiver.url());
+    let mut config = HttpClientConfig::new(receiver.url());
     config.request_timeout = Duration::from_secs(10);
-    let client = Client::new(config).unwrap();
+    let client = HttpClient::new(config).unwrap();
     let (_, batch) = batch_of(40);
 
     let started = Instant::now();

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use common::{custom, event, wire_events};
 use raceway_core::event::Kind;
-use raceway_transport_http::{Encoder, EncoderConfig};
+use raceway_transport_http::{JsonEncoder, JsonEncoderConfig};
 
 #[test]
 fn timestamps_use_the_callers_time_conversion() {
-    let mut config = EncoderConfig::new("bank", "host-1");
+    let mut config = JsonEncoderConfig::new("bank", "host-1");
     // Device ticks of 1 µs since a boot at 2024-02-29T23:59:59Z.
     let boot = 1_709_251_199_000_000_000u64;
     config.time_to_unix_nanos = Arc::new(move |ticks| boot + ticks * 1000);
-    let mut encoder = Encoder::new(config);
+    let mut encoder = JsonEncoder::new(config);
 
     let mut first = event(1, custom("a", 0));
     first.time = 1_000_000 + 7; // one second and 7 µs after boot

@@ -118,7 +118,7 @@ pub enum StartError {
     /// The configuration (or a `RACEWAY_*` variable) is invalid.
     Config(ConfigError),
     /// The server URL or API key cannot be used for delivery (e.g. `https://` without TLS).
-    Server(raceway_transport_http::ConfigError),
+    Server(raceway_transport_http::HttpConfigError),
     /// The capture file could not be created, or the drain thread could not start.
     Io(std::io::Error),
     /// The configuration names a destination this build leaves out: the named cargo feature
@@ -158,8 +158,8 @@ impl From<ConfigError> for StartError {
     }
 }
 
-impl From<raceway_transport_http::ConfigError> for StartError {
-    fn from(e: raceway_transport_http::ConfigError) -> Self {
+impl From<raceway_transport_http::HttpConfigError> for StartError {
+    fn from(e: raceway_transport_http::HttpConfigError) -> Self {
         StartError::Server(e)
     }
 }

@@ -43,9 +43,8 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use raceway_core::{Event, Kind};
 use raceway_transport_http::{
-    Attempt, Batch, BatchLimits, Client as HttpClient, ClientConfig,
-    ConfigError as HttpConfigError, DeliveryError, DeliveryReport, Encoded, Encoder, EncoderConfig,
-    Fate, MAX_BODY_BYTES,
+    Attempt, Batch, BatchLimits, DeliveryError, DeliveryReport, Encoded, Fate, HttpClient,
+    HttpClientConfig, HttpConfigError, JsonEncoder, JsonEncoderConfig, MAX_BODY_BYTES,
 };
 
 use crate::config::Config;
@@ -119,14 +118,14 @@ impl ServerSink {
     ///
     /// If the operating system refuses to start the sender thread.
     pub fn new(config: &Config) -> Result<Self, HttpConfigError> {
-        let mut encoding = EncoderConfig::new(config.service_name(), config.instance_id());
+        let mut encoding = JsonEncoderConfig::new(config.service_name(), config.instance_id());
         encoding.environment = config.environment().to_owned();
         encoding.tags = config.tags().clone();
         encoding.limits = BatchLimits {
             max_events: config.batch_size(),
             max_bytes: MAX_BODY_BYTES,
         };
-        let mut delivery = ClientConfig::new(config.server_url().as_str());
+        let mut delivery = HttpClientConfig::new(config.server_url().as_str());
         delivery.api_key = config.api_key().cloned();
         if let Some(path) = config.tls_root_certificates() {
             let pem = std::fs::read(path).map_err(|e| {
@@ -145,7 +144,7 @@ impl ServerSink {
         });
         let sender = {
             let outbox = Arc::clone(&outbox);
-            let encoder = Encoder::new(encoding);
+            let encoder = JsonEncoder::new(encoding);
             std::thread::Builder::new()
                 .name("raceway-sender".to_owned())
                 .spawn(move || Sender::new(&outbox, encoder).run())
@@ -306,7 +305,7 @@ impl Drop for ServerSink {
 /// The sender thread's state: the encoder, and the batches it is trying to deliver.
 struct Sender<'a> {
     outbox: &'a Outbox,
-    encoder: Encoder,
+    encoder: JsonEncoder,
     /// Items taken from the buffer so far.
     taken: u64,
     /// Complete batches not delivered yet, oldest first, each with the markers it holds.
@@ -321,7 +320,7 @@ struct Sender<'a> {
 }
 
 impl<'a> Sender<'a> {
-    fn new(outbox: &'a Outbox, encoder: Encoder) -> Self {
+    fn new(outbox: &'a Outbox, encoder: JsonEncoder) -> Self {
         Sender {
             outbox,
             encoder,

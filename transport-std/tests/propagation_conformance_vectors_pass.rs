@@ -16,8 +16,8 @@ const REAL_HEADER: &str = "v1;eyJ0cmFjZV9pZCI6IjBhZjc2NTE5LTE2Y2QtNDNkZC04NDQ4LW
 
 /// `events` as the Raceway server receives them.
 fn to_wire(events: &[raceway::Event]) -> Vec<Value> {
-    use raceway_transport_http::{Encoder, EncoderConfig};
-    let mut encoder = Encoder::new(EncoderConfig::new("test-service", "instance-1"));
+    use raceway_transport_http::{JsonEncoder, JsonEncoderConfig};
+    let mut encoder = JsonEncoder::new(JsonEncoderConfig::new("test-service", "instance-1"));
     let mut batches: Vec<_> = events
         .iter()
         .filter_map(|e| encoder.encode(e).batch)

@@ -45,7 +45,7 @@ use std::vec::Vec;
 use raceway_core::event::Event;
 
 use crate::decoder::{Decoder, DecoderStats, Item, Skipped};
-use crate::encoder::{Encoder, EncoderConfig, EncoderStats};
+use crate::encoder::{FrameEncoder, FrameEncoderConfig, FrameEncoderStats};
 
 /// The magic at the start of every capture file.
 pub const MAGIC: [u8; 7] = *b"RWAYCAP";
@@ -142,23 +142,23 @@ impl From<io::Error> for CaptureError {
 #[derive(Debug)]
 pub struct CaptureWriter<W: Write, const N: usize = 256> {
     out: W,
-    encoder: Encoder<N>,
+    encoder: FrameEncoder<N>,
 }
 
 impl<W: Write> CaptureWriter<W> {
     /// Writes the file header to `out` and returns a writer for the events.
     pub fn new(out: W) -> io::Result<Self> {
-        Self::with_config(out, EncoderConfig::DEFAULT)
+        Self::with_config(out, FrameEncoderConfig::DEFAULT)
     }
 }
 
 impl<W: Write, const N: usize> CaptureWriter<W, N> {
     /// Like [`CaptureWriter::new`], with encoder settings (e.g. the clock rate).
-    pub fn with_config(mut out: W, config: EncoderConfig) -> io::Result<Self> {
+    pub fn with_config(mut out: W, config: FrameEncoderConfig) -> io::Result<Self> {
         write_header(&mut out)?;
         Ok(CaptureWriter {
             out,
-            encoder: Encoder::new(config),
+            encoder: FrameEncoder::new(config),
         })
     }
 
@@ -175,7 +175,7 @@ impl<W: Write, const N: usize> CaptureWriter<W, N> {
     }
 
     /// The encoder's counters: events, frames and bytes written (header excluded).
-    pub fn stats(&self) -> EncoderStats {
+    pub fn stats(&self) -> FrameEncoderStats {
         self.encoder.stats()
     }
 

@@ -35,9 +35,9 @@
 //! ```
 //! use raceway_core::event::{Event, Kind, ThreadId};
 //! use raceway_transport_uart::decoder::{Decoder, Item, SkipReason};
-//! use raceway_transport_uart::{EncoderConfig, UartTransport};
+//! use raceway_transport_uart::{FrameEncoderConfig, UartTransport};
 //!
-//! let mut uart: UartTransport<Vec<u8>> = UartTransport::new(Vec::new(), EncoderConfig::DEFAULT);
+//! let mut uart: UartTransport<Vec<u8>> = UartTransport::new(Vec::new(), FrameEncoderConfig::DEFAULT);
 //! for message in 0..3 {
 //!     uart.send(&Event::new(message, ThreadId::from_raw(1), Kind::Send { message })).unwrap();
 //! }

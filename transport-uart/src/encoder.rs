@@ -1,6 +1,6 @@
 //! Turns core events into frames, sending each name and source location once per epoch.
 //!
-//! An [`Encoder`] remembers which `&'static str` names and `&'static Location`s it has already
+//! An [`FrameEncoder`] remembers which `&'static str` names and `&'static Location`s it has already
 //! defined, by pointer, in a table of `N` entries. The first event that uses one sends a
 //! `Symbol` or `Location` definition frame first; later events refer to the small id. When the
 //! table is full the encoder does not evict single entries (a lost re-definition would make the
@@ -22,9 +22,9 @@
 //!
 //! ```
 //! use raceway_core::event::{Event, Kind, ThreadId};
-//! use raceway_transport_uart::{Encoder, EncoderConfig};
+//! use raceway_transport_uart::{FrameEncoder, FrameEncoderConfig};
 //!
-//! let mut encoder: Encoder<8> = Encoder::new(EncoderConfig::DEFAULT);
+//! let mut encoder: FrameEncoder<8> = FrameEncoder::new(FrameEncoderConfig::DEFAULT);
 //! let mut frames = Vec::new();
 //! let event = Event::new(1, ThreadId::from_raw(1), Kind::Send { message: 9 });
 //! encoder
@@ -46,9 +46,9 @@ use raceway_core::Name;
 
 use crate::frame::{self, At, Frame, Header, WireValue, MAGIC, MAX_FRAME_LEN, MAX_TEXT_LEN};
 
-/// Settings of an [`Encoder`].
+/// Settings of an [`FrameEncoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EncoderConfig {
+pub struct FrameEncoderConfig {
     /// Start a new epoch (header frame, names defined again) after this many frames. This is
     /// the loss window: a reader that attaches mid-stream, or loses a header or definition
     /// frame, is whole again after at most this many frames. Smaller costs bandwidth: every
@@ -59,23 +59,23 @@ pub struct EncoderConfig {
     pub clock_hz: u32,
 }
 
-impl EncoderConfig {
+impl FrameEncoderConfig {
     /// A new epoch every 256 frames; unknown clock rate.
-    pub const DEFAULT: EncoderConfig = EncoderConfig {
+    pub const DEFAULT: FrameEncoderConfig = FrameEncoderConfig {
         resync_every: 256,
         clock_hz: 0,
     };
 }
 
-impl Default for EncoderConfig {
+impl Default for FrameEncoderConfig {
     fn default() -> Self {
         Self::DEFAULT
     }
 }
 
-/// What an [`Encoder`] has done so far.
+/// What an [`FrameEncoder`] has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EncoderStats {
+pub struct FrameEncoderStats {
     /// Events encoded (loss markers included).
     pub events: u64,
     /// Frames handed to `emit` successfully, of every kind.
@@ -146,31 +146,31 @@ enum Ref {
 /// Frames core [`Event`]s, defining names and locations once per epoch. See the
 /// [module docs](self); `N` (8 to 65535) is the size of the name/location table.
 #[derive(Debug)]
-pub struct Encoder<const N: usize = 32> {
+pub struct FrameEncoder<const N: usize = 32> {
     keys: [Key; N],
     len: usize,
     epoch: u8,
     header_pending: bool,
     frames_in_epoch: u32,
-    config: EncoderConfig,
-    stats: EncoderStats,
+    config: FrameEncoderConfig,
+    stats: FrameEncoderStats,
 }
 
-impl<const N: usize> Encoder<N> {
+impl<const N: usize> FrameEncoder<N> {
     const TABLE_OK: () = assert!(N >= 8 && N <= u16::MAX as usize, "N must be in 8..=65535");
 
     /// An encoder whose first frame will be a header. `const`, so it can live in a `static`.
-    pub const fn new(config: EncoderConfig) -> Self {
+    pub const fn new(config: FrameEncoderConfig) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::TABLE_OK;
-        Encoder {
+        FrameEncoder {
             keys: [Key::EMPTY; N],
             len: 0,
             epoch: 0,
             header_pending: true,
             frames_in_epoch: 0,
             config,
-            stats: EncoderStats {
+            stats: FrameEncoderStats {
                 events: 0,
                 frames: 0,
                 bytes: 0,
@@ -183,7 +183,7 @@ impl<const N: usize> Encoder<N> {
     }
 
     /// The counters so far.
-    pub fn stats(&self) -> EncoderStats {
+    pub fn stats(&self) -> FrameEncoderStats {
         self.stats
     }
 
@@ -542,7 +542,7 @@ impl<const N: usize> Encoder<N> {
 /// Everything `event` refers to by id, location first. At most four: the location, a name and
 /// two string values (an error's message and stack).
 ///
-/// This walks the kinds a second time, beside [`Encoder::event_frame`], on purpose: one mapping
+/// This walks the kinds a second time, beside [`FrameEncoder::event_frame`], on purpose: one mapping
 /// for both (the frame built with an id callback that either records or looks up) made the
 /// QEMU firmware example's flash 1 352 bytes larger (11 732 -> 13 084, thumbv7m release),
 /// and 1 476 larger through a `dyn` callback, which also brought `memcpy` back.

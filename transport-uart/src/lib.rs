@@ -22,7 +22,7 @@
 //! use raceway_core::event::{Access, Kind, Value};
 //! use raceway_core::recorder::Recorder;
 //! use raceway_core::ring::{Ring, Slot};
-//! use raceway_transport_uart::{EncoderConfig, UartTransport};
+//! use raceway_transport_uart::{FrameEncoderConfig, UartTransport};
 //! # #[cfg(feature = "std")] {
 //! use raceway_transport_uart::decoder::Decoder;
 //!
@@ -35,7 +35,7 @@
 //!     new: Value::U64(1),
 //! });
 //!
-//! let mut uart: UartTransport<Vec<u8>> = UartTransport::new(Vec::new(), EncoderConfig::DEFAULT);
+//! let mut uart: UartTransport<Vec<u8>> = UartTransport::new(Vec::new(), FrameEncoderConfig::DEFAULT);
 //! let mut consumer = RECORDER.consumer().unwrap();
 //! assert_eq!(uart.drain(&mut consumer).unwrap(), 1);
 //!
@@ -118,7 +118,7 @@
 //! `Location` definition frames, right before the first frame that uses them, and are referred
 //! to by id after that. An epoch starts with a `Header` frame; its ids count up from 0 and are
 //! never reused within it. The encoder keeps a bounded pointer → id table; when it is full, or
-//! every [`EncoderConfig::resync_every`] frames, or when asked ([`UartTransport::resync`]), the
+//! every [`FrameEncoderConfig::resync_every`] frames, or when asked ([`UartTransport::resync`]), the
 //! encoder starts a new epoch (epoch + 1, wrapping): it sends a new header, forgets every
 //! definition and defines names again as they are used. A host that attaches mid-stream
 //! therefore decodes everything from the next header on.
@@ -134,7 +134,7 @@
 //! rest of its epoch: at most `resync_every` frames (256 by default) after it, whether it was
 //! a header, a definition or an event. Shorter epochs narrow the window and cost bandwidth:
 //! every name in use is defined again each epoch. Measured with 30 000 events on two threads
-//! from 8 source lines and 10 variable names (`Encoder<64>`, AMD EPYC): 17.1 bytes per event
+//! from 8 source lines and 10 variable names (`FrameEncoder<64>`, AMD EPYC): 17.1 bytes per event
 //! with 1 024-frame epochs, 18.7 with 256, 21.2 with 128, 27.8 with 64; with 30 names, 17.8,
 //! 21.9, 29.5 and 45.1.
 //!
@@ -171,5 +171,5 @@ pub mod frame;
 mod strings;
 pub mod transport;
 
-pub use encoder::{Encoder, EncoderConfig, EncoderStats};
+pub use encoder::{FrameEncoder, FrameEncoderConfig, FrameEncoderStats};
 pub use transport::UartTransport;

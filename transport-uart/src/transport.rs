@@ -24,12 +24,12 @@
 //!
 //! ```
 //! use raceway_core::event::{Event, Kind, ThreadId};
-//! use raceway_transport_uart::{EncoderConfig, UartTransport};
+//! use raceway_transport_uart::{FrameEncoderConfig, UartTransport};
 //!
 //! // `&mut [u8]` implements `embedded_io::Write`; on a device this is the UART driver.
 //! let mut buffer = [0u8; 256];
 //! let mut uart: UartTransport<&mut [u8], 16> =
-//!     UartTransport::new(&mut buffer[..], EncoderConfig::DEFAULT);
+//!     UartTransport::new(&mut buffer[..], FrameEncoderConfig::DEFAULT);
 //! uart.send(&Event::new(3, ThreadId::from_raw(1), Kind::Send { message: 1 })).unwrap();
 //! assert!(uart.stats().bytes > 0);
 //! assert_eq!(uart.lost(), 0);
@@ -38,14 +38,14 @@
 use embedded_io::Write;
 use raceway_core::event::Event;
 
-use crate::encoder::{Encoder, EncoderConfig, EncoderStats};
+use crate::encoder::{FrameEncoder, FrameEncoderConfig, FrameEncoderStats};
 
 /// Frames events onto a byte sink, for firmware; see the [module docs](self) for call order
 /// and context. `N` is the encoder's name/location table size.
 #[derive(Debug)]
 pub struct UartTransport<W, const N: usize = 32> {
     writer: W,
-    encoder: Encoder<N>,
+    encoder: FrameEncoder<N>,
     /// Events lost to write errors and not yet reported in the stream, beyond those in
     /// `full_markers`. Not 0 also means a write failed since the last report, so the stream
     /// may end in half a frame.
@@ -61,10 +61,10 @@ pub struct UartTransport<W, const N: usize = 32> {
 
 impl<W, const N: usize> UartTransport<W, N> {
     /// A transport writing to `writer`. `const`, so it can be built in a `static` initialiser.
-    pub const fn new(writer: W, config: EncoderConfig) -> Self {
+    pub const fn new(writer: W, config: FrameEncoderConfig) -> Self {
         UartTransport {
             writer,
-            encoder: Encoder::new(config),
+            encoder: FrameEncoder::new(config),
             unreported: 0,
             full_markers: 0,
             lost: 0,
@@ -72,7 +72,7 @@ impl<W, const N: usize> UartTransport<W, N> {
     }
 
     /// The encoder's counters: events, frames and bytes sent.
-    pub fn stats(&self) -> EncoderStats {
+    pub fn stats(&self) -> FrameEncoderStats {
         self.encoder.stats()
     }
 
@@ -187,7 +187,8 @@ mod tests {
             bytes: Vec::new(),
             down: true,
         };
-        let mut uart: UartTransport<Line, 8> = UartTransport::new(line, EncoderConfig::DEFAULT);
+        let mut uart: UartTransport<Line, 8> =
+            UartTransport::new(line, FrameEncoderConfig::DEFAULT);
         let event = Event::new(1, ThreadId::from_raw(1), Kind::Send { message: 1 });
         // Four billion failed writes take too long to make one by one: start just below the
         // limit, as if they had happened.

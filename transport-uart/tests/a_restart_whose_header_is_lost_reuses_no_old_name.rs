@@ -7,7 +7,7 @@ mod common;
 
 use raceway_core::event::{Event, Kind, ThreadId};
 use raceway_transport_uart::frame::{self, Frame};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 fn before(i: u64) -> Event {
     Event::new(
@@ -35,8 +35,8 @@ fn after(i: u64) -> Event {
 fn names_from_before_a_restart_are_not_used_after_it() {
     let first: Vec<Event> = (0..5).map(before).collect();
     let second: Vec<Event> = (100..105).map(after).collect();
-    let (old, _) = common::encode::<32>(&first, EncoderConfig::DEFAULT);
-    let (new, frames) = common::encode::<32>(&second, EncoderConfig::DEFAULT);
+    let (old, _) = common::encode::<32>(&first, FrameEncoderConfig::DEFAULT);
+    let (new, frames) = common::encode::<32>(&second, FrameEncoderConfig::DEFAULT);
 
     // Lose the restarted stream's header and its definition of the name.
     let lost = |range: &std::ops::Range<usize>| {

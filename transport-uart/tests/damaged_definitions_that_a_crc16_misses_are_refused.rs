@@ -11,7 +11,7 @@ mod common;
 use crc::{Algorithm, Crc, CRC_16_IBM_3740, CRC_16_IBM_SDLC};
 use raceway_core::event::{Access, Event, Kind, ThreadId, Value};
 use raceway_transport_uart::frame::{self, Frame};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 const NAME: &str = "accounts.alice.balance";
 
@@ -61,9 +61,9 @@ fn collide(crc: &Crc<u16>, epoch: u8, payload: &[u8], at: usize, end: usize) -> 
 
 fn check(algorithm: &'static Algorithm<u16>) {
     let crc = Crc::<u16>::new(algorithm);
-    let config = EncoderConfig {
+    let config = FrameEncoderConfig {
         resync_every: 0,
-        ..EncoderConfig::DEFAULT
+        ..FrameEncoderConfig::DEFAULT
     };
     let events = events();
     let (bytes, frames) = common::encode::<32>(&events, config);

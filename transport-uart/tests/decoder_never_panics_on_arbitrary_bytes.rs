@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use raceway_core::event::{Event, Kind, ThreadId};
 use raceway_transport_uart::decoder::Decoder;
 use raceway_transport_uart::frame::MAX_FRAME_LEN;
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 fn valid() -> Vec<u8> {
     let events: Vec<Event> = (0..50)
@@ -22,7 +22,7 @@ fn valid() -> Vec<u8> {
             )
         })
         .collect();
-    common::encode::<8>(&events, EncoderConfig::DEFAULT).0
+    common::encode::<8>(&events, FrameEncoderConfig::DEFAULT).0
 }
 
 proptest! {

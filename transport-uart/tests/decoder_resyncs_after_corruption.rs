@@ -11,7 +11,7 @@ use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use raceway_core::event::{Access, Event, Kind, LockKind, ThreadId, Value};
 use raceway_transport_uart::frame::{self, Frame};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 /// The part of the stream one frame occupies, and what it needs to be decoded.
 struct FrameInfo {
@@ -78,7 +78,7 @@ fn stream(target: usize, rng: &mut TestRng) -> (Vec<u8>, Vec<FrameInfo>, Vec<Eve
     let names: Vec<&'static str> = (0..40)
         .map(|i| common::leak(format!("shared.variable.{i}")))
         .collect();
-    let config = EncoderConfig {
+    let config = FrameEncoderConfig {
         resync_every: 100,
         clock_hz: 0,
     };

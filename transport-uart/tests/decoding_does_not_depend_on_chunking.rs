@@ -4,7 +4,7 @@ mod common;
 
 use proptest::prelude::*;
 use raceway_core::event::{Access, Event, Kind, ThreadId, Value};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 fn stream() -> Vec<u8> {
     let events: Vec<Event> = (0..200u64)
@@ -23,9 +23,9 @@ fn stream() -> Vec<u8> {
         })
         .collect();
     // Short epochs, so that damage to a definition costs a few events, not the rest.
-    let config = EncoderConfig {
+    let config = FrameEncoderConfig {
         resync_every: 32,
-        ..EncoderConfig::DEFAULT
+        ..FrameEncoderConfig::DEFAULT
     };
     let (mut bytes, _) = common::encode::<32>(&events, config);
     // Some damage, so that skipped regions are compared too.

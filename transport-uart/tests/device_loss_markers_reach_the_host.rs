@@ -5,7 +5,7 @@ mod common;
 use raceway_core::event::{Kind, ThreadId};
 use raceway_core::recorder::Recorder;
 use raceway_core::ring::{Ring, Slot};
-use raceway_transport_uart::{EncoderConfig, UartTransport};
+use raceway_transport_uart::{FrameEncoderConfig, UartTransport};
 
 static RECORDER: Recorder<[Slot; 4]> = Recorder::new(Ring::new(), || 1);
 
@@ -16,7 +16,7 @@ fn ring_losses_are_decoded_as_dropped() {
         RECORDER.record(t, Kind::Send { message });
     }
     let mut uart: UartTransport<Vec<u8>, 8> =
-        UartTransport::new(Vec::new(), EncoderConfig::DEFAULT);
+        UartTransport::new(Vec::new(), FrameEncoderConfig::DEFAULT);
     let mut consumer = RECORDER.consumer().unwrap();
     uart.drain(&mut consumer).unwrap();
     RECORDER.record(t, Kind::Send { message: 99 });

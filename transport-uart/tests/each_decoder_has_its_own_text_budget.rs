@@ -6,7 +6,7 @@ mod common;
 
 use raceway_core::event::{Event, Kind, ThreadId};
 use raceway_transport_uart::decoder::Limits;
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 #[test]
 fn three_streams_of_3000_names_each_decode_completely() {
@@ -26,7 +26,7 @@ fn three_streams_of_3000_names_each_decode_completely() {
                 )
             })
             .collect();
-        let (bytes, _) = common::encode::<256>(&events, EncoderConfig::DEFAULT);
+        let (bytes, _) = common::encode::<256>(&events, FrameEncoderConfig::DEFAULT);
         let decoded = common::decode(&bytes);
         assert_eq!(decoded.stats.refused, 0, "stream {stream}");
         assert!(

@@ -8,7 +8,7 @@ use raceway_core::event::{
 };
 use raceway_core::symbol::Interner;
 use raceway_core::trace_context::{SpanId, TraceId};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 static VALUES: Interner<64, 4096> = Interner::new();
 
@@ -184,7 +184,7 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
 proptest! {
     #[test]
     fn events_round_trip(events in events(), resync_every in 0u32..20) {
-        let config = EncoderConfig { resync_every, clock_hz: 1000 };
+        let config = FrameEncoderConfig { resync_every, clock_hz: 1000 };
         // A small table forces epochs to change in the middle of the stream too.
         let (bytes, _) = common::encode::<8>(&events, config);
         let decoded = common::decode(&bytes);
@@ -229,7 +229,7 @@ fn error_stacks_and_foreign_upstream_spans_are_defined_and_resolved() {
         ),
     ];
     // The smallest table: the error's location, file, type, message and stack all need ids.
-    let (bytes, _) = common::encode::<8>(&events, EncoderConfig::DEFAULT);
+    let (bytes, _) = common::encode::<8>(&events, FrameEncoderConfig::DEFAULT);
     let decoded = common::decode(&bytes);
     assert!(decoded.skipped.is_empty(), "{:?}", decoded.skipped);
     let want: Vec<_> = events.iter().map(common::on_host).collect();

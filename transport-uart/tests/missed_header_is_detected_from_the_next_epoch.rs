@@ -5,7 +5,7 @@ mod common;
 
 use raceway_core::event::{Event, Kind, ThreadId};
 use raceway_transport_uart::frame::{self, Frame};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 #[test]
 fn lost_header_is_noticed_and_old_names_are_not_used() {
@@ -23,7 +23,7 @@ fn lost_header_is_noticed_and_old_names_are_not_used() {
             )
         })
         .collect();
-    let config = EncoderConfig {
+    let config = FrameEncoderConfig {
         resync_every: 10,
         clock_hz: 0,
     };

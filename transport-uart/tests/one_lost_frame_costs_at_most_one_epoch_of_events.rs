@@ -6,9 +6,9 @@
 mod common;
 
 use raceway_core::event::{Access, Event, Kind, LockKind, ThreadId, Value};
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
-/// The loss window the documentation promises for [`EncoderConfig::DEFAULT`].
+/// The loss window the documentation promises for [`FrameEncoderConfig::DEFAULT`].
 const WINDOW: usize = 256;
 
 /// 1 200 events (several epochs) on two threads over 10 variables and a lock, from several source lines.
@@ -53,10 +53,10 @@ fn events() -> Vec<Event> {
 
 #[test]
 fn any_single_lost_frame_costs_at_most_one_window() {
-    assert_eq!(EncoderConfig::DEFAULT.resync_every as usize, WINDOW);
+    assert_eq!(FrameEncoderConfig::DEFAULT.resync_every as usize, WINDOW);
     let events = events();
     let want: Vec<_> = events.iter().map(common::on_host).collect();
-    let (bytes, frames) = common::encode::<32>(&events, EncoderConfig::DEFAULT);
+    let (bytes, frames) = common::encode::<32>(&events, FrameEncoderConfig::DEFAULT);
     let mut worst = 0;
     for lost in &frames {
         let mut damaged = bytes[..lost.start].to_vec();

@@ -4,11 +4,11 @@
 //! capture of any traced HTTP call "uncertain".
 
 use raceway_core::event::{Event, Kind, ThreadId};
-use raceway_transport_uart::{Encoder, EncoderConfig};
+use raceway_transport_uart::{FrameEncoder, FrameEncoderConfig};
 
 #[test]
 fn a_remote_parent_produces_no_frame() {
-    let mut encoder: Encoder = Encoder::new(EncoderConfig::default());
+    let mut encoder: FrameEncoder = FrameEncoder::new(FrameEncoderConfig::default());
     let mut frames = 0;
     let link = Kind::RemoteParent {
         event: [7; 16],

@@ -2,9 +2,9 @@
 //! most 16 bytes on the wire.
 
 use raceway_core::event::{Access, Event, Kind, ThreadId, Value};
-use raceway_transport_uart::{Encoder, EncoderConfig};
+use raceway_transport_uart::{FrameEncoder, FrameEncoderConfig};
 
-fn frame_sizes(event: &Event, encoder: &mut Encoder<32>) -> Vec<usize> {
+fn frame_sizes(event: &Event, encoder: &mut FrameEncoder<32>) -> Vec<usize> {
     let mut sizes = Vec::new();
     encoder
         .encode(event, &mut |frame: &[u8]| -> Result<(), ()> {
@@ -30,7 +30,7 @@ fn state_change(time: u64, old: i64, new: i64) -> Event {
 
 #[test]
 fn typical_state_change_is_at_most_16_bytes() {
-    let mut encoder: Encoder<32> = Encoder::new(EncoderConfig::DEFAULT);
+    let mut encoder: FrameEncoder<32> = FrameEncoder::new(FrameEncoderConfig::DEFAULT);
     // The first one defines the location, its file and the name.
     let first = frame_sizes(&state_change(1, 0, 1), &mut encoder);
     assert_eq!(

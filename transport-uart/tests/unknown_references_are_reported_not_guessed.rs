@@ -5,7 +5,7 @@ mod common;
 
 use raceway_core::event::{Event, Kind, ThreadId};
 use raceway_transport_uart::decoder::SkipReason;
-use raceway_transport_uart::EncoderConfig;
+use raceway_transport_uart::FrameEncoderConfig;
 
 #[test]
 fn attaching_mid_stream_skips_until_the_next_header() {
@@ -21,7 +21,7 @@ fn attaching_mid_stream_skips_until_the_next_header() {
             )
         })
         .collect();
-    let config = EncoderConfig {
+    let config = FrameEncoderConfig {
         resync_every: 40,
         clock_hz: 0,
     };
@@ -55,7 +55,7 @@ fn a_lost_definition_makes_its_users_unknown_not_renamed() {
             )
         })
         .collect();
-    let (bytes, frames) = common::encode::<32>(&events, EncoderConfig::DEFAULT);
+    let (bytes, frames) = common::encode::<32>(&events, FrameEncoderConfig::DEFAULT);
     // Frames: header, file, location, "first", e0, e1, e2, "second", e3, e4, e5.
     let second = &frames[7];
     let mut damaged = bytes[..second.start].to_vec();

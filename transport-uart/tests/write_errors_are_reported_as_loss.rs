@@ -4,7 +4,7 @@ mod common;
 
 use embedded_io::{ErrorKind, ErrorType, Write};
 use raceway_core::event::{Event, Kind, ThreadId};
-use raceway_transport_uart::{EncoderConfig, UartTransport};
+use raceway_transport_uart::{FrameEncoderConfig, UartTransport};
 
 /// A UART that fails the write calls it is told to fail, after writing part of the data.
 struct Flaky {
@@ -51,7 +51,8 @@ fn failed_writes_become_a_loss_marker() {
         // Calls 1-4 are header, file, location, first event; fail the 6th and 7th.
         fail: vec![6, 7],
     };
-    let mut transport: UartTransport<Flaky, 16> = UartTransport::new(uart, EncoderConfig::DEFAULT);
+    let mut transport: UartTransport<Flaky, 16> =
+        UartTransport::new(uart, FrameEncoderConfig::DEFAULT);
     let event = |message| Event::new(message, ThreadId::from_raw(1), Kind::Send { message });
     let results: Vec<bool> = (0..5).map(|i| transport.send(&event(i)).is_ok()).collect();
     assert_eq!(results, [true, true, false, false, true]);

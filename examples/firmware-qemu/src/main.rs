@@ -142,7 +142,7 @@ mod trace {
     use raceway_core::recorder::{Recorder, TimeSource};
     use raceway_core::ring::{Consumer, Ring, Slot};
     use raceway_core::Name;
-    use raceway_transport_uart::{EncoderConfig, UartTransport};
+    use raceway_transport_uart::{FrameEncoderConfig, UartTransport};
 
     use super::{Context, TICKS};
 
@@ -285,7 +285,7 @@ mod trace {
         pub(super) fn start() -> Self {
             MAIN.store(RECORDER.new_thread().to_raw(), Ordering::Relaxed);
             SYSTICK.store(RECORDER.new_thread().to_raw(), Ordering::Relaxed);
-            let config = EncoderConfig {
+            let config = FrameEncoderConfig {
                 resync_every: 256,
                 clock_hz: 1000,
             };

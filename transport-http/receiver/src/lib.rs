@@ -36,15 +36,15 @@
 //! use std::time::{Duration, Instant};
 //! use raceway_core::{Event, Kind, ThreadId, Value};
 //! use raceway_test_receiver::{Answer, TestReceiver};
-//! use raceway_transport_http::{Client, ClientConfig, Encoder, EncoderConfig};
+//! use raceway_transport_http::{HttpClient, HttpClientConfig, JsonEncoder, JsonEncoderConfig};
 //!
 //! let receiver = TestReceiver::start();
 //! receiver.script(Answer::status(503)); // one failure, then the normal contract
 //!
-//! let mut encoder = Encoder::new(EncoderConfig::new("bank", "host-1"));
+//! let mut encoder = JsonEncoder::new(JsonEncoderConfig::new("bank", "host-1"));
 //! let kind = Kind::Custom { name: "started", data: Value::None };
 //! encoder.encode(&Event::new(1_795_709_498_000_000_000, ThreadId::from_raw(1), kind));
-//! let client = Client::new(ClientConfig::new(receiver.url())).unwrap();
+//! let client = HttpClient::new(HttpClientConfig::new(receiver.url())).unwrap();
 //! let report = client.deliver(encoder.flush().unwrap(), Instant::now() + Duration::from_secs(5));
 //!
 //! assert!(report.is_complete());

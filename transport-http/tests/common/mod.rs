@@ -3,7 +3,7 @@
 
 use raceway_core::event::{Event, Kind, Site, ThreadId, Value};
 use raceway_test_receiver::validate_body;
-use raceway_transport_http::{Batch, BatchLimits, Encoder, EncoderConfig};
+use raceway_transport_http::{Batch, BatchLimits, JsonEncoder, JsonEncoderConfig};
 use serde_json::Value as Json;
 
 /// 2026-11-26T16:11:38Z in Unix nanoseconds.
@@ -33,18 +33,18 @@ pub fn custom(name: &'static str, data: i64) -> Kind {
     }
 }
 
-pub fn encoder() -> Encoder {
-    Encoder::new(EncoderConfig::new("bank", "host-1"))
+pub fn encoder() -> JsonEncoder {
+    JsonEncoder::new(JsonEncoderConfig::new("bank", "host-1"))
 }
 
-pub fn encoder_with(limits: BatchLimits) -> Encoder {
-    let mut config = EncoderConfig::new("bank", "host-1");
+pub fn encoder_with(limits: BatchLimits) -> JsonEncoder {
+    let mut config = JsonEncoderConfig::new("bank", "host-1");
     config.limits = limits;
-    Encoder::new(config)
+    JsonEncoder::new(config)
 }
 
 /// Encodes `events` and returns every batch, the last one flushed.
-pub fn encode_all(encoder: &mut Encoder, events: &[Event<Site>]) -> Vec<Batch> {
+pub fn encode_all(encoder: &mut JsonEncoder, events: &[Event<Site>]) -> Vec<Batch> {
     let mut batches: Vec<Batch> = events
         .iter()
         .filter_map(|e| encoder.encode(e).batch)
@@ -74,7 +74,7 @@ pub fn encode_valid(events: &[Event<Site>]) -> Vec<Json> {
 }
 
 /// `n` small Custom events from one thread.
-pub fn batch_of(n: usize) -> (Encoder, Batch) {
+pub fn batch_of(n: usize) -> (JsonEncoder, Batch) {
     let mut encoder = encoder_with(BatchLimits {
         max_events: n,
         max_bytes: raceway_transport_http::MAX_BODY_BYTES,
@@ -127,12 +127,12 @@ pub mod capture_log {
 }
 
 /// A client for `url` with short backoffs, so retry tests run in about a second.
-pub fn fast_client(url: &str) -> raceway_transport_http::Client {
-    let mut config = raceway_transport_http::ClientConfig::new(url);
+pub fn fast_client(url: &str) -> raceway_transport_http::HttpClient {
+    let mut config = raceway_transport_http::HttpClientConfig::new(url);
     config.initial_backoff = std::time::Duration::from_millis(20);
     config.max_backoff = std::time::Duration::from_millis(200);
     config.request_timeout = std::time::Duration::from_secs(5);
-    raceway_transport_http::Client::new(config).expect("valid config")
+    raceway_transport_http::HttpClient::new(config).expect("valid config")
 }
 
 pub fn in_secs(seconds: u64) -> std::time::Instant {

@@ -3,14 +3,14 @@
 
 use raceway_core::event::{Event, Site};
 use raceway_transport_uart::decoder::{Decoder, DecoderStats, Item, Skipped};
-use raceway_transport_uart::{Encoder, EncoderConfig};
+use raceway_transport_uart::{FrameEncoder, FrameEncoderConfig};
 
 /// Encodes `events` into one stream, returning the bytes and each frame's byte range.
 pub fn encode<const N: usize>(
     events: &[Event],
-    config: EncoderConfig,
+    config: FrameEncoderConfig,
 ) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
-    let mut encoder: Encoder<N> = Encoder::new(config);
+    let mut encoder: FrameEncoder<N> = FrameEncoder::new(config);
     let mut bytes = Vec::new();
     let mut frames = Vec::new();
     for event in events {
