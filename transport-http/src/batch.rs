@@ -54,13 +54,24 @@ pub struct Batch {
 impl Batch {
     /// An empty batch (`{"events":[]}`).
     pub fn new() -> Self {
-        let mut body = Vec::with_capacity(HEAD.len() + TAIL.len());
+        Batch::with_capacity(0, 0)
+    }
+
+    /// An empty batch with room for `events` events in a body of `body_bytes` bytes, so that
+    /// filling it does not grow (and copy) the body again and again.
+    pub(crate) fn with_capacity(body_bytes: usize, events: usize) -> Self {
+        let mut body = Vec::with_capacity(body_bytes.max(HEAD.len() + TAIL.len()));
         body.extend_from_slice(HEAD);
         body.extend_from_slice(TAIL);
         Batch {
             body,
-            starts: Vec::new(),
+            starts: Vec::with_capacity(events),
         }
+    }
+
+    /// The body size of a batch holding only an event of `event_len` bytes.
+    pub(crate) fn len_alone(event_len: usize) -> usize {
+        HEAD.len() + event_len + TAIL.len()
     }
 
     /// A batch of already encoded events (each one complete JSON object), for tests and tools.
@@ -162,6 +173,10 @@ mod tests {
             br#"{"events":[{"n":0},{"n":1},{"n":2},{"n":3},{"n":4}]}"#
         );
         assert_eq!(batch.len_with(7), batch.body_len() + 8);
+        assert_eq!(
+            Batch::len_alone(2),
+            Batch::from_events([&b"{}"[..]]).body_len()
+        );
         let (first, second) = batch.split();
         let second = second.unwrap();
         assert_eq!(first.body(), br#"{"events":[{"n":0},{"n":1}]}"#);

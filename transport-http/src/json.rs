@@ -15,11 +15,24 @@ pub const MAX_STRING_BYTES: usize = 8 * 1024;
 pub(crate) use raceway_core::event::cut_at_char_boundary as truncate;
 
 /// Appends the JSON escape of `text` without quotes.
+///
+/// Names and paths rarely need escaping, so the scan looks at eight bytes at a time and copies
+/// each clean run in one piece: escaping went from 13 % to 6 % of `drain/encode_json`'s time
+/// (perf, AMD EPYC VM).
 pub(crate) fn escape_into(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            if !needs_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let byte = bytes[i];
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -33,16 +46,35 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, text: &str) {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(byte >> 4)]);
                 out.push(HEX[usize::from(byte & 0xf)]);
-                start = i + 1;
+                i += 1;
+                start = i;
                 continue;
             }
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         out.extend_from_slice(escape);
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any of the eight bytes in `word` is a control character, `"` or `\\`: the classic
+/// "has a zero byte" test (`(x - 0x01…) & !x & 0x80…`) on the word itself for bytes below
+/// 0x20, and on the word XORed with each special byte. A borrow can flag bytes above a real
+/// hit, never a word without one, so the answer for the word is exact.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (below_space | zero(quote) | zero(backslash)) & HIGHS != 0
 }
 
 /// Appends `text` (cut to [`MAX_STRING_BYTES`]) as a JSON string.
@@ -122,6 +154,22 @@ mod tests {
             let ours = render(|out| string(out, text));
             assert_eq!(ours, serde_json::to_string(text).unwrap());
             assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn every_character_is_escaped_alike_at_every_place_in_a_word() {
+        let specials = (0u8..0x80)
+            .map(char::from)
+            .chain(['é', '✓', '😀', '\u{7f}']);
+        for special in specials {
+            for at in 0..17 {
+                let mut text: String = "abcdefghijklmnopq"[..at].to_owned();
+                text.push(special);
+                text.push_str(&"ABCDEFGHIJKLMNOPQ"[at..]);
+                let ours = render(|out| string(out, &text));
+                assert_eq!(ours, serde_json::to_string(&text).unwrap(), "{text:?}");
+            }
         }
     }
 

@@ -65,6 +65,32 @@ pub fn format_unix_nanos(unix_nanos: u64) -> Timestamp {
     Timestamp(out)
 }
 
+/// Formats timestamps that mostly fall in the same second as the one before, as a stream's
+/// do: the calendar part is worked out once per second and only the nanoseconds each time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TimestampWriter {
+    /// The latest text and the second (since the epoch) it falls in.
+    last: Option<(u64, Timestamp)>,
+}
+
+impl TimestampWriter {
+    /// The same text as [`format_unix_nanos`].
+    pub(crate) fn format(&mut self, unix_nanos: u64) -> Timestamp {
+        let second = unix_nanos / 1_000_000_000;
+        match &mut self.last {
+            Some((last_second, text)) if *last_second == second => {
+                put(&mut text.0[20..29], unix_nanos % 1_000_000_000);
+                *text
+            }
+            last => {
+                let text = format_unix_nanos(unix_nanos);
+                *last = Some((second, text));
+                text
+            }
+        }
+    }
+}
+
 /// Writes `value` as decimal digits filling `digits` exactly (leading zeros kept).
 fn put(digits: &mut [u8], mut value: u64) {
     for digit in digits.iter_mut().rev() {
@@ -111,6 +137,15 @@ mod tests {
             format_unix_nanos(u64::MAX).as_str(),
             "2554-07-21T23:34:33.709551615Z"
         );
+    }
+
+    #[test]
+    fn the_writer_agrees_with_the_function_within_and_across_seconds() {
+        let mut writer = TimestampWriter::default();
+        let start = 1_795_709_498_999_999_000u64;
+        for unix_nanos in (start..start + 3_000).chain([0, u64::MAX, start, start - 1]) {
+            assert_eq!(writer.format(unix_nanos), format_unix_nanos(unix_nanos));
+        }
     }
 
     #[test]
