@@ -296,6 +296,9 @@ impl Load {
     }
 
     fn report(&mut self, id: &str) {
+        if self.latencies.is_empty() {
+            return; // filtered out of this run
+        }
         self.latencies.sort_unstable();
         let at = |q: f64| self.latencies[((self.latencies.len() - 1) as f64 * q) as usize];
         eprintln!(
