@@ -3,6 +3,10 @@
 //!
 //! * `analyze/throughput` — [`Analyzer::observe`] over the whole trace, then the report.
 //! * `analyze/happens_before_only` — [`HappensBefore::observe`] over the same trace.
+//! * `analyze/requests` — [`Analyzer::observe`] over what a service records: 100 000 requests,
+//!   each its own short-lived logical thread (an inbound HTTP request, a lock, five reads and
+//!   five writes under it, the response, the end), 15 events each. What dominates here is
+//!   per-request setup and retirement, not long-lived threads.
 //!
 //! The trace: 1 M events from 16 logical threads over 1 000 variables. A third of the steps
 //! are critical sections (one of 16 mutexes guarding its share of 496 variables, one to four
@@ -17,6 +21,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use raceway_analyze::Analyzer;
 use raceway_core::causality::HappensBefore;
+use raceway_core::event::Direction;
 use raceway_core::event::{Event, Site};
 use raceway_core::{Access, Kind, LockKind, ThreadId, Value};
 
@@ -134,6 +139,91 @@ fn trace() -> Vec<Event<Site>> {
     events
 }
 
+/// [`REQUESTS`] requests as `service/raceway_analyzer` records them, ids reused as a runtime
+/// reuses its task ids.
+fn requests() -> Vec<Event<Site>> {
+    const NAMES: [&str; 5] = [
+        "accounts.a",
+        "accounts.b",
+        "accounts.c",
+        "accounts.d",
+        "accounts.e",
+    ];
+    let site = |line| Site {
+        file: "src/handler.rs",
+        line,
+        column: 5,
+    };
+    let mut events = Vec::with_capacity(REQUESTS as usize * 15);
+    for request in 0..REQUESTS {
+        let thread = ThreadId::from_raw(1_000 + (request % 50_000) as u32);
+        let mut push = |line, kind| {
+            let time = events.len() as u64;
+            events.push(Event::new(time, thread, kind).with_location(site(line)));
+        };
+        let span = request + 1;
+        let lock = || "accounts".into();
+        push(
+            10,
+            Kind::HttpRequest {
+                method: "GET",
+                url: Value::None,
+                direction: Direction::Inbound,
+                span,
+            },
+        );
+        push(
+            11,
+            Kind::LockAcquire {
+                lock: lock(),
+                lock_kind: LockKind::Mutex,
+            },
+        );
+        for (i, name) in NAMES.iter().enumerate() {
+            let value = Value::U64(i as u64);
+            push(
+                12,
+                Kind::StateChange {
+                    variable: (*name).into(),
+                    access: Access::Read,
+                    old: Value::None,
+                    new: value,
+                },
+            );
+            push(
+                13,
+                Kind::StateChange {
+                    variable: (*name).into(),
+                    access: Access::Write,
+                    old: value,
+                    new: Value::U64(i as u64 + 1),
+                },
+            );
+        }
+        push(
+            14,
+            Kind::LockRelease {
+                lock: lock(),
+                lock_kind: LockKind::Mutex,
+            },
+        );
+        push(
+            15,
+            Kind::HttpResponse {
+                status: 200,
+                duration_ns: 1_000,
+                direction: Direction::Inbound,
+                span,
+            },
+        );
+        push(16, Kind::ThreadEnd);
+    }
+    events
+}
+
+/// Requests in `analyze/requests`.
+const REQUESTS: u64 = 100_000;
+
 fn analyze(c: &mut Criterion) {
     let events = trace();
     let mut group = c.benchmark_group("analyze");
@@ -154,6 +244,17 @@ fn analyze(c: &mut Criterion) {
             for event in &events {
                 black_box(hb.observe(event));
             }
+        })
+    });
+    let requests = requests();
+    group.throughput(Throughput::Elements(requests.len() as u64));
+    group.bench_function("requests", |b| {
+        b.iter(|| {
+            let mut analyzer = Analyzer::new();
+            for event in &requests {
+                analyzer.observe(event);
+            }
+            black_box(analyzer.report().races.len())
         })
     });
     group.finish();
