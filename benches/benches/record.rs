@@ -5,8 +5,9 @@
 //! * `floor/state_change` — the physical limit as this bench defines it: a timestamp and one
 //!   event stored into memory the recording thread owns (a single-producer ring of 128-byte
 //!   slots, as many as a lane has, its tail published after every event) while a consumer
-//!   thread drains it the same way. No full-lane accounting, tickets or leases: what is left
-//!   when those are taken away. Run beside `record/state_change`, so the ratio is of one run.
+//!   thread drains it the same way, reading each whole event as any consumer that uses it
+//!   must. No full-lane accounting, tickets or leases: what is left when those are taken away.
+//!   Run beside `record/state_change`, so the ratio is of one run.
 //! * `record/state_change_2_producers` — the same from two threads at once (aggregate).
 //! * `ring/state_change`, `ring/state_change_2_producers` — the same through the MPSC
 //!   [`Ring`], the record path on firmware, where interrupt handlers share one queue.
@@ -205,7 +206,8 @@ impl Floor {
         for position in head..tail {
             let slot = &self.slots[position & (self.slots.len() - 1)];
             // SAFETY: published (Acquire above) and not handed back until the store below.
-            black_box(unsafe { (*slot.0.get()).assume_init_ref() }.time);
+            // The whole event is read, as any consumer that uses it must.
+            black_box(unsafe { (*slot.0.get()).assume_init_read() });
         }
         self.head.0.store(tail, Ordering::Release);
         (tail - head) as u64
