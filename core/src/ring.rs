@@ -147,6 +147,15 @@ impl Losses {
         }
     }
 
+    /// Where the first unreported loss happened, if there is one: a consumer that reads in
+    /// visits asks once per visit, and [`marker`](Self::marker) only once its head gets there,
+    /// rather than reading this line (which a producer dropping events keeps writing) per event.
+    #[inline]
+    pub(crate) fn pending_at(&self) -> Option<usize> {
+        (self.unreported.load(Ordering::Acquire) != 0)
+            .then(|| self.position.load(Ordering::Acquire))
+    }
+
     /// The marker for the unreported losses, once the consumer's `head` has reached where they
     /// happened.
     #[inline]

@@ -20,6 +20,9 @@ struct Cursor {
     end: usize,
     /// While a global event waits: how far the lane must be emptied before it.
     limit: usize,
+    /// Where the lane's first unreported loss happened, as seen on arrival: its marker is due
+    /// when the head gets there.
+    loss_at: Option<usize>,
     slots: *const LaneSlot,
 }
 
@@ -145,6 +148,7 @@ impl<'a> LanesConsumer<'a> {
                 published: head,
                 end: head,
                 limit: head,
+                loss_at: None,
                 slots: core::ptr::null(),
             });
         }
@@ -164,24 +168,42 @@ impl<'a> LanesConsumer<'a> {
             }
             self.publish(self.current);
             self.current = (self.current + 1) % in_use;
-            let lane = &self.lanes.lanes[self.current];
-            let cursor = &mut self.cursors[self.current];
-            cursor.end = if up_to_limit {
-                cursor.limit
+            let end = if up_to_limit {
+                self.cursors[self.current].limit
             } else {
-                lane.producer.tail.load(Ordering::Acquire)
+                self.lanes.lanes[self.current]
+                    .producer
+                    .tail
+                    .load(Ordering::Acquire)
             };
+            self.arrive(self.current, end);
         }
         None
+    }
+
+    /// Starts a visit of lane `index` that may read up to `end`, and looks for unreported
+    /// losses once for the whole visit. A loss noted later happens at or after the producer's
+    /// tail, so at or after `end`: its marker is not due before the next visit.
+    fn arrive(&mut self, index: usize, end: usize) {
+        let cursor = &mut self.cursors[index];
+        cursor.end = end;
+        cursor.loss_at = self.lanes.lanes[index].losses.pending_at();
     }
 
     /// Lane `index`'s loss marker if it is due, else its head event if this visit may read it
     /// and it is plain.
     #[inline]
     fn plain_head(&mut self, index: usize) -> Option<Event> {
-        let head = self.cursors[index].head;
-        if let Some(marker) = self.lanes.lanes[index].losses.marker(head) {
-            return Some(marker);
+        let cursor = &mut self.cursors[index];
+        let head = cursor.head;
+        if cursor
+            .loss_at
+            .is_some_and(|at| head.wrapping_sub(at) as isize >= 0)
+        {
+            cursor.loss_at = None;
+            if let Some(marker) = self.lanes.lanes[index].losses.marker(head) {
+                return Some(marker);
+            }
         }
         if !self.cursors[index].has_more() {
             return None;
@@ -207,7 +229,7 @@ impl<'a> LanesConsumer<'a> {
                 .producer
                 .tail
                 .load(Ordering::Acquire);
-            self.cursors[index].end = tail;
+            self.arrive(index, tail);
             if self.cursors[index].head == tail {
                 return false;
             }

@@ -111,6 +111,26 @@ fn a_full_lane_counts_its_losses_and_marks_where_they_were() {
 }
 
 #[test]
+fn losses_during_a_visit_are_marked_where_they_happened_on_the_next() {
+    let lanes = Lanes::new(4, 1);
+    let lease = lanes.lease().unwrap();
+    let mut consumer = lanes.consumer().unwrap();
+    for n in 0..4 {
+        lease.push(custom(1, n), false).unwrap();
+    }
+    // The visit that starts here sees no loss, and reads up to position 4.
+    assert_eq!(numbers(consumer.by_ref().take(2)), [0, 1]);
+    lease.push(custom(1, 4), false).unwrap();
+    lease.push(custom(1, 5), false).unwrap();
+    assert!(lease.push(custom(1, 6), false).is_err());
+    assert!(lease.push(custom(1, 7), false).is_err());
+    assert_eq!(numbers(consumer.by_ref().take(2)), [2, 3]);
+    lease.push(custom(1, 8), false).unwrap();
+    assert_eq!(numbers(consumer.by_ref()), [4, 5, 1_000_002, 8]);
+    assert_eq!(lanes.stats().dropped, 2);
+}
+
+#[test]
 fn leases_run_out_and_come_back() {
     let lanes = Lanes::new(8, 2);
     let a = lanes.lease().unwrap();
