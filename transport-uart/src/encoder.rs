@@ -44,7 +44,9 @@ use core::panic::Location;
 use raceway_core::event::{Event, Kind, Value};
 use raceway_core::Name;
 
-use crate::frame::{self, At, Frame, Header, WireValue, MAGIC, MAX_FRAME_LEN, MAX_TEXT_LEN};
+use crate::frame::{
+    self, event_kinds, At, Frame, Header, WireValue, MAGIC, MAX_FRAME_LEN, MAX_TEXT_LEN,
+};
 
 /// Settings of an [`FrameEncoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -406,138 +408,42 @@ impl<const N: usize> FrameEncoder<N> {
             Value::Str(symbol) => WireValue::Str(name(symbol.as_str())),
             Value::Text(text) => WireValue::Text(text.as_str()),
         };
-        let frame = match &event.kind {
-            Kind::StateChange {
-                variable,
-                access,
-                old,
-                new,
-            } => Frame::StateChange {
-                at,
-                variable: ident(variable),
-                access: frame::access_code(*access),
-                old: value(old),
-                new: value(new),
-            },
-            Kind::FunctionCall { function, args } => Frame::FunctionCall {
-                at,
-                function: name(function),
-                args: value(args),
-            },
-            Kind::FunctionReturn {
-                function,
-                duration_ns,
-                value: returned,
-            } => Frame::FunctionReturn {
-                at,
-                function: name(function),
-                duration_ns: *duration_ns,
-                value: value(returned),
-            },
-            Kind::Spawn { child } => Frame::Spawn {
-                at,
-                child: child.to_raw(),
-            },
-            Kind::Join { child } => Frame::Join {
-                at,
-                child: child.to_raw(),
-            },
-            Kind::LockAcquire { lock, lock_kind } => Frame::LockAcquire {
-                at,
-                lock: ident(lock),
-                lock_kind: frame::lock_kind_code(*lock_kind),
-            },
-            Kind::LockRelease { lock, lock_kind } => Frame::LockRelease {
-                at,
-                lock: ident(lock),
-                lock_kind: frame::lock_kind_code(*lock_kind),
-            },
-            Kind::MemoryFence { ordering } => Frame::MemoryFence {
-                at,
-                ordering: frame::ordering_code(*ordering),
-            },
-            Kind::HttpRequest {
-                method,
-                url,
-                direction,
-                span,
-            } => Frame::HttpRequest {
-                at,
-                method: name(method),
-                url: value(url),
-                direction: frame::direction_code(*direction),
-                span: *span,
-            },
-            Kind::HttpResponse {
-                status,
-                duration_ns,
-                direction,
-                span,
-            } => Frame::HttpResponse {
-                at,
-                status: *status,
-                duration_ns: *duration_ns,
-                direction: frame::direction_code(*direction),
-                span: *span,
-            },
-            Kind::DatabaseQuery {
-                database,
-                query,
-                duration_ns,
-            } => Frame::DatabaseQuery {
-                at,
-                database: name(database),
-                query: value(query),
-                duration_ns: *duration_ns,
-            },
-            Kind::DatabaseResult { rows_affected } => Frame::DatabaseResult {
-                at,
-                rows_affected: *rows_affected,
-            },
-            Kind::Error {
-                error_type,
-                message,
-                stack,
-            } => Frame::Error {
-                at,
-                error_type: name(error_type),
-                message: value(message),
-                stack: value(stack),
-            },
-            Kind::Custom { name: n, data } => Frame::Custom {
-                at,
-                name: name(n),
-                data: value(data),
-            },
-            Kind::Send { message } => Frame::Send {
-                at,
-                message: *message,
-            },
-            Kind::Receive { message } => Frame::Receive {
-                at,
-                message: *message,
-            },
-            Kind::TraceStart {
-                trace_id,
-                span_id,
-                upstream,
-            } => Frame::TraceStart {
-                at,
-                trace_id: trace_id.to_bytes(),
-                span_id: span_id.to_bytes(),
-                upstream: value(upstream),
-            },
-            Kind::RemoteClock { component, counter } => Frame::RemoteClock {
-                at,
-                component: name(component.as_str()),
-                counter: *counter,
-            },
-            Kind::ThreadEnd => Frame::ThreadEnd { at },
-            _ => return None,
-        };
+        let frame = event_kinds!(encode_event! { &event.kind, at, ident, name, value });
         (!undefined.get()).then_some(frame)
     }
 }
+
+/// `match $kind` from an event's kind to its frame: each field converted as its class says,
+/// with the encoder's `$ident`, `$name` and `$value` closures giving ids; `None` for a kind
+/// that has no frame.
+macro_rules! encode_event {
+    (
+        $kind:expr, $at:ident, $ident:ident, $name:ident, $value:ident
+        $($k:ident { $($field:ident: $ty:ty as $class:ident),* $(,)? })*
+    ) => {
+        match $kind {
+            $(Kind::$k { $($field),* } => Frame::$k {
+                at: $at,
+                $($field: encode_event!(@$class $field, $ident, $name, $value)),*
+            },)*
+            _ => return None,
+        }
+    };
+    (@ident $field:ident, $ident:ident, $name:ident, $value:ident) => { $ident($field) };
+    (@name $field:ident, $ident:ident, $name:ident, $value:ident) => { $name($field) };
+    (@symbol $field:ident, $ident:ident, $name:ident, $value:ident) => { $name($field.as_str()) };
+    (@value $field:ident, $ident:ident, $name:ident, $value:ident) => { $value($field) };
+    (@thread $field:ident, $($closures:ident),*) => { $field.to_raw() };
+    (@access $field:ident, $($closures:ident),*) => { frame::access_code(*$field) };
+    (@lock_kind $field:ident, $($closures:ident),*) => { frame::lock_kind_code(*$field) };
+    (@ordering $field:ident, $($closures:ident),*) => { frame::ordering_code(*$field) };
+    (@direction $field:ident, $($closures:ident),*) => { frame::direction_code(*$field) };
+    (@trace_id $field:ident, $($closures:ident),*) => { $field.to_bytes() };
+    (@span_id $field:ident, $($closures:ident),*) => { $field.to_bytes() };
+    (@u16 $field:ident, $($closures:ident),*) => { *$field };
+    (@u64 $field:ident, $($closures:ident),*) => { *$field };
+}
+use encode_event;
 
 /// Everything `event` refers to by id, location first. At most four: the location, a name and
 /// two string values (an error's message and stack).
