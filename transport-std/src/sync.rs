@@ -289,7 +289,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.lock();
-        map_lock(result, |inner| self.guard(inner, location))
+        map_lock(result, |inner| {
+            MutexGuard::acquire(self.name(), LockKind::Mutex, location, inner)
+        })
     }
 
     /// Takes the lock if it is free (recording the acquire), without blocking.
@@ -297,7 +299,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.try_lock();
-        map_try_lock(result, |inner| self.guard(inner, location))
+        map_try_lock(result, |inner| {
+            MutexGuard::acquire(self.name(), LockKind::Mutex, location, inner)
+        })
     }
 
     /// Runs `f` with the lock held, recovering the value from a poisoned lock (the acquire and
@@ -321,14 +325,6 @@ impl<T: ?Sized> Mutex<T> {
     /// The value through a unique borrow: no locking, nothing recorded.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         self.inner.get_mut()
-    }
-
-    fn guard<'a>(
-        &'a self,
-        inner: std::sync::MutexGuard<'a, T>,
-        location: &'static Location<'static>,
-    ) -> MutexGuard<'a, T> {
-        MutexGuard::acquire(self.name(), LockKind::Mutex, location, inner)
     }
 }
 
@@ -389,7 +385,9 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.read();
-        map_lock(result, |inner| self.read_guard(inner, location))
+        map_lock(result, |inner| {
+            RwLockReadGuard::acquire(self.name(), LockKind::RwRead, location, inner)
+        })
     }
 
     /// Blocks until held for writing (exclusive), then records the acquire.
@@ -397,7 +395,9 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.write();
-        map_lock(result, |inner| self.write_guard(inner, location))
+        map_lock(result, |inner| {
+            RwLockWriteGuard::acquire(self.name(), LockKind::RwWrite, location, inner)
+        })
     }
 
     /// Takes the lock for reading if possible, without blocking.
@@ -405,7 +405,9 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.try_read();
-        map_try_lock(result, |inner| self.read_guard(inner, location))
+        map_try_lock(result, |inner| {
+            RwLockReadGuard::acquire(self.name(), LockKind::RwRead, location, inner)
+        })
     }
 
     /// Takes the lock for writing if possible, without blocking.
@@ -413,7 +415,9 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.try_write();
-        map_try_lock(result, |inner| self.write_guard(inner, location))
+        map_try_lock(result, |inner| {
+            RwLockWriteGuard::acquire(self.name(), LockKind::RwWrite, location, inner)
+        })
     }
 
     /// Runs `f` with the lock held for reading (recovering from poison).
@@ -443,22 +447,6 @@ impl<T: ?Sized> RwLock<T> {
     /// The value through a unique borrow: no locking, nothing recorded.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         self.inner.get_mut()
-    }
-
-    fn read_guard<'a>(
-        &'a self,
-        inner: std::sync::RwLockReadGuard<'a, T>,
-        location: &'static Location<'static>,
-    ) -> RwLockReadGuard<'a, T> {
-        RwLockReadGuard::acquire(self.name(), LockKind::RwRead, location, inner)
-    }
-
-    fn write_guard<'a>(
-        &'a self,
-        inner: std::sync::RwLockWriteGuard<'a, T>,
-        location: &'static Location<'static>,
-    ) -> RwLockWriteGuard<'a, T> {
-        RwLockWriteGuard::acquire(self.name(), LockKind::RwWrite, location, inner)
     }
 }
 
