@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 
-use raceway_core::causality::HappensBefore;
+use raceway_core::causality::{self, message_edge, HappensBefore};
 use raceway_core::clock::Epoch;
 use raceway_core::event::Direction;
 use raceway_core::event::SourceLocation;
@@ -142,10 +142,8 @@ enum What {
     Spawn,
     Start,
     Join,
-    Send(u64),
-    Receive(u64),
-    Request(Direction),
-    Response(Direction),
+    /// A message edge's sending (`Outbound`) or receiving (`Inbound`) end.
+    Message(Direction, causality::Edge),
     End,
     Access,
 }
@@ -165,13 +163,11 @@ struct Log<L> {
     ended: bool,
 }
 
-/// Keys of edges in flight.
+/// Keys of edges in flight: a spawn's child, or a message edge as both its ends name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Spawn(ThreadId),
-    Message(u64),
-    Request(u64),
-    Response(u64),
+    Message(causality::Edge),
 }
 
 /// Keeps the logs while the analyzer replays the stream (see the [module docs](self)).
@@ -310,36 +306,23 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                     from: from.map(|from| (from, EdgeKind::Join)),
                 });
             }
-            Kind::Send { message } => sent = Some((Key::Message(message), What::Send(message))),
-            Kind::Receive { message } => {
-                marks[1] = receive(
-                    Key::Message(message),
-                    EdgeKind::Message,
-                    What::Receive(message),
-                )
-            }
-            Kind::HttpRequest {
-                direction, span, ..
-            } if span != 0 => match direction {
-                Direction::Outbound => sent = Some((Key::Request(span), What::Request(direction))),
-                Direction::Inbound => {
-                    marks[1] = receive(Key::Request(span), EdgeKind::Http, What::Request(direction))
+            // Sends, receipts and both ends of HTTP exchanges, paired as the replay pairs them.
+            ref kind => match message_edge(kind) {
+                Some((Direction::Outbound, edge)) => {
+                    sent = Some((Key::Message(edge), What::Message(Direction::Outbound, edge)));
                 }
-            },
-            // The server (the inbound side of the exchange) sends the response.
-            Kind::HttpResponse {
-                direction, span, ..
-            } if span != 0 => match direction {
-                Direction::Inbound => sent = Some((Key::Response(span), What::Response(direction))),
-                Direction::Outbound => {
-                    marks[1] = receive(
-                        Key::Response(span),
-                        EdgeKind::Http,
-                        What::Response(direction),
-                    )
+                Some((Direction::Inbound, edge)) => {
+                    let kind = match edge {
+                        causality::Edge::Message(_) => EdgeKind::Message,
+                        causality::Edge::Request(_) | causality::Edge::Response(_) => {
+                            EdgeKind::Http
+                        }
+                    };
+                    let what = What::Message(Direction::Inbound, edge);
+                    marks[1] = receive(Key::Message(edge), kind, what);
                 }
+                None => {}
             },
-            _ => {}
         }
         if let Some((key, what)) = sent {
             if (self.pending.len() < MAX_PENDING || self.pending.contains_key(&key))
@@ -542,12 +525,17 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             What::Spawn => "spawn".to_owned(),
             What::Start => "start".to_owned(),
             What::Join => "join".to_owned(),
-            What::Send(message) => format!("send #{message}"),
-            What::Receive(message) => format!("receive #{message}"),
-            What::Request(Direction::Outbound) => "HTTP request sent".to_owned(),
-            What::Request(Direction::Inbound) => "HTTP request received".to_owned(),
-            What::Response(Direction::Inbound) => "HTTP response sent".to_owned(),
-            What::Response(Direction::Outbound) => "HTTP response received".to_owned(),
+            What::Message(end, edge) => {
+                let sent = end == Direction::Outbound;
+                match edge {
+                    causality::Edge::Message(id) if sent => format!("send #{id}"),
+                    causality::Edge::Message(id) => format!("receive #{id}"),
+                    causality::Edge::Request(_) if sent => "HTTP request sent".to_owned(),
+                    causality::Edge::Request(_) => "HTTP request received".to_owned(),
+                    causality::Edge::Response(_) if sent => "HTTP response sent".to_owned(),
+                    causality::Edge::Response(_) => "HTTP response received".to_owned(),
+                }
+            }
             What::End => "end".to_owned(),
             What::Access => "access".to_owned(),
         }

@@ -5,16 +5,10 @@
 //! run, so the parent's clock stays small and the verdicts certain.
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
+use raceway_core::{Access, Event, Kind, Name, ThreadId};
 
-fn access(variable: Name, access: Access) -> Kind {
-    Kind::StateChange {
-        variable,
-        access,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::access;
 
 #[test]
 fn a_fan_in_interleaved_with_other_requests_stays_certain() {
@@ -28,7 +22,7 @@ fn a_fan_in_interleaved_with_other_requests_stays_certain() {
     let request = |j: u32| 11 + 2 * j;
     let slot = |j: u32| Name::forgotten(u64::from(j));
 
-    record(parent, access("input".into(), Access::Write));
+    record(parent, access("input", Access::Write));
     for j in 0..TASKS {
         record(
             parent,
@@ -39,12 +33,9 @@ fn a_fan_in_interleaved_with_other_requests_stays_certain() {
     }
     for j in 0..TASKS {
         // Another request starts and ends between any two tasks of the fan-in.
-        record(
-            request(j),
-            access("requests.seen".into(), Access::AtomicWrite),
-        );
+        record(request(j), access("requests.seen", Access::AtomicWrite));
         record(request(j), Kind::ThreadEnd);
-        record(child(j), access("input".into(), Access::Read));
+        record(child(j), access("input", Access::Read));
         record(child(j), access(slot(j), Access::Write));
         record(child(j), Kind::ThreadEnd);
     }
@@ -59,9 +50,9 @@ fn a_fan_in_interleaved_with_other_requests_stays_certain() {
     for j in 0..TASKS {
         record(parent, access(slot(j), Access::Read));
     }
-    record(parent, access("input".into(), Access::Write));
+    record(parent, access("input", Access::Write));
     // A real race after all that: a request writes what the parent wrote, with no edge.
-    record(5, access("input".into(), Access::Write));
+    record(5, access("input", Access::Write));
 
     let report = analyzer.report();
     assert_eq!(report.races.len(), 1, "{report}");

@@ -3,16 +3,10 @@
 //! nothing, and the parent's next write was a false race, neither flagged nor counted.)
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, ThreadId, Value};
+use raceway_core::{Event, Kind, ThreadId};
 
-fn write(variable: &'static str) -> Kind {
-    Kind::StateChange {
-        variable: variable.into(),
-        access: Access::Write,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::write;
 
 #[test]
 fn a_join_long_after_the_child_ended_still_orders() {

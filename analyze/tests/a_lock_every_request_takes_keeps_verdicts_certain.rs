@@ -3,16 +3,10 @@
 //! one lock stay ordered, and a real race between two later requests is reported as certain.
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
+use raceway_core::{Event, Kind, LockKind, ThreadId};
 
-fn write(variable: &'static str) -> Kind {
-    Kind::StateChange {
-        variable: variable.into(),
-        access: Access::Write,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::write;
 
 #[test]
 fn a_lock_every_request_takes_keeps_verdicts_certain() {
@@ -41,7 +35,7 @@ fn a_lock_every_request_takes_keeps_verdicts_certain() {
         // More work after the release, on the request's own state: the lock's clock never
         // learns all of a request, so its entries cannot simply be retired.
         let own = Box::leak(format!("request.{request}.scratch").into_boxed_str());
-        record(request, write(own));
+        record(request, write(&*own));
         record(request, Kind::ThreadEnd);
     }
     let (a, b) = (REQUESTS + 1, REQUESTS + 2);

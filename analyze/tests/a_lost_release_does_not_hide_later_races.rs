@@ -3,16 +3,10 @@
 //! again, so the race is reported (marked uncertain, since events were lost).
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
+use raceway_core::{Event, Kind, LockKind, ThreadId};
 
-fn write() -> Kind {
-    Kind::StateChange {
-        variable: "orders.pending".into(),
-        access: Access::Write,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::write;
 
 #[test]
 fn a_lost_release_does_not_hide_later_races() {
@@ -27,11 +21,11 @@ fn a_lost_release_does_not_hide_later_races() {
             lock_kind,
         },
     );
-    record(a, write());
+    record(a, write("orders.pending"));
     // A's release was lost here.
     analyzer.observe(&Event::dropped(1));
     let mut record = |thread: ThreadId, kind| analyzer.observe(&Event::new(0, thread, kind));
-    record(a, write()); // no longer under the lock: races with B's write
+    record(a, write("orders.pending")); // no longer under the lock: races with B's write
     record(
         b,
         Kind::LockAcquire {
@@ -39,7 +33,7 @@ fn a_lost_release_does_not_hide_later_races() {
             lock_kind,
         },
     );
-    record(b, write());
+    record(b, write("orders.pending"));
     record(
         b,
         Kind::LockRelease {

@@ -3,16 +3,10 @@
 //! clock overflowed after 32 tasks and 33+ false races were reported.)
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, ThreadId, Value};
+use raceway_core::{Access, Event, Kind, ThreadId};
 
-fn access(variable: &'static str, access: Access) -> Kind {
-    Kind::StateChange {
-        variable: variable.into(),
-        access,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::access;
 
 #[test]
 fn a_thousand_task_fan_in_is_ordered_and_certain() {

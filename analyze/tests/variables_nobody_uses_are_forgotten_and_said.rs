@@ -4,16 +4,10 @@
 //! with forgotten accesses cannot be found, counting the accesses to recently forgotten ones.
 
 use raceway_analyze::Analyzer;
-use raceway_core::{Access, Event, Kind, LockKind, Name, ThreadId, Value};
+use raceway_core::{Event, Kind, LockKind, Name, ThreadId};
 
-fn write(variable: Name) -> Kind {
-    Kind::StateChange {
-        variable,
-        access: Access::Write,
-        old: Value::None,
-        new: Value::I64(1),
-    }
-}
+mod common;
+use common::write;
 
 #[test]
 fn variables_nobody_uses_are_forgotten_and_the_report_says_when_it_matters() {

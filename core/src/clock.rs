@@ -87,12 +87,18 @@ impl Incarnation {
     pub const fn is_lock(self) -> bool {
         self.0 & LOCK != 0
     }
+
+    /// The `n` of a lock's component ([`of_lock`](Self::of_lock)`(n)`): the number with the
+    /// lock bit cleared, so lock components compare among themselves as runs do.
+    const fn lock_number(self) -> u64 {
+        self.0 & !LOCK
+    }
 }
 
 impl fmt::Debug for Incarnation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_lock() {
-            write!(f, "Incarnation::of_lock({})", self.0 & !LOCK)
+            write!(f, "Incarnation::of_lock({})", self.lock_number())
         } else {
             write!(f, "Incarnation({})", self.0)
         }
@@ -102,7 +108,7 @@ impl fmt::Debug for Incarnation {
 impl fmt::Display for Incarnation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_lock() {
-            write!(f, "lock#{}", self.0 & !LOCK)
+            write!(f, "lock#{}", self.lock_number())
         } else {
             write!(f, "#{}", self.0)
         }
@@ -198,7 +204,7 @@ impl<const N: usize> VectorClock<N> {
     /// uncertain.
     pub fn may_have_forgotten(&self, incarnation: Incarnation) -> bool {
         if incarnation.is_lock() {
-            incarnation.0 & !LOCK <= self.forgotten_locks
+            incarnation.lock_number() <= self.forgotten_locks
         } else {
             incarnation.0 <= self.forgotten
         }
@@ -452,7 +458,7 @@ impl<const N: usize> VectorClock<N> {
     /// is gone.
     fn forget(&mut self, incarnation: Incarnation) {
         if incarnation.is_lock() {
-            self.forgotten_locks = self.forgotten_locks.max(incarnation.0 & !LOCK);
+            self.forgotten_locks = self.forgotten_locks.max(incarnation.lock_number());
         } else {
             self.forgotten = self.forgotten.max(incarnation.0);
         }

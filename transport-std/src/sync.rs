@@ -43,8 +43,6 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LockResult, OnceLock, PoisonError, TryLockError, TryLockResult};
@@ -53,12 +51,6 @@ use raceway_core::{Kind, LockKind, Name};
 
 use crate::context::Context;
 use crate::names::IntoName;
-
-mod condvar;
-#[cfg(feature = "tokio")]
-pub mod tokio;
-
-pub use condvar::Condvar;
 
 enum LockName {
     Given(Name),
@@ -82,7 +74,20 @@ impl LockName {
     }
 }
 
-/// Records the acquire (the lock is held now) and keeps what the release needs.
+impl LockName {
+    /// A name derived on first use from `prefix` and the caller's site (see [Names](self#names)).
+    #[track_caller]
+    const fn derived(prefix: &'static str) -> Self {
+        LockName::Derived {
+            prefix,
+            site: Location::caller(),
+            name: OnceLock::new(),
+        }
+    }
+}
+
+/// Records the acquire (the lock is held now) and keeps what the release needs; records the
+/// release as it drops. Every tracked guard, std or tokio, holds one.
 struct Held {
     context: Option<Context>,
     lock: Name,
@@ -92,33 +97,134 @@ struct Held {
 
 impl Held {
     fn acquire(lock: Name, lock_kind: LockKind, location: &'static Location<'static>) -> Self {
-        let context = Context::current();
-        match &context {
-            Some(ctx) => ctx.record_at(Kind::LockAcquire { lock, lock_kind }, location),
-            None => crate::context::no_context(),
-        }
-        Held {
-            context,
+        let held = Held {
+            context: Context::current(),
             lock,
             lock_kind,
             location,
+        };
+        if held.context.is_none() {
+            crate::context::no_context();
+        }
+        held.record_acquire();
+        held
+    }
+
+    fn record_acquire(&self) {
+        self.record(Kind::LockAcquire {
+            lock: self.lock,
+            lock_kind: self.lock_kind,
+        });
+    }
+
+    fn record_release(&self) {
+        self.record(Kind::LockRelease {
+            lock: self.lock,
+            lock_kind: self.lock_kind,
+        });
+    }
+
+    fn record(&self, kind: Kind) {
+        if let Some(ctx) = &self.context {
+            ctx.record_at(kind, self.location);
         }
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(ctx) = &self.context {
-            ctx.record_at(
-                Kind::LockRelease {
-                    lock: self.lock,
-                    lock_kind: self.lock_kind,
-                },
-                self.location,
-            );
-        }
+        self.record_release();
     }
 }
+
+/// Declares a tracked lock type (std or tokio): the lock and its name, with `name()` and a
+/// `Debug` that shows both.
+macro_rules! tracked_lock {
+    ($(#[$doc:meta])* $lock:ident($($inner:ident)::+)) => {
+        $(#[$doc])*
+        pub struct $lock<T: ?Sized> {
+            name: $crate::sync::LockName,
+            inner: $($inner)::+<T>,
+        }
+
+        impl<T: ?Sized> $lock<T> {
+            /// The name events use for this lock.
+            pub fn name(&self) -> ::raceway_core::Name {
+                self.name.get()
+            }
+        }
+
+        impl<T: ?Sized + ::std::fmt::Debug> ::std::fmt::Debug for $lock<T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($lock))
+                    .field("name", &self.name())
+                    .field("inner", &&self.inner)
+                    .finish()
+            }
+        }
+    };
+}
+
+/// Declares a tracked guard type (std or tokio): the inner guard beside the [`Held`] that
+/// records its release, dereferencing to the value (mutably with `mut`), with a `Debug` that
+/// shows the lock's name and the value.
+macro_rules! tracked_guard {
+    ($(#[$doc:meta])* $guard:ident($($inner:ident)::+) mut) => {
+        tracked_guard!($(#[$doc])* $guard($($inner)::+));
+
+        impl<T: ?Sized> ::std::ops::DerefMut for $guard<'_, T> {
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.inner
+            }
+        }
+    };
+    ($(#[$doc:meta])* $guard:ident($($inner:ident)::+)) => {
+        $(#[$doc])*
+        #[must_use = "the lock is released as soon as the guard is dropped"]
+        pub struct $guard<'a, T: ?Sized> {
+            // Field order matters: `held` records the release in `Drop` before `inner` unlocks.
+            held: $crate::sync::Held,
+            inner: $($inner)::+<'a, T>,
+        }
+
+        impl<'a, T: ?Sized> $guard<'a, T> {
+            /// The guard of `inner`, just taken: records the acquire.
+            fn acquire(
+                lock: ::raceway_core::Name,
+                lock_kind: ::raceway_core::LockKind,
+                location: &'static ::std::panic::Location<'static>,
+                inner: $($inner)::+<'a, T>,
+            ) -> Self {
+                $guard {
+                    held: $crate::sync::Held::acquire(lock, lock_kind, location),
+                    inner,
+                }
+            }
+        }
+
+        impl<T: ?Sized> ::std::ops::Deref for $guard<'_, T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.inner
+            }
+        }
+
+        impl<T: ?Sized + ::std::fmt::Debug> ::std::fmt::Debug for $guard<'_, T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($guard))
+                    .field("lock", &self.held.lock)
+                    .field("value", &&*self.inner)
+                    .finish()
+            }
+        }
+    };
+}
+
+mod condvar;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use condvar::Condvar;
 
 fn map_lock<G, H>(result: LockResult<G>, wrap: impl FnOnce(G) -> H) -> LockResult<H> {
     match result {
@@ -137,18 +243,14 @@ fn map_try_lock<G, H>(result: TryLockResult<G>, wrap: impl FnOnce(G) -> H) -> Tr
     }
 }
 
-/// A tracked [`std::sync::Mutex`]. See the [module docs](self).
-pub struct Mutex<T: ?Sized> {
-    name: LockName,
-    inner: std::sync::Mutex<T>,
+tracked_lock! {
+    /// A tracked [`std::sync::Mutex`]. See the [module docs](self).
+    Mutex(std::sync::Mutex)
 }
 
-/// Holds a [`Mutex`]; records the release, then unlocks, when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T: ?Sized> {
-    // Field order matters: `held` records the release in `Drop` before `inner` unlocks.
-    held: Held,
-    inner: std::sync::MutexGuard<'a, T>,
+tracked_guard! {
+    /// Holds a [`Mutex`]; records the release, then unlocks, when dropped.
+    MutexGuard(std::sync::MutexGuard) mut
 }
 
 impl<T> Mutex<T> {
@@ -156,11 +258,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         Mutex {
-            name: LockName::Derived {
-                prefix: "mutex",
-                site: Location::caller(),
-                name: OnceLock::new(),
-            },
+            name: LockName::derived("mutex"),
             inner: std::sync::Mutex::new(value),
         }
     }
@@ -185,18 +283,15 @@ impl<T> Mutex<T> {
 }
 
 impl<T: ?Sized> Mutex<T> {
-    /// The name events use for this lock.
-    pub fn name(&self) -> Name {
-        self.name.get()
-    }
-
     /// Blocks until the lock is held, then records the acquire. A poisoned lock is still held
     /// (and recorded); the guard is inside the error, as with std.
     #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.lock();
-        map_lock(result, |inner| self.guard(inner, location))
+        map_lock(result, |inner| {
+            MutexGuard::acquire(self.name(), LockKind::Mutex, location, inner)
+        })
     }
 
     /// Takes the lock if it is free (recording the acquire), without blocking.
@@ -204,7 +299,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.try_lock();
-        map_try_lock(result, |inner| self.guard(inner, location))
+        map_try_lock(result, |inner| {
+            MutexGuard::acquire(self.name(), LockKind::Mutex, location, inner)
+        })
     }
 
     /// Runs `f` with the lock held, recovering the value from a poisoned lock (the acquire and
@@ -229,17 +326,6 @@ impl<T: ?Sized> Mutex<T> {
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         self.inner.get_mut()
     }
-
-    fn guard<'a>(
-        &'a self,
-        inner: std::sync::MutexGuard<'a, T>,
-        location: &'static Location<'static>,
-    ) -> MutexGuard<'a, T> {
-        MutexGuard {
-            held: Held::acquire(self.name(), LockKind::Mutex, location),
-            inner,
-        }
-    }
 }
 
 impl<T: Default> Default for Mutex<T> {
@@ -249,55 +335,19 @@ impl<T: Default> Default for Mutex<T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mutex")
-            .field("name", &self.name())
-            .field("inner", &&self.inner)
-            .finish()
-    }
+tracked_lock! {
+    /// A tracked [`std::sync::RwLock`]. See the [module docs](self).
+    RwLock(std::sync::RwLock)
 }
 
-impl<T: ?Sized> Deref for MutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
+tracked_guard! {
+    /// Holds an [`RwLock`] for reading; records the release, then unlocks, when dropped.
+    RwLockReadGuard(std::sync::RwLockReadGuard)
 }
 
-impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MutexGuard")
-            .field("lock", &self.held.lock)
-            .field("value", &&*self.inner)
-            .finish()
-    }
-}
-
-/// A tracked [`std::sync::RwLock`]. See the [module docs](self).
-pub struct RwLock<T: ?Sized> {
-    name: LockName,
-    inner: std::sync::RwLock<T>,
-}
-
-/// Holds an [`RwLock`] for reading; records the release, then unlocks, when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockReadGuard<'a, T: ?Sized> {
-    held: Held,
-    inner: std::sync::RwLockReadGuard<'a, T>,
-}
-
-/// Holds an [`RwLock`] for writing; records the release, then unlocks, when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockWriteGuard<'a, T: ?Sized> {
-    held: Held,
-    inner: std::sync::RwLockWriteGuard<'a, T>,
+tracked_guard! {
+    /// Holds an [`RwLock`] for writing; records the release, then unlocks, when dropped.
+    RwLockWriteGuard(std::sync::RwLockWriteGuard) mut
 }
 
 impl<T> RwLock<T> {
@@ -305,11 +355,7 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         RwLock {
-            name: LockName::Derived {
-                prefix: "rwlock",
-                site: Location::caller(),
-                name: OnceLock::new(),
-            },
+            name: LockName::derived("rwlock"),
             inner: std::sync::RwLock::new(value),
         }
     }
@@ -334,19 +380,13 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
-    /// The name events use for this lock.
-    pub fn name(&self) -> Name {
-        self.name.get()
-    }
-
     /// Blocks until held for reading (shared), then records the acquire.
     #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.read();
-        map_lock(result, |inner| RwLockReadGuard {
-            held: Held::acquire(self.name(), LockKind::RwRead, location),
-            inner,
+        map_lock(result, |inner| {
+            RwLockReadGuard::acquire(self.name(), LockKind::RwRead, location, inner)
         })
     }
 
@@ -355,9 +395,8 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.write();
-        map_lock(result, |inner| RwLockWriteGuard {
-            held: Held::acquire(self.name(), LockKind::RwWrite, location),
-            inner,
+        map_lock(result, |inner| {
+            RwLockWriteGuard::acquire(self.name(), LockKind::RwWrite, location, inner)
         })
     }
 
@@ -366,9 +405,8 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.try_read();
-        map_try_lock(result, |inner| RwLockReadGuard {
-            held: Held::acquire(self.name(), LockKind::RwRead, location),
-            inner,
+        map_try_lock(result, |inner| {
+            RwLockReadGuard::acquire(self.name(), LockKind::RwRead, location, inner)
         })
     }
 
@@ -377,9 +415,8 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         let location = Location::caller();
         let result = self.inner.try_write();
-        map_try_lock(result, |inner| RwLockWriteGuard {
-            held: Held::acquire(self.name(), LockKind::RwWrite, location),
-            inner,
+        map_try_lock(result, |inner| {
+            RwLockWriteGuard::acquire(self.name(), LockKind::RwWrite, location, inner)
         })
     }
 
@@ -417,52 +454,5 @@ impl<T: Default> Default for RwLock<T> {
     #[track_caller]
     fn default() -> Self {
         RwLock::new(T::default())
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLock")
-            .field("name", &self.name())
-            .field("inner", &&self.inner)
-            .finish()
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLockReadGuard")
-            .field("lock", &self.held.lock)
-            .field("value", &&*self.inner)
-            .finish()
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLockWriteGuard")
-            .field("lock", &self.held.lock)
-            .field("value", &&*self.inner)
-            .finish()
     }
 }

@@ -68,7 +68,7 @@ use raceway_core::event::{Event, Kind, Site, ThreadId, Value};
 use raceway_core::trace_context::{SpanId, TraceId};
 use raceway_core::{Name, Symbol};
 
-use crate::frame::{self, At, Frame, WireValue, MAX_FRAME_LEN};
+use crate::frame::{self, event_kinds, At, Frame, WireValue, MAX_FRAME_LEN};
 use crate::strings::Strings;
 
 /// The location given to events that no source line recorded (loss markers).
@@ -538,208 +538,72 @@ impl Decoder {
                 kind,
             }))
         };
-        match frame {
-            Frame::Header(_) => Err(SkipReason::Corrupt),
-            Frame::Symbol { id, text } => {
-                let Ok(symbol) = self.strings.intern(text, &self.limits) else {
-                    // Names keep their identity; values and files that use it are refused.
-                    let forgotten = Definition::Forgotten(Name::display_id(text));
-                    self.define(id, Some(forgotten))?;
-                    return Err(SkipReason::Refused);
-                };
-                self.define(id, Some(Definition::Symbol(symbol)))?;
-                Ok(None)
+        event_kinds!(decode_event! {
+            frame, self, event, {
+                Frame::Header(_) => Err(SkipReason::Corrupt),
+                Frame::Symbol { id, text } => {
+                    let Ok(symbol) = self.strings.intern(text, &self.limits) else {
+                        // Names keep their identity; values and files that use it are refused.
+                        let forgotten = Definition::Forgotten(Name::display_id(text));
+                        self.define(id, Some(forgotten))?;
+                        return Err(SkipReason::Refused);
+                    };
+                    self.define(id, Some(Definition::Symbol(symbol)))?;
+                    Ok(None)
+                }
+                Frame::Location {
+                    id,
+                    file,
+                    line,
+                    column,
+                } => {
+                    let file = self.name(file)?;
+                    let site = Site { file, line, column };
+                    self.define(id, Some(Definition::Location(site)))?;
+                    Ok(None)
+                }
+                Frame::Dropped { count } => Ok(Some(Event {
+                    time: 0,
+                    location: STREAM_SITE,
+                    thread: ThreadId::NONE,
+                    kind: Kind::Dropped { count },
+                })),
             }
-            Frame::Location {
-                id,
-                file,
-                line,
-                column,
-            } => {
-                let file = self.name(file)?;
-                let site = Site { file, line, column };
-                self.define(id, Some(Definition::Location(site)))?;
-                Ok(None)
-            }
-            Frame::Dropped { count } => Ok(Some(Event {
-                time: 0,
-                location: STREAM_SITE,
-                thread: ThreadId::NONE,
-                kind: Kind::Dropped { count },
-            })),
-            Frame::StateChange {
-                at,
-                variable,
-                access,
-                old,
-                new,
-            } => {
-                let kind = Kind::StateChange {
-                    variable: self.ident(variable)?,
-                    access: code(frame::access_from(access))?,
-                    old: self.value(old)?,
-                    new: self.value(new)?,
-                };
-                event(at, kind, self)
-            }
-            Frame::FunctionCall { at, function, args } => {
-                let kind = Kind::FunctionCall {
-                    function: self.name(function)?,
-                    args: self.value(args)?,
-                };
-                event(at, kind, self)
-            }
-            Frame::FunctionReturn {
-                at,
-                function,
-                duration_ns,
-                value,
-            } => {
-                let kind = Kind::FunctionReturn {
-                    function: self.name(function)?,
-                    duration_ns,
-                    value: self.value(value)?,
-                };
-                event(at, kind, self)
-            }
-            Frame::Spawn { at, child } => event(
-                at,
-                Kind::Spawn {
-                    child: ThreadId::from_raw(child),
-                },
-                self,
-            ),
-            Frame::Join { at, child } => event(
-                at,
-                Kind::Join {
-                    child: ThreadId::from_raw(child),
-                },
-                self,
-            ),
-            Frame::LockAcquire {
-                at,
-                lock,
-                lock_kind,
-            } => {
-                let kind = Kind::LockAcquire {
-                    lock: self.ident(lock)?,
-                    lock_kind: code(frame::lock_kind_from(lock_kind))?,
-                };
-                event(at, kind, self)
-            }
-            Frame::LockRelease {
-                at,
-                lock,
-                lock_kind,
-            } => {
-                let kind = Kind::LockRelease {
-                    lock: self.ident(lock)?,
-                    lock_kind: code(frame::lock_kind_from(lock_kind))?,
-                };
-                event(at, kind, self)
-            }
-            Frame::MemoryFence { at, ordering } => {
-                let kind = Kind::MemoryFence {
-                    ordering: code(frame::ordering_from(ordering))?,
-                };
-                event(at, kind, self)
-            }
-            Frame::HttpRequest {
-                at,
-                method,
-                url,
-                direction,
-                span,
-            } => {
-                let kind = Kind::HttpRequest {
-                    method: self.name(method)?,
-                    url: self.value(url)?,
-                    direction: code(frame::direction_from(direction))?,
-                    span,
-                };
-                event(at, kind, self)
-            }
-            Frame::HttpResponse {
-                at,
-                status,
-                duration_ns,
-                direction,
-                span,
-            } => {
-                let kind = Kind::HttpResponse {
-                    status,
-                    duration_ns,
-                    direction: code(frame::direction_from(direction))?,
-                    span,
-                };
-                event(at, kind, self)
-            }
-            Frame::DatabaseQuery {
-                at,
-                database,
-                query,
-                duration_ns,
-            } => {
-                let kind = Kind::DatabaseQuery {
-                    database: self.name(database)?,
-                    query: self.value(query)?,
-                    duration_ns,
-                };
-                event(at, kind, self)
-            }
-            Frame::DatabaseResult { at, rows_affected } => {
-                event(at, Kind::DatabaseResult { rows_affected }, self)
-            }
-            Frame::Error {
-                at,
-                error_type,
-                message,
-                stack,
-            } => {
-                let kind = Kind::Error {
-                    error_type: self.name(error_type)?,
-                    message: self.value(message)?,
-                    stack: self.value(stack)?,
-                };
-                event(at, kind, self)
-            }
-            Frame::Custom { at, name, data } => {
-                let kind = Kind::Custom {
-                    name: self.name(name)?,
-                    data: self.value(data)?,
-                };
-                event(at, kind, self)
-            }
-            Frame::Send { at, message } => event(at, Kind::Send { message }, self),
-            Frame::Receive { at, message } => event(at, Kind::Receive { message }, self),
-            Frame::TraceStart {
-                at,
-                trace_id,
-                span_id,
-                upstream,
-            } => {
-                let kind = Kind::TraceStart {
-                    trace_id: TraceId::from_bytes(trace_id),
-                    span_id: SpanId::from_bytes(span_id),
-                    upstream: self.value(upstream)?,
-                };
-                event(at, kind, self)
-            }
-            Frame::RemoteClock {
-                at,
-                component,
-                counter,
-            } => {
-                let kind = Kind::RemoteClock {
-                    component: self.symbol(component)?,
-                    counter,
-                };
-                event(at, kind, self)
-            }
-            Frame::ThreadEnd { at } => event(at, Kind::ThreadEnd, self),
-        }
+        })
     }
 }
+
+/// `match $frame`, with the given arms for the stream frames and, for each event kind, its
+/// event: each field converted back as its class says through `$this`'s definitions, a field
+/// that does not resolve returning why.
+macro_rules! decode_event {
+    (
+        $frame:expr, $this:ident, $event:ident, { $($arms:tt)* }
+        $($kind:ident { $($field:ident: $ty:ty as $class:ident),* $(,)? })*
+    ) => {
+        match $frame {
+            $($arms)*
+            $(Frame::$kind { at, $($field),* } => {
+                let kind = Kind::$kind { $($field: decode_event!(@$class $this, $field)),* };
+                $event(at, kind, $this)
+            })*
+        }
+    };
+    (@ident $this:ident, $field:ident) => { $this.ident($field)? };
+    (@name $this:ident, $field:ident) => { $this.name($field)? };
+    (@symbol $this:ident, $field:ident) => { $this.symbol($field)? };
+    (@value $this:ident, $field:ident) => { $this.value($field)? };
+    (@thread $this:ident, $field:ident) => { ThreadId::from_raw($field) };
+    (@access $this:ident, $field:ident) => { code(frame::access_from($field))? };
+    (@lock_kind $this:ident, $field:ident) => { code(frame::lock_kind_from($field))? };
+    (@ordering $this:ident, $field:ident) => { code(frame::ordering_from($field))? };
+    (@direction $this:ident, $field:ident) => { code(frame::direction_from($field))? };
+    (@trace_id $this:ident, $field:ident) => { TraceId::from_bytes($field) };
+    (@span_id $this:ident, $field:ident) => { SpanId::from_bytes($field) };
+    (@u16 $this:ident, $field:ident) => { $field };
+    (@u64 $this:ident, $field:ident) => { $field };
+}
+use decode_event;
 
 /// Iterator over the items in one chunk of input; see [`Decoder::decode`].
 #[derive(Debug)]

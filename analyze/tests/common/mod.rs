@@ -225,12 +225,17 @@ pub struct Child<'scope> {
     handle: ScopedJoinHandle<'scope, ()>,
 }
 
-/// A plain write of `variable`, for tests that build event streams by hand.
-pub fn write(variable: impl Into<raceway_core::Name>) -> Kind {
+/// An access of `variable`, for tests that build event streams by hand.
+pub fn access(variable: impl Into<raceway_core::Name>, access: Access) -> Kind {
     Kind::StateChange {
         variable: variable.into(),
-        access: Access::Write,
+        access,
         old: Value::None,
         new: Value::I64(1),
     }
+}
+
+/// A plain write of `variable`, for tests that build event streams by hand.
+pub fn write(variable: impl Into<raceway_core::Name>) -> Kind {
+    access(variable, Access::Write)
 }

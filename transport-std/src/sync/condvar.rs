@@ -4,8 +4,6 @@ use std::fmt;
 use std::sync::{LockResult, PoisonError, WaitTimeoutResult};
 use std::time::Duration;
 
-use raceway_core::Kind;
-
 use super::{Held, MutexGuard};
 
 /// A [`std::sync::Condvar`] that waits on a tracked [`MutexGuard`].
@@ -48,49 +46,28 @@ pub struct Condvar {
     inner: std::sync::Condvar,
 }
 
-/// What a wait needs to record the re-acquire: the holder's context, the lock, the site.
+/// A guard's [`Held`] during a wait: its release is recorded and its context set aside, so that
+/// dropping it (were the std wait to panic) records nothing more.
 struct Released {
+    held: Held,
     context: Option<crate::Context>,
-    lock: raceway_core::Name,
-    lock_kind: raceway_core::LockKind,
-    location: &'static std::panic::Location<'static>,
 }
 
 impl Released {
-    /// Records the release (the guard's `Held` does it as it drops) and hands back the std
-    /// guard, still locked.
+    /// Records the release and hands back the std guard, still locked.
     fn release<'a, T: ?Sized>(guard: MutexGuard<'a, T>) -> (Self, std::sync::MutexGuard<'a, T>) {
-        let MutexGuard { held, inner } = guard;
-        let released = Released {
-            context: held.context.clone(),
-            lock: held.lock,
-            lock_kind: held.lock_kind,
-            location: held.location,
-        };
-        drop(held);
-        (released, inner)
+        let MutexGuard { mut held, inner } = guard;
+        held.record_release();
+        let context = held.context.take();
+        (Released { held, context }, inner)
     }
 
     /// Records the acquire: the std wait has returned, so the lock is held again.
     fn reacquire<T: ?Sized>(self, inner: std::sync::MutexGuard<'_, T>) -> MutexGuard<'_, T> {
-        if let Some(ctx) = &self.context {
-            ctx.record_at(
-                Kind::LockAcquire {
-                    lock: self.lock,
-                    lock_kind: self.lock_kind,
-                },
-                self.location,
-            );
-        }
-        MutexGuard {
-            held: Held {
-                context: self.context,
-                lock: self.lock,
-                lock_kind: self.lock_kind,
-                location: self.location,
-            },
-            inner,
-        }
+        let Released { mut held, context } = self;
+        held.context = context;
+        held.record_acquire();
+        MutexGuard { held, inner }
     }
 }
 

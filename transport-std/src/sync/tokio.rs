@@ -33,28 +33,21 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::fmt;
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::sync::OnceLock;
 
 use raceway_core::{LockKind, Name};
 
-use super::{Held, LockName};
+use super::LockName;
 
-/// A tracked [`tokio::sync::Mutex`]. See the [module docs](self).
-pub struct Mutex<T: ?Sized> {
-    name: LockName,
-    inner: tokio::sync::Mutex<T>,
+tracked_lock! {
+    /// A tracked [`tokio::sync::Mutex`]. See the [module docs](self).
+    Mutex(tokio::sync::Mutex)
 }
 
-/// Holds a tokio [`Mutex`]; records the release, then unlocks, when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T: ?Sized> {
-    // Field order matters: `held` records the release in `Drop` before `inner` unlocks.
-    held: Held,
-    inner: tokio::sync::MutexGuard<'a, T>,
+tracked_guard! {
+    /// Holds a tokio [`Mutex`]; records the release, then unlocks, when dropped.
+    MutexGuard(tokio::sync::MutexGuard) mut
 }
 
 impl<T> Mutex<T> {
@@ -62,11 +55,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            name: LockName::Derived {
-                prefix: "mutex",
-                site: Location::caller(),
-                name: OnceLock::new(),
-            },
+            name: LockName::derived("mutex"),
             inner: tokio::sync::Mutex::new(value),
         }
     }
@@ -94,21 +83,13 @@ impl<T> Mutex<T> {
 }
 
 impl<T: ?Sized> Mutex<T> {
-    /// The name events use for this lock.
-    pub fn name(&self) -> Name {
-        self.name.get()
-    }
-
     /// Waits until the lock is held, then records the acquire in the current context.
     #[track_caller]
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
         let location = Location::caller();
         async move {
             let inner = self.inner.lock().await;
-            MutexGuard {
-                held: Held::acquire(self.name(), LockKind::Mutex, location),
-                inner,
-            }
+            MutexGuard::acquire(self.name(), LockKind::Mutex, location, inner)
         }
     }
 
@@ -117,10 +98,12 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, tokio::sync::TryLockError> {
         let location = Location::caller();
         let inner = self.inner.try_lock()?;
-        Ok(MutexGuard {
-            held: Held::acquire(self.name(), LockKind::Mutex, location),
+        Ok(MutexGuard::acquire(
+            self.name(),
+            LockKind::Mutex,
+            location,
             inner,
-        })
+        ))
     }
 
     /// The value through a unique borrow: no locking, nothing recorded.
@@ -129,55 +112,19 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mutex")
-            .field("name", &self.name())
-            .field("inner", &&self.inner)
-            .finish()
-    }
+tracked_lock! {
+    /// A tracked [`tokio::sync::RwLock`]. See the [module docs](self).
+    RwLock(tokio::sync::RwLock)
 }
 
-impl<T: ?Sized> Deref for MutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
+tracked_guard! {
+    /// Holds a tokio [`RwLock`] for reading; records the release, then unlocks, when dropped.
+    RwLockReadGuard(tokio::sync::RwLockReadGuard)
 }
 
-impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MutexGuard")
-            .field("lock", &self.held.lock)
-            .field("value", &&*self.inner)
-            .finish()
-    }
-}
-
-/// A tracked [`tokio::sync::RwLock`]. See the [module docs](self).
-pub struct RwLock<T: ?Sized> {
-    name: LockName,
-    inner: tokio::sync::RwLock<T>,
-}
-
-/// Holds a tokio [`RwLock`] for reading; records the release, then unlocks, when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockReadGuard<'a, T: ?Sized> {
-    held: Held,
-    inner: tokio::sync::RwLockReadGuard<'a, T>,
-}
-
-/// Holds a tokio [`RwLock`] for writing; records the release, then unlocks, when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockWriteGuard<'a, T: ?Sized> {
-    held: Held,
-    inner: tokio::sync::RwLockWriteGuard<'a, T>,
+tracked_guard! {
+    /// Holds a tokio [`RwLock`] for writing; records the release, then unlocks, when dropped.
+    RwLockWriteGuard(tokio::sync::RwLockWriteGuard) mut
 }
 
 impl<T> RwLock<T> {
@@ -185,11 +132,7 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn new(value: T) -> Self {
         RwLock {
-            name: LockName::Derived {
-                prefix: "rwlock",
-                site: Location::caller(),
-                name: OnceLock::new(),
-            },
+            name: LockName::derived("rwlock"),
             inner: tokio::sync::RwLock::new(value),
         }
     }
@@ -217,21 +160,13 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
-    /// The name events use for this lock.
-    pub fn name(&self) -> Name {
-        self.name.get()
-    }
-
     /// Waits until held for reading (shared), then records the acquire.
     #[track_caller]
     pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> + '_ {
         let location = Location::caller();
         async move {
             let inner = self.inner.read().await;
-            RwLockReadGuard {
-                held: Held::acquire(self.name(), LockKind::RwRead, location),
-                inner,
-            }
+            RwLockReadGuard::acquire(self.name(), LockKind::RwRead, location, inner)
         }
     }
 
@@ -241,10 +176,7 @@ impl<T: ?Sized> RwLock<T> {
         let location = Location::caller();
         async move {
             let inner = self.inner.write().await;
-            RwLockWriteGuard {
-                held: Held::acquire(self.name(), LockKind::RwWrite, location),
-                inner,
-            }
+            RwLockWriteGuard::acquire(self.name(), LockKind::RwWrite, location, inner)
         }
     }
 
@@ -253,10 +185,12 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, tokio::sync::TryLockError> {
         let location = Location::caller();
         let inner = self.inner.try_read()?;
-        Ok(RwLockReadGuard {
-            held: Held::acquire(self.name(), LockKind::RwRead, location),
+        Ok(RwLockReadGuard::acquire(
+            self.name(),
+            LockKind::RwRead,
+            location,
             inner,
-        })
+        ))
     }
 
     /// Takes the lock for writing if possible, without waiting.
@@ -264,61 +198,16 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, tokio::sync::TryLockError> {
         let location = Location::caller();
         let inner = self.inner.try_write()?;
-        Ok(RwLockWriteGuard {
-            held: Held::acquire(self.name(), LockKind::RwWrite, location),
+        Ok(RwLockWriteGuard::acquire(
+            self.name(),
+            LockKind::RwWrite,
+            location,
             inner,
-        })
+        ))
     }
 
     /// The value through a unique borrow: no locking, nothing recorded.
     pub fn get_mut(&mut self) -> &mut T {
         self.inner.get_mut()
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLock")
-            .field("name", &self.name())
-            .field("inner", &&self.inner)
-            .finish()
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLockReadGuard")
-            .field("lock", &self.held.lock)
-            .field("value", &&*self.inner)
-            .finish()
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLockWriteGuard")
-            .field("lock", &self.held.lock)
-            .field("value", &&*self.inner)
-            .finish()
     }
 }

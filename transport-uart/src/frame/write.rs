@@ -6,7 +6,7 @@
 
 use crc::{Algorithm, CRC_16_IBM_SDLC, CRC_32_ISCSI};
 
-use super::{At, Frame, FrameError, Tag, WireValue};
+use super::{event_kinds, At, Frame, FrameError, Tag, WireValue};
 
 impl Frame<'_> {
     /// Encodes the frame sealed for `epoch` (ignored for a header, whose CRC is unseeded)
@@ -25,184 +25,70 @@ impl Frame<'_> {
 
     /// The postcard bytes of the frame: the variant index, then the fields in order.
     fn write(&self, w: &mut Writer<'_>) {
-        match *self {
-            Frame::Header(header) => {
-                w.kind(Tag::Header as u8);
-                w.raw(&header.magic);
-                w.byte(header.version);
-                w.byte(header.epoch);
-                w.varint(header.ids.into());
-                w.varint(header.clock_hz.into());
+        event_kinds!(write_frame! {
+            *self, w, {
+                Frame::Header(header) => {
+                    w.kind(Tag::Header as u8);
+                    w.raw(&header.magic);
+                    w.byte(header.version);
+                    w.byte(header.epoch);
+                    w.varint(header.ids.into());
+                    w.varint(header.clock_hz.into());
+                }
+                Frame::Symbol { id, text } => {
+                    w.kind(Tag::Symbol as u8);
+                    w.varint(id.into());
+                    w.bytes(text.as_bytes());
+                }
+                Frame::Location {
+                    id,
+                    file,
+                    line,
+                    column,
+                } => {
+                    w.kind(Tag::Location as u8);
+                    w.varint(id.into());
+                    w.varint(file.into());
+                    w.varint(line.into());
+                    w.varint(column.into());
+                }
+                Frame::Dropped { count } => {
+                    w.kind(Tag::Dropped as u8);
+                    w.varint(count.into());
+                }
             }
-            Frame::Symbol { id, text } => {
-                w.kind(Tag::Symbol as u8);
-                w.varint(id.into());
-                w.bytes(text.as_bytes());
-            }
-            Frame::Location {
-                id,
-                file,
-                line,
-                column,
-            } => {
-                w.kind(Tag::Location as u8);
-                w.varint(id.into());
-                w.varint(file.into());
-                w.varint(line.into());
-                w.varint(column.into());
-            }
-            Frame::Dropped { count } => {
-                w.kind(Tag::Dropped as u8);
-                w.varint(count.into());
-            }
-            Frame::StateChange {
-                at,
-                variable,
-                access,
-                old,
-                new,
-            } => {
-                w.event(Tag::StateChange, at);
-                w.varint(variable.into());
-                w.byte(access);
-                w.value(old);
-                w.value(new);
-            }
-            Frame::FunctionCall { at, function, args } => {
-                w.event(Tag::FunctionCall, at);
-                w.varint(function.into());
-                w.value(args);
-            }
-            Frame::FunctionReturn {
-                at,
-                function,
-                duration_ns,
-                value,
-            } => {
-                w.event(Tag::FunctionReturn, at);
-                w.varint(function.into());
-                w.varint(duration_ns);
-                w.value(value);
-            }
-            Frame::Spawn { at, child } => {
-                w.event(Tag::Spawn, at);
-                w.varint(child.into());
-            }
-            Frame::Join { at, child } => {
-                w.event(Tag::Join, at);
-                w.varint(child.into());
-            }
-            Frame::LockAcquire {
-                at,
-                lock,
-                lock_kind,
-            } => {
-                w.event(Tag::LockAcquire, at);
-                w.varint(lock.into());
-                w.byte(lock_kind);
-            }
-            Frame::LockRelease {
-                at,
-                lock,
-                lock_kind,
-            } => {
-                w.event(Tag::LockRelease, at);
-                w.varint(lock.into());
-                w.byte(lock_kind);
-            }
-            Frame::MemoryFence { at, ordering } => {
-                w.event(Tag::MemoryFence, at);
-                w.byte(ordering);
-            }
-            Frame::HttpRequest {
-                at,
-                method,
-                url,
-                direction,
-                span,
-            } => {
-                w.event(Tag::HttpRequest, at);
-                w.varint(method.into());
-                w.value(url);
-                w.byte(direction);
-                w.varint(span);
-            }
-            Frame::HttpResponse {
-                at,
-                status,
-                duration_ns,
-                direction,
-                span,
-            } => {
-                w.event(Tag::HttpResponse, at);
-                w.varint(status.into());
-                w.varint(duration_ns);
-                w.byte(direction);
-                w.varint(span);
-            }
-            Frame::DatabaseQuery {
-                at,
-                database,
-                query,
-                duration_ns,
-            } => {
-                w.event(Tag::DatabaseQuery, at);
-                w.varint(database.into());
-                w.value(query);
-                w.varint(duration_ns);
-            }
-            Frame::DatabaseResult { at, rows_affected } => {
-                w.event(Tag::DatabaseResult, at);
-                w.varint(rows_affected);
-            }
-            Frame::Error {
-                at,
-                error_type,
-                message,
-                stack,
-            } => {
-                w.event(Tag::Error, at);
-                w.varint(error_type.into());
-                w.value(message);
-                w.value(stack);
-            }
-            Frame::Custom { at, name, data } => {
-                w.event(Tag::Custom, at);
-                w.varint(name.into());
-                w.value(data);
-            }
-            Frame::Send { at, message } => {
-                w.event(Tag::Send, at);
-                w.varint(message);
-            }
-            Frame::Receive { at, message } => {
-                w.event(Tag::Receive, at);
-                w.varint(message);
-            }
-            Frame::TraceStart {
-                at,
-                trace_id,
-                span_id,
-                upstream,
-            } => {
-                w.event(Tag::TraceStart, at);
-                w.raw(&trace_id);
-                w.raw(&span_id);
-                w.value(upstream);
-            }
-            Frame::RemoteClock {
-                at,
-                component,
-                counter,
-            } => {
-                w.event(Tag::RemoteClock, at);
-                w.varint(component.into());
-                w.varint(counter);
-            }
-            Frame::ThreadEnd { at } => w.event(Tag::ThreadEnd, at),
-        }
+        });
     }
 }
+
+/// `match $frame`, with the given arms for the stream frames and, for each event kind, its tag,
+/// its *at*, then each field as its class is written.
+macro_rules! write_frame {
+    (
+        $frame:expr, $w:ident, { $($arms:tt)* }
+        $($kind:ident { $($field:ident: $ty:ty as $class:ident),* $(,)? })*
+    ) => {
+        match $frame {
+            $($arms)*
+            $(Frame::$kind { at, $($field),* } => {
+                $w.event(Tag::$kind, at);
+                $(write_frame!(@$class $w, $field);)*
+            })*
+        }
+    };
+    (@u64 $w:ident, $field:ident) => { $w.varint($field) };
+    (@value $w:ident, $field:ident) => { $w.value($field) };
+    (@trace_id $w:ident, $field:ident) => { $w.raw(&$field) };
+    (@span_id $w:ident, $field:ident) => { $w.raw(&$field) };
+    // A code: one byte.
+    (@access $w:ident, $field:ident) => { $w.byte($field) };
+    (@lock_kind $w:ident, $field:ident) => { $w.byte($field) };
+    (@ordering $w:ident, $field:ident) => { $w.byte($field) };
+    (@direction $w:ident, $field:ident) => { $w.byte($field) };
+    // An id, a thread number or a `u16`: a varint.
+    (@$other:ident $w:ident, $field:ident) => { $w.varint($field.into()) };
+}
+use write_frame;
 
 /// One step of a reflected CRC with the (reflected) polynomial `poly`, bit by bit: eight
 /// shifts per byte instead of a 512-byte or 1 KiB table. Both checksums here are of this form
