@@ -526,7 +526,8 @@ impl Server {
     /// Events handed over and not settled yet (the sinks' accounting contract).
     fn pending(&self) -> u64 {
         let stats = self.sink.stats();
-        self.handed - (stats.delivered + stats.failed + stats.state_only)
+        self.handed
+            .saturating_sub(stats.delivered + stats.failed + stats.state_only)
     }
 
     /// The message for the sink's stop, once.

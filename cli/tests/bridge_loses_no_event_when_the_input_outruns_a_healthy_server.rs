@@ -9,7 +9,7 @@ use std::time::Duration;
 use raceway_core::{Access, Event, Kind, ThreadId, Value};
 use raceway_test_receiver::TestReceiver;
 
-use common::{file_with, raceway, raw_stream};
+use common::{bridge_to_server, file_with, raw_stream};
 
 /// Far more than the bridge's retry buffer holds (a few thousand events).
 const EVENTS: u64 = 20_000;
@@ -31,17 +31,7 @@ fn bridge_loses_no_event_when_the_input_outruns_a_healthy_server() {
     let receiver = TestReceiver::start();
     let path = file_with("outrun.bin", &raw_stream(&stream));
 
-    let run = raceway(
-        &[
-            "bridge",
-            "--input",
-            path.to_str().unwrap(),
-            "--server",
-            &receiver.url(),
-        ],
-        None,
-        Duration::from_secs(300),
-    );
+    let run = bridge_to_server(&path, &receiver.url(), Duration::from_secs(300));
 
     assert_eq!(run.status, 0, "{run:?}");
     assert_eq!(receiver.events().len() as u64, EVENTS, "{run:?}");

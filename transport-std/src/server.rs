@@ -537,7 +537,8 @@ impl<'a, L: SourceLocation> Sender<'a, L> {
             )),
         };
         if let Some(why) = &why {
-            log::error!(target: "raceway", "the Raceway server at {}: {why}", self.outbox.http.endpoint());
+            let endpoint = self.outbox.http.endpoint();
+            log::error!(target: "raceway", "the Raceway server at {endpoint}: {why}");
         }
         let mut progress = self.outbox.progress();
         if why.is_some() {

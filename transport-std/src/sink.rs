@@ -346,11 +346,7 @@ impl<L: SourceLocation> Captured<L> {
 
     /// Waits until `done` holds for the events kept so far, or `timeout` passes; returns whether
     /// it held.
-    pub fn wait_until(
-        &self,
-        timeout: Duration,
-        mut done: impl FnMut(&[Event<L>]) -> bool,
-    ) -> bool {
+    pub fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&[Event<L>]) -> bool) -> bool {
         let events = self.lock();
         let (_events, waited) = self
             .arrived

@@ -3,21 +3,17 @@
 //! recorded — before the stop and after it — is counted as dropped in delivery, and the line
 //! said at shutdown names the server and says it gave up.
 
-use std::net::TcpListener;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::server::{assert_identity, dead_server_url};
 use raceway::{Client, Config};
 
 #[test]
 fn a_server_sink_set_to_give_up_stops_on_a_dead_server_and_counts_the_loss() {
-    // A loopback port that was free a moment ago and has no listener now.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = dead_server_url();
     let said = Arc::new(Mutex::new(Vec::new()));
     let lines = Arc::clone(&said);
     let config = Config::builder()
@@ -43,6 +39,7 @@ fn a_server_sink_set_to_give_up_stops_on_a_dead_server_and_counts_the_loss() {
     let report = client.shutdown(Duration::from_secs(60));
     let stats = report.stats;
     assert!(!report.timed_out, "{report:?}");
+    assert_identity(&stats);
     assert_eq!(stats.sent, 0, "{stats:?}");
     assert_eq!(stats.in_flight, 0, "nothing was left pending: {stats:?}");
     assert_eq!(
