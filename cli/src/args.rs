@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lexopt::Arg::{self, Long, Short, Value};
-use raceway_transport_http::ApiKey;
+use raceway::config::ApiKey;
 
 /// The top-level help: `raceway`, `raceway help`, `raceway --help`.
 pub(crate) const HELP: &str = "\
@@ -149,9 +149,9 @@ TIME:
     like Unix nanoseconds (after 2001) are sent as they are.
 
 FORWARDING:
-    Events go out in batches of up to 100 (and at least once a second) through a bounded
-    queue; while the server is slow, reading pauses, so a serial port's own buffer may
-    overflow, which shows as skipped bytes.
+    Events go out in batches of up to 100 (and at least once a second) through the server
+    sink a service's Raceway client uses; while more than 800 events wait for the server,
+    reading pauses, so a serial port's own buffer may overflow, which shows as skipped bytes.
 
 EXIT STATUS:
     0   input read to the end (or idle timeout); no race found (with --check); all delivered

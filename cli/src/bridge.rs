@@ -1,35 +1,38 @@
-//! `raceway bridge`: a device's UART stream in, as it arrives; events out to a Raceway server,
-//! the analyzer and/or a capture file.
+//! `raceway bridge`: a device's UART stream in, as it arrives; its events out to the sinks the
+//! std client uses (the Raceway server, the analyzer), and/or its bytes to a capture file.
 //!
-//! Three threads, each with one job, connected by bounded queues:
+//! The bridge is a decoder: its main loop turns bytes into `Event<Site>`s, converts their
+//! device ticks to Unix nanoseconds (the clock rate comes from the stream header), and hands
+//! them in batches to `raceway`'s own [`ServerSink`] (`--server`) and [`AnalyzerSink`]
+//! (`--check`), the same sinks a service's drain thread feeds:
 //!
 //! ```text
-//! reader thread ──chunks──▶ main loop ──batches──▶ delivery thread ──HTTP──▶ server
-//!  (blocking read)           decode, analyze,        HttpClient::deliver,
-//!                            save, encode, counters  bounded by --timeout
+//! reader thread ──chunks──▶ main loop ──batches──▶ ServerSink ──▶ sender thread ──HTTP──▶ server
+//!  (blocking read)           decode, ticks → ns,  └─▶ AnalyzerSink (--check)
+//!                            save, counters
 //! ```
 //!
 //! The main loop never blocks on input for longer than a progress tick, so counters refresh
 //! and partial batches go out on time even on a quiet serial line. Forwarding applies
-//! backpressure: when the delivery queue is full the main loop waits for it, which bounds
-//! memory. A batch that cannot be delivered within `--timeout` (the client retries with
-//! backoff inside that time), or a refused API key, stops forwarding for good with one clear
-//! message: the bridge never waits on a dead server for longer than that.
+//! backpressure: while more than [`MAX_PENDING`] events wait for the server, the main loop
+//! waits for the sink to deliver them (`Sink::flush`), which bounds memory and never lets a
+//! fast input overflow the sink's retry buffer. The server sink gives up after `--timeout` of
+//! retrying one batch ([`Config::give_up_after`]), or at once on a refused API key; then
+//! forwarding stops for good with one clear message: the bridge never waits on a dead server
+//! for longer than that.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use raceway_analyze::Analyzer;
+use raceway::analysis::{Analysis, AnalyzerSink};
+use raceway::server::{DeliveryError, ServerSink};
+use raceway::sink::{events_in, Sink};
+use raceway::Config;
 use raceway_core::event::{Event, Kind, Site};
-use raceway_transport_http::{
-    Batch, DeliveryError, HttpClient, HttpClientConfig, JsonEncoder, JsonEncoderConfig,
-};
 use raceway_transport_uart::capture;
 use raceway_transport_uart::decoder::{Item, Skipped};
 
@@ -42,8 +45,14 @@ use crate::Status;
 const CHUNK: usize = 16 * 1024;
 /// Chunks read ahead of the main loop.
 const READ_AHEAD: usize = 16;
-/// Batches waiting for the delivery thread.
-const DELIVERY_QUEUE: usize = 8;
+/// Events per batch handed to the sinks (and posted to the server).
+const BATCH: usize = 100;
+/// Events waiting for the server beyond which the main loop waits for them: 8 batches, far
+/// below what the server sink's retry buffer holds.
+const MAX_PENDING: u64 = 8 * BATCH as u64;
+/// The server sink's retry buffer: room for four times what [`MAX_PENDING`] lets wait (an
+/// event takes well under 128 bytes there).
+const RETRY_BUFFER_BYTES: usize = 4 * (MAX_PENDING as usize + BATCH) * 128;
 /// A partial batch goes out after this long.
 const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Live counters refresh this often on a terminal...
@@ -88,19 +97,26 @@ impl<'o> Bridge<'o> {
             Box::new(file)
         };
         let save = options.save.as_deref().map(Save::create).transpose()?;
-        let clock_hz = Arc::new(AtomicU32::new(0));
-        let forward = match &options.server {
-            Some(server) => Some(Forwarder::start(options, server, Arc::clone(&clock_hz))?),
+        let server = match &options.server {
+            Some(url) => Some(Server::start(options, url)?),
             None => None,
         };
+        let start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos() as u64);
         Ok(Bridge {
             options,
             chunks: spawn_reader(input),
             stream: Stream::new(),
             sinks: Sinks {
-                analyzer: options.check.then(Analyzer::new),
-                forward,
-                clock_hz,
+                analyzer: options.check.then(|| {
+                    let (sink, analysis) = AnalyzerSink::for_locations();
+                    (sink.quiet(), analysis)
+                }),
+                server,
+                batch: Vec::with_capacity(BATCH),
+                start,
+                clock_hz: 0,
                 counters: Counters::default(),
                 damage: Damage::default(),
                 damage_to_tell: Vec::new(),
@@ -155,15 +171,13 @@ impl<'o> Bridge<'o> {
             }
             if last_flush.elapsed() >= FLUSH_INTERVAL {
                 last_flush = Instant::now();
-                if let Some(forward) = &mut self.sinks.forward {
-                    forward.flush();
-                }
+                self.sinks.deliver();
                 if let Some(save) = &mut self.save {
                     save.flush();
                 }
             }
-            if let Some(forward) = &mut self.sinks.forward {
-                if let Some(message) = forward.failure_to_tell() {
+            if let Some(server) = &mut self.sinks.server {
+                if let Some(message) = server.failure_to_tell() {
                     self.progress.say(&message);
                     if !self.options.check && self.save.is_none() {
                         break; // nothing left to do
@@ -217,14 +231,15 @@ impl<'o> Bridge<'o> {
     fn finish(mut self) -> Status {
         let mut delivery_failed = false;
         let mut forwarded = None;
-        if let Some(forward) = self.sinks.forward.take() {
-            let server = forward.server.clone();
-            let (stats, message) = forward.finish();
+        self.sinks.deliver();
+        if let Some(server) = self.sinks.server.take() {
+            let url = server.url.clone();
+            let (stats, message) = server.finish();
             if let Some(message) = message {
                 self.progress.say(&message);
             }
             delivery_failed = stats.undelivered > 0;
-            forwarded = Some((server, stats));
+            forwarded = Some((url, stats));
         }
         if let Some(save) = &mut self.save {
             save.flush();
@@ -250,8 +265,9 @@ impl<'o> Bridge<'o> {
         eprintln!("{summary}");
 
         let mut races = false;
-        if let Some(analyzer) = &self.sinks.analyzer {
-            let report = analyzer.report();
+        if let Some((mut sink, analysis)) = self.sinks.analyzer.take() {
+            sink.shutdown(Instant::now());
+            let report = analysis.report();
             races = !report.races.is_empty();
             let mut stdout = io::stdout().lock();
             let written = if self.options.json {
@@ -312,10 +328,15 @@ fn spawn_reader(mut input: Box<dyn Read + Send>) -> mpsc::Receiver<io::Result<Ve
 
 /// Where decoded items go.
 struct Sinks {
-    analyzer: Option<Analyzer<Site>>,
-    forward: Option<Forwarder>,
+    /// `--check`: the analyzer sink (quiet: the bridge prints the report) and its report.
+    analyzer: Option<(AnalyzerSink<Site>, Analysis<Site>)>,
+    server: Option<Server>,
+    /// Decoded events not handed to the sinks yet, times in Unix nanoseconds.
+    batch: Vec<Event<Site>>,
+    /// The bridge's start in Unix nanoseconds: device times count from it.
+    start: u64,
     /// The device's tick rate, from the latest stream header (0 = unknown).
-    clock_hz: Arc<AtomicU32>,
+    clock_hz: u32,
     counters: Counters,
     /// Skipped regions: counted, and the first few kept.
     damage: Damage,
@@ -336,7 +357,7 @@ struct Counters {
 
 impl Sinks {
     fn item(&mut self, item: Item) {
-        let event = match item {
+        let mut event = match item {
             Item::Event(event) => {
                 self.counters.events += 1;
                 if let Kind::Dropped { count } = event.kind {
@@ -352,17 +373,30 @@ impl Sinks {
             }
             Item::Header(info) => {
                 self.counters.headers += 1;
-                self.clock_hz.store(info.clock_hz, Ordering::Relaxed);
+                self.clock_hz = info.clock_hz;
                 return;
             }
             _ => return,
         };
-        if let Some(analyzer) = &mut self.analyzer {
-            analyzer.observe(&event);
+        event.time = device_time_to_unix_nanos(event.time, self.clock_hz, self.start);
+        self.batch.push(event);
+        if self.batch.len() >= BATCH {
+            self.deliver();
         }
-        if let Some(forward) = &mut self.forward {
-            forward.event(&event);
+    }
+
+    /// Hands the decoded events to every sink.
+    fn deliver(&mut self) {
+        if self.batch.is_empty() {
+            return;
         }
+        if let Some((analyzer, _)) = &mut self.analyzer {
+            analyzer.send(&self.batch, Instant::now());
+        }
+        if let Some(server) = &mut self.server {
+            server.send(&self.batch);
+        }
+        self.batch.clear();
     }
 }
 
@@ -434,28 +468,17 @@ impl Save {
     }
 }
 
-/// Encodes events into batches and hands them to the delivery thread.
-struct Forwarder {
-    server: String,
-    encoder: JsonEncoder,
-    queue: Option<SyncSender<Batch>>,
-    delivery: Arc<Delivery>,
-    thread: Option<JoinHandle<()>>,
-    /// Whether the failure was already told.
+/// The `--server` destination: the std client's server sink, fed decoded events.
+struct Server {
+    /// The URL as given on the command line, for messages.
+    url: String,
+    sink: ServerSink<Site>,
+    /// Events (not loss markers) handed to the sink.
+    handed: u64,
+    /// Whether the stop was already told.
     told: bool,
     has_key: bool,
     timeout: Duration,
-}
-
-/// State shared with the delivery thread.
-struct Delivery {
-    client: HttpClient,
-    /// Set once a batch could not be delivered in time or the key was refused.
-    gave_up: AtomicBool,
-    /// Events never handed to the client because forwarding had stopped.
-    not_sent: AtomicU64,
-    /// The first failure that stopped forwarding, or the last other one.
-    error: Mutex<Option<DeliveryError>>,
 }
 
 /// Delivery totals at the end.
@@ -464,108 +487,62 @@ struct Delivered {
     undelivered: u64,
 }
 
-impl Forwarder {
-    fn start(
-        options: &BridgeOptions,
-        server: &str,
-        clock_hz: Arc<AtomicU32>,
-    ) -> Result<Self, String> {
-        let mut config = HttpClientConfig::new(server);
-        config.api_key = options.api_key.clone();
-        config.max_retry_time = options.timeout;
-        config.request_timeout = config.request_timeout.min(options.timeout);
-        config.connect_timeout = config.connect_timeout.min(options.timeout);
-        let client = HttpClient::new(config).map_err(|error| format!("{error}: {server}"))?;
-
-        let start = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos() as u64);
-        let mut encoder_config =
-            JsonEncoderConfig::new(options.service_name.as_str(), options.instance_id.as_str());
-        encoder_config.time_to_unix_nanos = Arc::new(move |time| {
-            device_time_to_unix_nanos(time, clock_hz.load(Ordering::Relaxed), start)
-        });
-
-        let delivery = Arc::new(Delivery {
-            client,
-            gave_up: AtomicBool::new(false),
-            not_sent: AtomicU64::new(0),
-            error: Mutex::new(None),
-        });
-        let (queue, batches) = mpsc::sync_channel::<Batch>(DELIVERY_QUEUE);
-        let shared = Arc::clone(&delivery);
-        let timeout = options.timeout;
-        let thread = thread::Builder::new()
-            .name("raceway-bridge-delivery".into())
-            .spawn(move || {
-                for batch in batches {
-                    shared.deliver(batch, timeout);
-                }
-            })
-            .map_err(|error| format!("cannot start the delivery thread: {error}"))?;
-        Ok(Forwarder {
-            server: server.to_owned(),
-            encoder: JsonEncoder::new(encoder_config),
-            queue: Some(queue),
-            delivery,
-            thread: Some(thread),
+impl Server {
+    /// A server sink that gives up after `--timeout` of retrying one batch.
+    fn start(options: &BridgeOptions, url: &str) -> Result<Self, String> {
+        let mut config = Config::builder()
+            .server_url(url)
+            .service_name(options.service_name.as_str())
+            .instance_id(options.instance_id.as_str())
+            .batch_size(BATCH)
+            .retry_buffer_bytes(RETRY_BUFFER_BYTES)
+            .give_up_after(options.timeout);
+        if let Some(key) = &options.api_key {
+            config = config.api_key(key.expose());
+        }
+        let config = config.build().map_err(|error| error.to_string())?;
+        let sink = ServerSink::for_locations(&config).map_err(|error| format!("{error}: {url}"))?;
+        Ok(Server {
+            url: url.to_owned(),
+            sink,
+            handed: 0,
             told: false,
             has_key: options.api_key.is_some(),
-            timeout,
+            timeout: options.timeout,
         })
     }
 
-    fn event(&mut self, event: &Event<Site>) {
-        if self.delivery.gave_up.load(Ordering::Relaxed) {
-            if !matches!(
-                event.kind,
-                Kind::TraceStart { .. } | Kind::RemoteClock { .. } | Kind::ThreadEnd
-            ) {
-                self.delivery.not_sent.fetch_add(1, Ordering::Relaxed);
-            }
-            return;
-        }
-        if let Some(batch) = self.encoder.encode(event).batch {
-            self.send(batch);
+    /// Hands `batch` to the sink. While more than [`MAX_PENDING`] events wait for the server,
+    /// this waits for them (each batch is settled within the timeout and half again), so that a
+    /// fast input never overflows the sink's retry buffer while the server keeps up.
+    fn send(&mut self, batch: &[Event<Site>]) {
+        self.sink.send(batch, Instant::now() + self.timeout);
+        self.handed += events_in(batch);
+        if self.pending() > MAX_PENDING {
+            let _ = self.sink.flush(Instant::now() + self.timeout * 2);
         }
     }
 
-    fn flush(&mut self) {
-        if let Some(batch) = self.encoder.flush() {
-            self.send(batch);
-        }
+    /// Events handed over and not settled yet (the sinks' accounting contract).
+    fn pending(&self) -> u64 {
+        let stats = self.sink.stats();
+        self.handed
+            .saturating_sub(stats.delivered + stats.failed + stats.state_only)
     }
 
-    fn send(&mut self, batch: Batch) {
-        let events = batch.len() as u64;
-        let sent = self.queue.as_ref().is_some_and(|q| q.send(batch).is_ok());
-        if !sent {
-            self.delivery.not_sent.fetch_add(events, Ordering::Relaxed);
-        }
-    }
-
-    /// Events handed over that did not reach the server (so far).
-    fn undelivered(&self) -> u64 {
-        let stats = self.delivery.client.stats();
-        stats.dropped
-            + stats.rejected
-            + stats.server_dropped
-            + self.delivery.not_sent.load(Ordering::Relaxed)
-    }
-
-    /// The message for a failure that stopped forwarding, once.
+    /// The message for the sink's stop, once.
     fn failure_to_tell(&mut self) -> Option<String> {
-        if self.told || !self.delivery.gave_up.load(Ordering::Relaxed) {
+        if self.told {
             return None;
         }
+        let error = self.sink.stopped()?;
         self.told = true;
-        let error = self.delivery.error.lock().ok()?.clone()?;
         Some(self.explain(&error))
     }
 
     /// Says what went wrong and what to do about it. The key itself is never shown.
     fn explain(&self, error: &DeliveryError) -> String {
-        let server = &self.server;
+        let server = &self.url;
         let secs = self.timeout.as_secs_f64();
         match error {
             DeliveryError::Unauthorized if self.has_key => format!(
@@ -590,56 +567,30 @@ impl Forwarder {
         }
     }
 
-    /// Sends what is left and waits for the delivery thread (each batch is bounded by the
-    /// timeout, and after a failure the rest are not tried). Returns the totals and a message
-    /// about a failure not told yet.
+    /// Waits while the server settles what is pending (each batch within the timeout and half
+    /// again: the sink gives up after that), shuts the sink down, and returns the totals and a
+    /// message about a failure not told yet.
     fn finish(mut self) -> (Delivered, Option<String>) {
-        if !self.delivery.gave_up.load(Ordering::Relaxed) {
-            self.flush();
+        let mut settled = self.handed - self.pending();
+        while self.sink.flush(Instant::now() + self.timeout * 2).is_err() {
+            let now = self.handed - self.pending();
+            if now == settled {
+                break; // no progress in that time: stop waiting
+            }
+            settled = now;
         }
-        drop(self.queue.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let left = self.sink.shutdown(Instant::now() + self.timeout);
+        let stats = self.sink.stats();
+        let undelivered = stats.failed + left.events;
         let mut message = self.failure_to_tell();
-        let undelivered = self.undelivered();
-        if message.is_none() && undelivered > 0 {
-            let error = self.delivery.error.lock().ok().and_then(|e| e.clone());
-            message = error.map(|error| self.explain(&error));
+        if message.is_none() && !self.told && undelivered > 0 {
+            message = self.sink.problem();
         }
         let delivered = Delivered {
-            sent: self.delivery.client.stats().sent,
+            sent: stats.delivered,
             undelivered,
         };
         (delivered, message)
-    }
-}
-
-impl Delivery {
-    fn deliver(&self, batch: Batch, timeout: Duration) {
-        if self.gave_up.load(Ordering::Relaxed) {
-            self.not_sent
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            return;
-        }
-        // Retrying stops at `timeout` (`max_retry_time`) and says why; the extra half lets the
-        // last request finish rather than be cut off as a bare "deadline exceeded".
-        let report = self.client.deliver(batch, Instant::now() + timeout * 3 / 2);
-        let Some(error) = report.error else { return };
-        let fatal = matches!(
-            error,
-            DeliveryError::Unauthorized
-                | DeliveryError::Unavailable { .. }
-                | DeliveryError::DeadlineExceeded
-        );
-        if let Ok(mut slot) = self.error.lock() {
-            if !self.gave_up.load(Ordering::Relaxed) {
-                *slot = Some(error);
-            }
-        }
-        if fatal {
-            self.gave_up.store(true, Ordering::Relaxed);
-        }
     }
 }
 
@@ -688,12 +639,9 @@ impl Progress {
             "bytes {} | events {} | skipped {} B | dropped {}",
             c.bytes, c.events, sinks.damage.bytes, c.device_dropped
         );
-        if let Some(forward) = &sinks.forward {
-            line += &format!(
-                " | sent {} | errors {}",
-                forward.delivery.client.stats().sent,
-                forward.undelivered()
-            );
+        if let Some(server) = &sinks.server {
+            let stats = server.sink.stats();
+            line += &format!(" | sent {} | errors {}", stats.delivered, stats.failed);
         }
         let mut stderr = io::stderr().lock();
         let _ = if self.terminal {

@@ -12,7 +12,7 @@ use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 use raceway_transport_http::MAX_PARENT_DEPTH;
 
-use common::{file_with, raceway, raw_stream};
+use common::{bridge_to_server, file_with, raw_stream};
 
 const LOOP_EVENTS: u64 = 20_000;
 const HANDLER_EVENTS: u64 = 2_500;
@@ -90,17 +90,7 @@ fn a_long_bridged_stream_stays_within_the_bound_and_parented() {
     let stream = firmware_stream();
     let path = file_with("long-stream.bin", &raw_stream(&stream));
 
-    let run = raceway(
-        &[
-            "bridge",
-            "--input",
-            path.to_str().unwrap(),
-            "--server",
-            &receiver.url(),
-        ],
-        None,
-        Duration::from_secs(300),
-    );
+    let run = bridge_to_server(&path, &receiver.url(), Duration::from_secs(300));
 
     assert_eq!(run.status, 0, "{run:?}");
     let requests = receiver.requests();

@@ -4,7 +4,9 @@
 //! at shutdown, prints the race report to standard error (and, when asked, writes it as an
 //! HTML page: [`AnalyzerSink::html_report`], `RACEWAY_REPORT`). It is the default destination when no
 //! server is configured, so a service run locally shows its races at exit. [`Analysis`] reads
-//! the report at any time, for tests and tools.
+//! the report at any time, for tests and tools. It analyzes events with any source location:
+//! [`AnalyzerSink::for_locations`] makes one for the [`Site`](raceway_core::event::Site)s that
+//! `raceway bridge` decodes from a device.
 //!
 //! # Examples
 //!
@@ -35,16 +37,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use raceway_analyze::{Analyzer, Report};
+use raceway_core::event::SourceLocation;
 use raceway_core::Event;
 
 use crate::sink::{events_in, Sink, SinkStats, Undelivered};
 
-type Shared = Arc<Mutex<Analyzer<&'static Location<'static>>>>;
+type Shared<L> = Arc<Mutex<Analyzer<L>>>;
 
 /// Analyzes every event and prints the race report at shutdown (unless made [quiet](Self::quiet)).
 #[derive(Debug)]
-pub struct AnalyzerSink {
-    analyzer: Shared,
+pub struct AnalyzerSink<L: SourceLocation = &'static Location<'static>> {
+    analyzer: Shared<L>,
     print_at_shutdown: bool,
     /// Where to write the HTML report at shutdown, and its title.
     html: Option<(PathBuf, String)>,
@@ -53,14 +56,22 @@ pub struct AnalyzerSink {
 
 /// A handle on an [`AnalyzerSink`]'s analysis, usable from any thread.
 #[derive(Clone, Debug)]
-pub struct Analysis {
-    analyzer: Shared,
+pub struct Analysis<L: SourceLocation = &'static Location<'static>> {
+    analyzer: Shared<L>,
 }
 
 impl AnalyzerSink {
-    /// A sink and a handle on its analysis.
+    /// A sink for the client's events and a handle on its analysis.
     pub fn new() -> (AnalyzerSink, Analysis) {
-        let analyzer: Shared = Arc::default();
+        Self::for_locations()
+    }
+}
+
+impl<L: SourceLocation> AnalyzerSink<L> {
+    /// [`new`](AnalyzerSink::new) for events located by `L` (e.g. decoded
+    /// [`Site`](raceway_core::event::Site)s).
+    pub fn for_locations() -> (Self, Analysis<L>) {
+        let analyzer: Shared<L> = Arc::default();
         let sink = AnalyzerSink {
             analyzer: Arc::clone(&analyzer),
             print_at_shutdown: true,
@@ -84,7 +95,7 @@ impl AnalyzerSink {
     }
 }
 
-impl Analysis {
+impl<L: SourceLocation> Analysis<L> {
     /// The report so far (complete once the client has shut down).
     pub fn report(&self) -> Report {
         self.analyzer
@@ -94,8 +105,8 @@ impl Analysis {
     }
 }
 
-impl Sink for AnalyzerSink {
-    fn send(&mut self, batch: &[Event], _deadline: Instant) {
+impl<L: SourceLocation + Send> Sink<L> for AnalyzerSink<L> {
+    fn send(&mut self, batch: &[Event<L>], _deadline: Instant) {
         let mut analyzer = self.analyzer.lock().unwrap_or_else(PoisonError::into_inner);
         for event in batch {
             analyzer.observe(event);

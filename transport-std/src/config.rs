@@ -26,6 +26,7 @@
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
 //! | [`html_report`](ConfigBuilder::html_report) | none (turns local analysis on) | `RACEWAY_REPORT` |
 //! | [`retry_buffer_bytes`](ConfigBuilder::retry_buffer_bytes) | 4 MiB (about 47 000 events) | `RACEWAY_RETRY_BUFFER_BYTES` |
+//! | [`give_up_after`](ConfigBuilder::give_up_after) | never: retry while the retry buffer holds the outage | |
 //! | [`on_delivery_problem`](ConfigBuilder::on_delivery_problem) | one line on stderr | |
 //! | [`tls_root_certificates`](ConfigBuilder::tls_root_certificates) | the webpki roots | `RACEWAY_CA_CERT` (a PEM file) |
 //!
@@ -188,6 +189,7 @@ pub struct Config {
     capture_path: Option<PathBuf>,
     html_report: Option<PathBuf>,
     retry_buffer_bytes: usize,
+    give_up_after: Option<Duration>,
     delivery_problem: Option<ProblemHook>,
     tls_root_certificates: Option<PathBuf>,
 }
@@ -213,6 +215,7 @@ impl fmt::Debug for Config {
             .field("capture_path", &self.capture_path)
             .field("html_report", &self.html_report)
             .field("retry_buffer_bytes", &self.retry_buffer_bytes)
+            .field("give_up_after", &self.give_up_after)
             .field(
                 "on_delivery_problem",
                 &self
@@ -326,6 +329,12 @@ impl Config {
     /// that, events are dropped, counted and signalled to the server once it is back.
     pub fn retry_buffer_bytes(&self) -> usize {
         self.retry_buffer_bytes
+    }
+
+    /// How long the Raceway server sink retries one batch before it stops delivering for good
+    /// (see [`give_up_after`](ConfigBuilder::give_up_after)); `None`: it never gives up.
+    pub fn give_up_after(&self) -> Option<Duration> {
+        self.give_up_after
     }
 
     /// Says `line` (lost events, a refused key, an unreachable server) through the

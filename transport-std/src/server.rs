@@ -10,6 +10,24 @@
 //! takes; a 206 (the server's queue overflowed) holds back the next request. 413 splitting, the
 //! 401 stop and the 2 MiB body limit are the delivery client's.
 //!
+//! ```text
+//! drain thread (client) ──┐                    sender thread
+//!                         ├─▶ send ─▶ retry buffer ─▶ encode ─▶ POST /events ─▶ server
+//! raceway bridge (device)─┘    (bounded)             (JSON)     retry, or give up
+//! ```
+//!
+//! The sink takes events with any source location: the client's (`ServerSink`, made by
+//! [`ServerSink::new`]) and the ones `raceway bridge` decodes from a device (`ServerSink<Site>`,
+//! made by [`ServerSink::for_locations`]). Their times must already be Unix nanoseconds.
+//!
+//! **Giving up.** With [`Config::give_up_after`] set, a batch that the server has not accepted
+//! that long after its first request (the request under way then gets up to half as long
+//! again to finish) stops the sink for good, as a refused API key does: what it holds and
+//! everything sent to it afterwards is counted as failed without a request, [`Sink::problem`]
+//! says why, and [`ServerSink::stopped`] tells the caller at once. A tool that must end in
+//! bounded time against a dead server (the bridge's `--timeout`) sets it; a long-running
+//! service leaves it unset, so that an outage costs only what the retry buffer cannot hold.
+//!
 //! While a batch waits for the server, newer events wait in the retry buffer: an outage that
 //! fits in it loses nothing. What does not fit is dropped and counted in
 //! [`Stats::dropped_in_delivery`](crate::Stats::dropped_in_delivery), and a `raceway.dropped`
@@ -35,17 +53,23 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use raceway_core::{Event, Kind};
+use raceway_core::event::SourceLocation;
+use raceway_core::{Event, Kind, ThreadId};
 use raceway_transport_http::{
-    Attempt, Batch, BatchLimits, DeliveryError, DeliveryReport, Encoded, Fate, HttpClient,
-    HttpClientConfig, HttpConfigError, JsonEncoder, JsonEncoderConfig, MAX_BODY_BYTES,
+    Attempt, Batch, BatchLimits, DeliveryReport, Encoded, Fate, HttpClient, HttpClientConfig,
+    HttpConfigError, JsonEncoder, JsonEncoderConfig, MAX_BODY_BYTES,
 };
+
+/// Why a [`ServerSink`] stopped for good ([`ServerSink::stopped`]): the delivery client's
+/// error type.
+pub use raceway_transport_http::DeliveryError;
 
 use crate::config::Config;
 use crate::sink::{Incomplete, Sink, SinkStats, Undelivered};
@@ -55,9 +79,9 @@ const IDLE_WAIT: Duration = Duration::from_millis(50);
 /// The deadline of a request when no shutdown sets one (a request's own timeout is shorter).
 const NO_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 
-/// Delivers events to the Raceway server configured in [`Config::server_url`].
-pub struct ServerSink {
-    outbox: Arc<Outbox>,
+/// Delivers events (located by `L`) to the Raceway server configured in [`Config::server_url`].
+pub struct ServerSink<L: SourceLocation = &'static Location<'static>> {
+    outbox: Arc<Outbox<L>>,
     sender: Option<JoinHandle<()>>,
     /// Events (not markers) put into the retry buffer.
     queued: u64,
@@ -67,17 +91,21 @@ pub struct ServerSink {
     overflowed: u64,
     /// Events lost (here or in a lane) whose marker did not fit in the retry buffer yet.
     unsignalled: u64,
+    /// Where the latest loss happened: the unsignalled losses' marker is located there.
+    lost_at: Option<L>,
 }
 
 /// What the drain thread and the sender thread share.
-struct Outbox {
-    buffer: ArrayQueue<Event>,
+struct Outbox<L> {
+    buffer: ArrayQueue<Event<L>>,
     /// `pushed` at the end of the latest `send`: the sender posts a partial batch only once it
     /// has taken everything up to such a boundary, so batches are not cut in the middle.
     sealed: AtomicU64,
     /// The drain's `unsignalled`: the sender does not finish while a marker is still to come.
     unsignalled: AtomicU64,
     http: HttpClient,
+    /// [`Config::give_up_after`].
+    give_up_after: Option<Duration>,
     progress: Mutex<Progress>,
     changed: Condvar,
 }
@@ -92,6 +120,8 @@ struct Progress {
     state_only: u64,
     /// What went wrong with the latest request, until one succeeds.
     problem: Option<String>,
+    /// Why the sender stopped delivering for good, once it has.
+    stopped: Option<DeliveryError>,
     /// Set by shutdown: deliver what can be delivered by then, and stop.
     shutdown: Option<Instant>,
     /// Set when shutdown stopped waiting: nothing more is counted.
@@ -99,7 +129,7 @@ struct Progress {
     finished: bool,
 }
 
-impl fmt::Debug for ServerSink {
+impl<L: SourceLocation + Send> fmt::Debug for ServerSink<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerSink")
             .field("endpoint", &self.outbox.http.endpoint())
@@ -110,14 +140,26 @@ impl fmt::Debug for ServerSink {
 }
 
 impl ServerSink {
-    /// A sink for `config`'s server, service, instance, environment, tags, API key, batch size
-    /// and retry buffer, with its sender thread started. Fails if the URL cannot be used (e.g.
-    /// `https://` without the `tls` feature).
+    /// A sink for `config`'s server, service, instance, environment, tags, API key, batch size,
+    /// retry buffer and [give-up time](Config::give_up_after), with its sender thread started.
+    /// Fails if the URL cannot be used (e.g. `https://` without the `tls` feature).
     ///
     /// # Panics
     ///
     /// If the operating system refuses to start the sender thread.
     pub fn new(config: &Config) -> Result<Self, HttpConfigError> {
+        Self::for_locations(config)
+    }
+}
+
+impl<L: SourceLocation + Send + 'static> ServerSink<L> {
+    /// [`new`](ServerSink::new) for events located by `L` (e.g. the
+    /// [`Site`](raceway_core::event::Site)s decoded from a device's stream).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses to start the sender thread.
+    pub fn for_locations(config: &Config) -> Result<Self, HttpConfigError> {
         let mut encoding = JsonEncoderConfig::new(config.service_name(), config.instance_id());
         encoding.environment = config.environment().to_owned();
         encoding.tags = config.tags().clone();
@@ -133,12 +175,13 @@ impl ServerSink {
             })?;
             delivery.root_certificates_pem = Some(pem);
         }
-        let slot = std::mem::size_of::<Event>() + std::mem::size_of::<usize>();
+        let slot = std::mem::size_of::<Event<L>>() + std::mem::size_of::<usize>();
         let outbox = Arc::new(Outbox {
             buffer: ArrayQueue::new((config.retry_buffer_bytes() / slot).max(1)),
             sealed: AtomicU64::new(0),
             unsignalled: AtomicU64::new(0),
             http: HttpClient::new(delivery)?,
+            give_up_after: config.give_up_after(),
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
         });
@@ -157,14 +200,35 @@ impl ServerSink {
             pushed: 0,
             overflowed: 0,
             unsignalled: 0,
+            lost_at: None,
         })
+    }
+}
+
+impl<L: SourceLocation> ServerSink<L> {
+    /// Why this sink has stopped delivering for good, if it has: the server refused the API key
+    /// ([`DeliveryError::Unauthorized`]), or a batch was not accepted within
+    /// [`Config::give_up_after`] ([`DeliveryError::Unavailable`], or
+    /// [`DeliveryError::DeadlineExceeded`] when the last request did not finish). From then
+    /// on every event is counted as failed without a request.
+    pub fn stopped(&self) -> Option<DeliveryError> {
+        self.outbox.progress().stopped.clone()
     }
 
     /// Puts a marker for the unsignalled losses into the buffer, if there is room.
     fn signal_losses(&mut self) {
         while self.unsignalled > 0 {
+            let Some(location) = self.lost_at else {
+                return; // no loss without an event, which has a location
+            };
             let count = u32::try_from(self.unsignalled).unwrap_or(u32::MAX);
-            if self.outbox.buffer.push(Event::dropped(count)).is_err() {
+            let marker = Event {
+                time: 0,
+                location,
+                thread: ThreadId::NONE,
+                kind: Kind::Dropped { count },
+            };
+            if self.outbox.buffer.push(marker).is_err() {
                 return;
             }
             self.pushed += 1;
@@ -190,15 +254,15 @@ impl ServerSink {
     }
 }
 
-impl Outbox {
+impl<L> Outbox<L> {
     fn progress(&self) -> MutexGuard<'_, Progress> {
         // The sender never panics while holding it; recover rather than propagate a poison.
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-impl Sink for ServerSink {
-    fn send(&mut self, batch: &[Event], _deadline: Instant) {
+impl<L: SourceLocation + Send> Sink<L> for ServerSink<L> {
+    fn send(&mut self, batch: &[Event<L>], _deadline: Instant) {
         for event in batch {
             self.signal_losses();
             match self.outbox.buffer.push(*event) {
@@ -208,14 +272,18 @@ impl Sink for ServerSink {
                         self.queued += 1;
                     }
                 }
-                Err(event) => match event.kind {
-                    // A lane's loss marker: counted already, but the server must still hear it.
-                    Kind::Dropped { count } => self.unsignalled += u64::from(count),
-                    _ => {
-                        self.overflowed += 1;
-                        self.unsignalled += 1;
+                Err(event) => {
+                    self.lost_at = Some(event.location);
+                    match event.kind {
+                        // A lane's loss marker: counted already, but the server must still
+                        // hear it.
+                        Kind::Dropped { count } => self.unsignalled += u64::from(count),
+                        _ => {
+                            self.overflowed += 1;
+                            self.unsignalled += 1;
+                        }
                     }
-                },
+                }
             }
         }
         self.seal();
@@ -289,7 +357,7 @@ impl Sink for ServerSink {
     }
 }
 
-impl Drop for ServerSink {
+impl<L: SourceLocation> Drop for ServerSink<L> {
     fn drop(&mut self) {
         // Dropped without a shutdown: stop the sender now, leaving what it holds undelivered.
         if self.sender.is_some() {
@@ -303,8 +371,8 @@ impl Drop for ServerSink {
 }
 
 /// The sender thread's state: the encoder, and the batches it is trying to deliver.
-struct Sender<'a> {
-    outbox: &'a Outbox,
+struct Sender<'a, L> {
+    outbox: &'a Outbox<L>,
     encoder: JsonEncoder,
     /// Items taken from the buffer so far.
     taken: u64,
@@ -312,15 +380,20 @@ struct Sender<'a> {
     ready: VecDeque<(Batch, usize)>,
     /// Markers in the batch the encoder is filling.
     markers: usize,
-    /// Events settled since the last report to `progress`.
+    /// Events settled since the last report to `progress`: with no wire form, and given up on
+    /// without a request (over the size limit, or after delivery stopped).
     state_only: u64,
-    oversized: u64,
+    failed: u64,
     /// Requests made for the first ready batch.
     attempt: u32,
+    /// When the first request for the first ready batch was made.
+    first_attempt: Option<Instant>,
+    /// Set once delivery stopped for good: batches are then counted as failed, not posted.
+    stopped: bool,
 }
 
-impl<'a> Sender<'a> {
-    fn new(outbox: &'a Outbox, encoder: JsonEncoder) -> Self {
+impl<'a, L: SourceLocation> Sender<'a, L> {
+    fn new(outbox: &'a Outbox<L>, encoder: JsonEncoder) -> Self {
         Sender {
             outbox,
             encoder,
@@ -328,8 +401,10 @@ impl<'a> Sender<'a> {
             ready: VecDeque::new(),
             markers: 0,
             state_only: 0,
-            oversized: 0,
+            failed: 0,
             attempt: 0,
+            first_attempt: None,
+            stopped: false,
         }
     }
 
@@ -351,6 +426,10 @@ impl<'a> Sender<'a> {
                 std::thread::park_timeout(IDLE_WAIT);
                 continue;
             };
+            if self.stopped {
+                self.discard(&batch, markers);
+                continue;
+            }
             // Wait out the server's pause here rather than in `attempt`, to notice a shutdown.
             if let Some(resume) = self.outbox.http.resume_at() {
                 let resume = shutdown.map_or(resume, |deadline| resume.min(deadline));
@@ -360,23 +439,51 @@ impl<'a> Sender<'a> {
                     continue;
                 }
             }
-            let deadline = shutdown.unwrap_or_else(|| Instant::now() + NO_DEADLINE);
+            let mut deadline = shutdown.unwrap_or_else(|| Instant::now() + NO_DEADLINE);
+            let first_attempt = *self.first_attempt.get_or_insert_with(Instant::now);
+            let give_up_after = self.outbox.give_up_after;
+            if let Some(after) = give_up_after {
+                // The request under way at the give-up time gets half as long again to finish.
+                deadline = deadline.min(first_attempt + after + after / 2);
+            }
             self.attempt += 1;
             match self.outbox.http.attempt(batch, self.attempt, deadline) {
                 Attempt::Done(report) => {
                     self.attempt = 0;
+                    self.first_attempt = None;
+                    let stop = match report.error {
+                        Some(DeliveryError::Unauthorized) => Some(DeliveryError::Unauthorized),
+                        // The give-up deadline, not a shutdown's, cut the request short.
+                        Some(DeliveryError::DeadlineExceeded)
+                            if shutdown.is_none() && give_up_after.is_some() =>
+                        {
+                            Some(DeliveryError::DeadlineExceeded)
+                        }
+                        _ => None,
+                    };
                     self.settle(Some((report, markers)));
+                    if let Some(error) = stop {
+                        self.stop(error);
+                    }
                 }
                 Attempt::Split(first, second) => {
                     self.attempt = 0;
+                    self.first_attempt = None;
                     let first_markers = markers.min(first.len());
                     self.ready.push_front((second, markers - first_markers));
                     self.ready.push_front((first, first_markers));
                 }
                 Attempt::Retry { batch, last } => {
                     log::debug!(target: "raceway", "delivery attempt {} failed: {last}", self.attempt);
-                    self.outbox.progress().problem = Some(format!("unavailable ({last})"));
-                    self.ready.push_front((batch, markers));
+                    let resume = self.outbox.http.resume_at().unwrap_or_else(Instant::now);
+                    if give_up_after.is_some_and(|after| resume >= first_attempt + after) {
+                        let attempts = self.attempt;
+                        self.stop(DeliveryError::Unavailable { attempts, last });
+                        self.discard(&batch, markers);
+                    } else {
+                        self.outbox.progress().problem = Some(format!("unavailable ({last})"));
+                        self.ready.push_front((batch, markers));
+                    }
                 }
             }
         }
@@ -403,7 +510,7 @@ impl<'a> Sender<'a> {
                 Fate::Written => {}
                 Fate::Marker => self.markers += 1,
                 Fate::StateOnly => self.state_only += 1,
-                Fate::Oversized => self.oversized += 1,
+                Fate::Oversized => self.failed += 1,
             }
         }
         if self.ready.is_empty() && self.taken == self.outbox.sealed.load(Ordering::Acquire) {
@@ -412,6 +519,38 @@ impl<'a> Sender<'a> {
                     .push_back((batch, std::mem::take(&mut self.markers)));
             }
         }
+    }
+
+    /// Stops delivering for good because of `error`: from now on batches are counted as
+    /// failed, not posted.
+    fn stop(&mut self, error: DeliveryError) {
+        self.stopped = true;
+        let after = self.outbox.give_up_after.unwrap_or_default().as_secs_f64();
+        let why = match &error {
+            DeliveryError::Unauthorized => None, // `problem` names the key
+            DeliveryError::Unavailable { attempts, last } => Some(format!(
+                "unavailable for {after} s ({attempts} attempts, last: {last}); gave up, no \
+                 more events are sent"
+            )),
+            _ => Some(format!(
+                "a batch was not accepted within {after} s; gave up, no more events are sent"
+            )),
+        };
+        if let Some(why) = &why {
+            let endpoint = self.outbox.http.endpoint();
+            log::error!(target: "raceway", "the Raceway server at {endpoint}: {why}");
+        }
+        let mut progress = self.outbox.progress();
+        if why.is_some() {
+            progress.problem = why;
+        }
+        progress.stopped = Some(error);
+    }
+
+    /// Counts a batch that is not posted (delivery has stopped) as failed.
+    fn discard(&mut self, batch: &Batch, markers: usize) {
+        self.failed += (batch.len() - markers.min(batch.len())) as u64;
+        self.settle(None);
     }
 
     /// Counts what was settled (a batch's outcome, and events with no wire form); returns
@@ -423,7 +562,7 @@ impl<'a> Sender<'a> {
             return idle;
         }
         progress.state_only += std::mem::take(&mut self.state_only);
-        progress.failed += std::mem::take(&mut self.oversized);
+        progress.failed += std::mem::take(&mut self.failed);
         if let Some((report, markers)) = outcome {
             // Count the markers among the first wire events to arrive: at worst this credits a
             // marker's delivery to an event, never an event twice.

@@ -1,6 +1,13 @@
 //! Sinks: where the drain thread delivers batches of events.
 //!
-//! A [`Sink`] runs on the drain thread only, so it may block (an HTTP request, a file write, an
+//! A sink takes events with any [`SourceLocation`]: the client's carry the `&'static
+//! Location` of the tracking call (the default, `Sink` alone), while `raceway bridge` feeds the
+//! same server and analyzer sinks the [`Site`](raceway_core::event::Site)s it decodes from a
+//! device's stream (`Sink<Site>`), its own main loop standing where the drain does, under the
+//! same call order and accounting. The accounting lets a feeder see how much is still pending
+//! (what it handed over minus what is counted) and [`flush`](Sink::flush) when that grows.
+//!
+//! In the client, a [`Sink`] runs on the drain thread only, so it may block (an HTTP request, a file write, an
 //! analysis step) without ever slowing the recording threads; while it blocks, events wait in
 //! the recording threads' buffers, and a buffer that fills up drops and counts them. The drain calls it in this order:
 //!
@@ -42,16 +49,19 @@
 //! ```
 
 use std::fmt;
+use std::panic::Location;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use raceway_core::event::SourceLocation;
 use raceway_core::{Event, Kind};
 
-/// Where batches of events go. See the [module docs](self) for the call order and accounting.
-pub trait Sink: Send + fmt::Debug {
+/// Where batches of events go, located by `L` (the client's `&'static Location` unless said
+/// otherwise). See the [module docs](self) for the call order and accounting.
+pub trait Sink<L: SourceLocation = &'static Location<'static>>: Send + fmt::Debug {
     /// Takes one batch (stream order, times in Unix nanoseconds). Should return by `deadline`;
     /// what it cannot deliver by then it may keep (bounded) for a later call, or count as failed.
-    fn send(&mut self, batch: &[Event], deadline: Instant);
+    fn send(&mut self, batch: &[Event<L>], deadline: Instant);
 
     /// Delivers everything still pending, giving up at `deadline`.
     fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
@@ -83,8 +93,8 @@ pub trait Sink: Send + fmt::Debug {
     }
 }
 
-impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn send(&mut self, batch: &[Event], deadline: Instant) {
+impl<L: SourceLocation, S: Sink<L> + ?Sized> Sink<L> for Box<S> {
+    fn send(&mut self, batch: &[Event<L>], deadline: Instant) {
         (**self).send(batch, deadline)
     }
     fn flush(&mut self, deadline: Instant) -> Result<(), Incomplete> {
@@ -144,20 +154,20 @@ pub struct Undelivered {
 /// best-effort copies (a local report, a capture file). At shutdown the copies go first, since
 /// they are quick, and the primary gets what is left of the deadline.
 #[derive(Debug)]
-pub struct Fanout {
-    sinks: Vec<Box<dyn Sink>>,
+pub struct Fanout<L: SourceLocation = &'static Location<'static>> {
+    sinks: Vec<Box<dyn Sink<L>>>,
 }
 
-impl Fanout {
+impl<L: SourceLocation> Fanout<L> {
     /// Fans out to `sinks`; the first is the primary. With none, events count as delivered to
     /// nowhere (nothing was asked for).
-    pub fn new(sinks: Vec<Box<dyn Sink>>) -> Self {
+    pub fn new(sinks: Vec<Box<dyn Sink<L>>>) -> Self {
         Fanout { sinks }
     }
 }
 
-impl Sink for Fanout {
-    fn send(&mut self, batch: &[Event], deadline: Instant) {
+impl<L: SourceLocation> Sink<L> for Fanout<L> {
+    fn send(&mut self, batch: &[Event<L>], deadline: Instant) {
         for sink in &mut self.sinks {
             sink.send(batch, deadline);
         }
@@ -214,9 +224,12 @@ pub struct CallbackSink<F> {
     stats: SinkStats,
 }
 
-impl<F: FnMut(&[Event]) + Send> CallbackSink<F> {
-    /// A sink calling `callback` with every batch.
-    pub fn new(callback: F) -> Self {
+impl<F> CallbackSink<F> {
+    /// A sink calling `callback` with every batch (of events located by `L`).
+    pub fn new<L: SourceLocation>(callback: F) -> Self
+    where
+        F: FnMut(&[Event<L>]) + Send,
+    {
         CallbackSink {
             callback,
             stats: SinkStats::default(),
@@ -232,8 +245,8 @@ impl<F> fmt::Debug for CallbackSink<F> {
     }
 }
 
-impl<F: FnMut(&[Event]) + Send> Sink for CallbackSink<F> {
-    fn send(&mut self, batch: &[Event], _deadline: Instant) {
+impl<L: SourceLocation, F: FnMut(&[Event<L>]) + Send> Sink<L> for CallbackSink<F> {
+    fn send(&mut self, batch: &[Event<L>], _deadline: Instant) {
         (self.callback)(batch);
         self.stats.delivered += events_in(batch);
     }
@@ -244,7 +257,7 @@ impl<F: FnMut(&[Event]) + Send> Sink for CallbackSink<F> {
 }
 
 /// How many real events (not loss markers) a batch holds.
-pub fn events_in(batch: &[Event]) -> u64 {
+pub fn events_in<L>(batch: &[Event<L>]) -> u64 {
     batch
         .iter()
         .filter(|e| !matches!(e.kind, Kind::Dropped { .. }))
@@ -254,22 +267,31 @@ pub fn events_in(batch: &[Event]) -> u64 {
 /// Keeps events in memory, up to a capacity, for tests and in-process inspection. Events beyond
 /// the capacity count as failed (memory stays bounded).
 #[derive(Debug)]
-pub struct MemorySink {
-    shared: Arc<Captured>,
+pub struct MemorySink<L: SourceLocation = &'static Location<'static>> {
+    shared: Arc<Captured<L>>,
     capacity: usize,
     stats: SinkStats,
 }
 
 /// The reading side of a [`MemorySink`]: clone it freely, read from any thread.
-#[derive(Debug, Default)]
-pub struct Captured {
-    events: Mutex<Vec<Event>>,
+#[derive(Debug)]
+pub struct Captured<L: SourceLocation = &'static Location<'static>> {
+    events: Mutex<Vec<Event<L>>>,
     arrived: Condvar,
 }
 
 impl MemorySink {
-    /// A sink keeping at most `capacity` events (markers included), and the handle to read them.
+    /// A sink keeping at most `capacity` of the client's events (markers included), and the
+    /// handle to read them.
     pub fn new(capacity: usize) -> (Self, Arc<Captured>) {
+        Self::for_locations(capacity)
+    }
+}
+
+impl<L: SourceLocation> MemorySink<L> {
+    /// [`new`](MemorySink::new) for events located by `L` (e.g. decoded
+    /// [`Site`](raceway_core::event::Site)s).
+    pub fn for_locations(capacity: usize) -> (Self, Arc<Captured<L>>) {
         let shared = Arc::new(Captured::default());
         let sink = MemorySink {
             shared: Arc::clone(&shared),
@@ -280,8 +302,8 @@ impl MemorySink {
     }
 }
 
-impl Sink for MemorySink {
-    fn send(&mut self, batch: &[Event], _deadline: Instant) {
+impl<L: SourceLocation + Send> Sink<L> for MemorySink<L> {
+    fn send(&mut self, batch: &[Event<L>], _deadline: Instant) {
         let mut events = self.shared.lock();
         let room = self.capacity.saturating_sub(events.len()).min(batch.len());
         let (kept, refused) = batch.split_at(room);
@@ -297,25 +319,34 @@ impl Sink for MemorySink {
     }
 }
 
-impl Captured {
-    fn lock(&self) -> MutexGuard<'_, Vec<Event>> {
+impl<L: SourceLocation> Default for Captured<L> {
+    fn default() -> Self {
+        Captured {
+            events: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+        }
+    }
+}
+
+impl<L: SourceLocation> Captured<L> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Event<L>>> {
         // A panicking reader cannot leave the vector half-updated: recover it.
         self.events.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A copy of every event kept so far, in stream order.
-    pub fn events(&self) -> Vec<Event> {
+    pub fn events(&self) -> Vec<Event<L>> {
         self.lock().clone()
     }
 
     /// Takes every event kept so far, leaving room for more.
-    pub fn take(&self) -> Vec<Event> {
+    pub fn take(&self) -> Vec<Event<L>> {
         std::mem::take(&mut *self.lock())
     }
 
     /// Waits until `done` holds for the events kept so far, or `timeout` passes; returns whether
     /// it held.
-    pub fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&[Event]) -> bool) -> bool {
+    pub fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&[Event<L>]) -> bool) -> bool {
         let events = self.lock();
         let (_events, waited) = self
             .arrived

@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::server::receiver_with_key;
+use common::server::{dead_server_url, receiver_with_key};
 use raceway::{Client, Config};
 
 /// Runs a short trace against `url` and returns every line said.
@@ -47,13 +46,7 @@ fn a_refused_key_is_said_once() {
 
 #[test]
 fn an_unreachable_server_is_said_once() {
-    // A port nobody listens on: connections are refused.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = dead_server_url();
     let lines = lines_said(&url, "any");
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains(&url), "{lines:?}");

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // Each test file uses a different part.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -197,6 +197,12 @@ pub struct Run {
 /// panics (after killing it) if it takes longer than `limit`.
 pub fn raceway(args: &[&str], stdin: Option<Vec<u8>>, limit: Duration) -> Run {
     run(args, stdin, false, limit)
+}
+
+/// Runs `raceway bridge --input PATH --server URL`, stopped as [`raceway`] is after `limit`.
+pub fn bridge_to_server(path: &Path, url: &str, limit: Duration) -> Run {
+    let path = path.to_str().expect("a UTF-8 scratch path");
+    raceway(&["bridge", "--input", path, "--server", url], None, limit)
 }
 
 /// Like [`raceway`], but standard input stays open after `stdin` was written, like a serial

@@ -32,6 +32,7 @@ pub struct ConfigBuilder {
     capture_path: Option<PathBuf>,
     html_report: Option<PathBuf>,
     retry_buffer_bytes: Option<usize>,
+    give_up_after: Option<Duration>,
     delivery_problem: Option<ProblemHook>,
     tls_root_certificates: Option<PathBuf>,
     env: Env,
@@ -166,6 +167,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// Makes the Raceway server sink stop delivering for good once one batch has gone
+    /// unaccepted for `after` since its first request (the request under way then gets up to
+    /// half as long again): what it holds and everything recorded afterwards is counted in
+    /// `dropped_in_delivery`, and the line said at shutdown tells why. For a job or a tool
+    /// that must end in bounded time against a dead server; without it, the sink retries for
+    /// as long as the outage lasts and loses only what the retry buffer cannot hold.
+    pub fn give_up_after(mut self, after: Duration) -> Self {
+        self.give_up_after = Some(after);
+        self
+    }
+
     /// Where the line said at shutdown goes when events were lost or delivery went wrong (a
     /// refused API key, an unreachable server). By default it is printed on stderr, with or
     /// without a `log` backend; pass e.g. `|line| log::warn!("{line}")` to route it elsewhere.
@@ -227,6 +239,7 @@ impl ConfigBuilder {
             capture_path,
             html_report,
             retry_buffer_bytes,
+            give_up_after,
             delivery_problem,
             tls_root_certificates,
             env,
@@ -324,6 +337,7 @@ impl ConfigBuilder {
             capture_path,
             html_report,
             retry_buffer_bytes,
+            give_up_after,
             delivery_problem,
             tls_root_certificates,
         })

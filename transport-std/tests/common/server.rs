@@ -7,6 +7,16 @@ use raceway::{Client, ShutdownReport, Stats};
 use raceway_test_receiver::{ReceiverConfig, TestReceiver};
 use serde_json::Value;
 
+/// The URL of a loopback port that was free a moment ago and has no listener now: every
+/// connection to it is refused.
+pub fn dead_server_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
 /// A receiver that requires `key`.
 pub fn receiver_with_key(key: &str) -> TestReceiver {
     let mut config = ReceiverConfig::default();
