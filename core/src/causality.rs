@@ -659,17 +659,11 @@ impl<const N: usize> HappensBefore<N> {
     /// Evicts the least recently active eighth of the threads in one pass, so that the scan
     /// costs O(1) per new thread on average.
     fn evict_idle_threads(&mut self) {
-        let mut idle: Vec<(u64, ThreadId)> = self
+        let active = self
             .threads
             .iter()
-            .map(|(&thread, state)| (state.last_active, thread))
-            .collect();
-        let count = (MAX_THREADS / 8).max(1).min(idle.len());
-        if count == 0 {
-            return;
-        }
-        idle.select_nth_unstable(count - 1);
-        for &(_, thread) in &idle[..count] {
+            .map(|(&thread, state)| (state.last_active, thread));
+        for thread in least_recently_active(active, (MAX_THREADS / 8).max(1)) {
             if self.threads.remove(&thread).is_some() {
                 // If it records again it starts a new run that knows nothing of the old one.
                 self.evicted_threads += 1;
@@ -677,6 +671,22 @@ impl<const N: usize> HappensBefore<N> {
             }
         }
     }
+}
+
+/// The `count` least recently active of `threads`, given as `(last active, thread)` pairs:
+/// what a table of per-thread state that reached its cap evicts, a fraction of the cap at a
+/// time so that the scan costs O(1) per new thread.
+pub fn least_recently_active(
+    threads: impl Iterator<Item = (u64, ThreadId)>,
+    count: usize,
+) -> Vec<ThreadId> {
+    let mut idle: Vec<(u64, ThreadId)> = threads.collect();
+    let count = count.min(idle.len());
+    if count == 0 {
+        return Vec::new();
+    }
+    idle.select_nth_unstable(count - 1);
+    idle[..count].iter().map(|&(_, thread)| thread).collect()
 }
 
 impl<const N: usize> Default for HappensBefore<N> {

@@ -119,7 +119,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
-use raceway_core::causality::HappensBefore;
+use raceway_core::causality::{least_recently_active, HappensBefore};
 use raceway_core::event::{Direction, Event, Kind, SourceLocation, ThreadId, Value};
 use raceway_core::trace_context::{SpanId, TraceId};
 use raceway_core::Name;
@@ -767,21 +767,20 @@ impl JsonEncoder {
 
     /// Evicts the least recently active eighth in one pass (O(1) amortised per new thread).
     fn evict_idle_threads(&mut self) {
-        let mut idle: Vec<(u64, ThreadId)> = self
+        let active = self
             .threads
             .iter()
-            .map(|(&thread, state)| (state.last_active, thread))
-            .collect();
-        let count = (MAX_THREADS / 8).min(idle.len());
-        if count == 0 {
+            .map(|(&thread, state)| (state.last_active, thread));
+        let idle = least_recently_active(active, MAX_THREADS / 8);
+        if idle.is_empty() {
             return;
         }
-        idle.select_nth_unstable(count - 1);
-        for &(_, thread) in &idle[..count] {
-            self.threads.remove(&thread);
+        for thread in &idle {
+            self.threads.remove(thread);
         }
         log::warn!(
-            "raceway: more than {MAX_THREADS} live logical threads; evicted {count} idle ones (their next events start new chains)"
+            "raceway: more than {MAX_THREADS} live logical threads; evicted {} idle ones (their next events start new chains)",
+            idle.len()
         );
     }
 
