@@ -7,9 +7,10 @@
 //! same call order and accounting. The accounting lets a feeder see how much is still pending
 //! (what it handed over minus what is counted) and [`flush`](Sink::flush) when that grows.
 //!
-//! In the client, a [`Sink`] runs on the drain thread only, so it may block (an HTTP request, a file write, an
-//! analysis step) without ever slowing the recording threads; while it blocks, events wait in
-//! the recording threads' buffers, and a buffer that fills up drops and counts them. The drain calls it in this order:
+//! In the client, a [`Sink`] runs on the drain thread only, so it may block (an HTTP request,
+//! a file write, an analysis step) without ever slowing the recording threads; while it
+//! blocks, events wait in the recording threads' buffers, and a buffer that fills up drops and
+//! counts them. The drain calls it in this order:
 //!
 //! 1. [`send`](Sink::send) any number of times, each with a batch of at most
 //!    [`Config::batch_size`](crate::Config::batch_size) events in stream order;
