@@ -26,7 +26,7 @@
 //! | [`capture_path`](ConfigBuilder::capture_path) | none | `RACEWAY_CAPTURE` |
 //! | [`html_report`](ConfigBuilder::html_report) | none (turns local analysis on) | `RACEWAY_REPORT` |
 //! | [`retry_buffer_bytes`](ConfigBuilder::retry_buffer_bytes) | 4 MiB (about 47 000 events) | `RACEWAY_RETRY_BUFFER_BYTES` |
-//! | [`give_up_after`](ConfigBuilder::give_up_after) | never: retry while the retry buffer holds the outage | |
+//! | [`give_up_after`](ConfigBuilder::give_up_after) | never: retry while the retry buffer holds the outage | `RACEWAY_GIVE_UP_AFTER_MS` (milliseconds) |
 //! | [`on_delivery_problem`](ConfigBuilder::on_delivery_problem) | one line on stderr | |
 //! | [`tls_root_certificates`](ConfigBuilder::tls_root_certificates) | the webpki roots | `RACEWAY_CA_CERT` (a PEM file) |
 //!

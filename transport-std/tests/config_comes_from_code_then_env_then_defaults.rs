@@ -189,11 +189,33 @@ fn the_environment_fills_in_batching_and_tags() {
 }
 
 #[test]
+fn the_environment_sets_when_delivery_gives_up_unless_code_does() {
+    assert_eq!(
+        Config::builder()
+            .with_env_from(env(&[]))
+            .build()
+            .unwrap()
+            .give_up_after(),
+        None
+    );
+    let vars = env(&[("RACEWAY_GIVE_UP_AFTER_MS", "30000")]);
+    let config = Config::builder().with_env_from(&vars).build().unwrap();
+    assert_eq!(config.give_up_after(), Some(Duration::from_secs(30)));
+    let config = Config::builder()
+        .give_up_after(Duration::from_secs(5))
+        .with_env_from(&vars)
+        .build()
+        .unwrap();
+    assert_eq!(config.give_up_after(), Some(Duration::from_secs(5)));
+}
+
+#[test]
 fn invalid_values_name_their_variable() {
     for (variable, value) in [
         ("RACEWAY_BATCH_SIZE", "many"),
         ("RACEWAY_BATCH_SIZE", "-1"),
         ("RACEWAY_FLUSH_INTERVAL_MS", "1s"),
+        ("RACEWAY_GIVE_UP_AFTER_MS", "soon"),
         ("RACEWAY_TAGS", "team"),
         ("RACEWAY_TAGS", "=payments"),
     ] {

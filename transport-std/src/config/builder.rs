@@ -53,6 +53,7 @@ struct Env {
     ca_cert: Option<String>,
     batch_size: Option<String>,
     flush_interval_ms: Option<String>,
+    give_up_after_ms: Option<String>,
     tags: Option<String>,
 }
 
@@ -216,6 +217,7 @@ impl ConfigBuilder {
             ca_cert: get("RACEWAY_CA_CERT"),
             batch_size: get("RACEWAY_BATCH_SIZE"),
             flush_interval_ms: get("RACEWAY_FLUSH_INTERVAL_MS"),
+            give_up_after_ms: get("RACEWAY_GIVE_UP_AFTER_MS"),
             tags: get("RACEWAY_TAGS"),
         };
         self
@@ -253,6 +255,13 @@ impl ConfigBuilder {
             (None, Some(value)) => Some(Duration::from_millis(number(
                 value,
                 "RACEWAY_FLUSH_INTERVAL_MS",
+            )?)),
+            (code, _) => code,
+        };
+        let give_up_after = match (give_up_after, env.give_up_after_ms) {
+            (None, Some(value)) => Some(Duration::from_millis(number(
+                value,
+                "RACEWAY_GIVE_UP_AFTER_MS",
             )?)),
             (code, _) => code,
         };
