@@ -1,8 +1,8 @@
 //! Request bodies: `{"events":[…]}` holding whole encoded events, never over the server's limit.
 //!
 //! A [`Batch`] is built by the [`JsonEncoder`](crate::JsonEncoder) and consumed by the
-//! [`HttpClient`](crate::HttpClient). It remembers where each event starts, so a batch the server finds
-//! too large (413) can be split in halves without re-encoding anything.
+//! [`HttpClient`](crate::HttpClient). It remembers where each event starts, so a batch the server
+//! finds too large (413) can be split in halves without re-encoding anything.
 //!
 //! # Examples
 //!

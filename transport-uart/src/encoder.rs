@@ -448,12 +448,12 @@ use encode_event;
 /// Everything `event` refers to by id, location first. At most four: the location, a name and
 /// two string values (an error's message and stack).
 ///
-/// This walks the kinds a second time, beside [`FrameEncoder::event_frame`], on purpose: one mapping
-/// function for both (the frame built with an id callback that either records or looks up)
-/// made the QEMU firmware example's flash 1 352 bytes larger (11 732 -> 13 084, thumbv7m
-/// release), and 1 476 larger through a `dyn` callback, which also brought `memcpy` back. Both
-/// walks are generated from the one kind table (`event_kinds!`), so they name the same fields;
-/// generating this one made the firmware 8 bytes smaller (11 856 -> 11 848).
+/// This walks the kinds a second time, beside [`FrameEncoder::event_frame`], on purpose: one
+/// mapping function for both (the frame built with an id callback that either records or looks up)
+/// made the QEMU firmware example's flash 1 352 bytes larger (11 732 -> 13 084, thumbv7m release),
+/// and 1 476 larger through a `dyn` callback, which also brought `memcpy` back. Both walks are
+/// generated from the one kind table (`event_kinds!`), so they name the same fields; generating
+/// this one made the firmware 8 bytes smaller (11 856 -> 11 848).
 fn references(event: &Event) -> [Option<Ref>; 4] {
     let value = |value: &Value| match value {
         Value::Str(symbol) => Some(Ref::Text(symbol.as_str())),

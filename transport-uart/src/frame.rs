@@ -2,8 +2,9 @@
 //!
 //! A [`Frame`] is written as postcard bytes, followed by a CRC (32 bits for headers and
 //! definitions, 16 for everything else) and COBS-stuffed into a buffer, ending with the `0x00`
-//! delimiter: see the [crate docs](crate#frame-format) for the byte-level specification. The encoder and the decoder are built on the three functions
-//! here; use them directly to inspect or produce frames by hand.
+//! delimiter: see the [crate docs](crate#frame-format) for the byte-level specification. The
+//! encoder and the decoder are built on the three functions here; use them directly to inspect or
+//! produce frames by hand.
 //!
 //! [`Frame::encode`] does not go through serde: a small writer (`frame/write.rs`) emits
 //! exactly the bytes postcard's serialiser, CRC flavor and COBS flavor produce for the derived
@@ -79,8 +80,8 @@ pub const MAX_TEXT_LEN: usize = 200;
 /// same sum with [`write::crc_update`], without this table.
 pub(crate) static CRC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
 
-/// The checksum of headers and definitions, which the rest of an epoch depends on:
-/// CRC-32C (iSCSI, Castagnoli). The encoder computes it with [`write::crc_update`], without a table.
+/// The checksum of headers and definitions, which the rest of an epoch depends on: CRC-32C (iSCSI,
+/// Castagnoli). The encoder computes it with [`write::crc_update`], without a table.
 pub(crate) static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 /// The event kinds on the wire, written once: each kind's frame fields after `at`, with their
@@ -89,11 +90,11 @@ pub(crate) static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 /// thread's raw number; `trace_id` and `span_id` are raw bytes; `u16` and `u64` are the number
 /// itself). Field names are those of the [`raceway_core::Kind`] variant of the same name.
 ///
-/// `event_kinds!(callback! { args })` expands to `callback! { args  Kind { field: type as
-/// class, ... } ... }`, in frame-kind order. [`Frame`] and [`Tag`] are declared from it, and
-/// the writer (`frame/write.rs`), the encoder's kind-to-frame mapping and list of references,
-/// and the decoder's frame-to-kind mapping are generated from it: the same `match`es as written by hand, so no
-/// flash is added.
+/// `event_kinds!(callback! { args })` expands to `callback! { args  Kind { field: type as class,
+/// ... } ... }`, in frame-kind order. [`Frame`] and [`Tag`] are declared from it, and the writer
+/// (`frame/write.rs`), the encoder's kind-to-frame mapping and list of references, and the
+/// decoder's frame-to-kind mapping are generated from it: the same `match`es as written by hand, so
+/// no flash is added.
 macro_rules! event_kinds {
     ($callback:ident! { $($args:tt)* }) => {
         $callback! {

@@ -114,14 +114,14 @@
 //!
 //! ## Epochs, definitions and resynchronisation
 //!
-//! Names (`&'static str`) and source locations are sent once per *epoch* as `Symbol` and
-//! `Location` definition frames, right before the first frame that uses them, and are referred
-//! to by id after that. An epoch starts with a `Header` frame; its ids count up from 0 and are
-//! never reused within it. The encoder keeps a bounded pointer → id table; when it is full, or
-//! every [`FrameEncoderConfig::resync_every`] frames, or when asked ([`UartTransport::resync`]), the
+//! Names (`&'static str`) and source locations are sent once per *epoch* as `Symbol` and `Location`
+//! definition frames, right before the first frame that uses them, and are referred to by id after
+//! that. An epoch starts with a `Header` frame; its ids count up from 0 and are never reused within
+//! it. The encoder keeps a bounded pointer → id table; when it is full, or every
+//! [`FrameEncoderConfig::resync_every`] frames, or when asked ([`UartTransport::resync`]), the
 //! encoder starts a new epoch (epoch + 1, wrapping): it sends a new header, forgets every
-//! definition and defines names again as they are used. A host that attaches mid-stream
-//! therefore decodes everything from the next header on.
+//! definition and defines names again as they are used. A host that attaches mid-stream therefore
+//! decodes everything from the next header on.
 //!
 //! A reader that misses a header notices at the first definition whose CRC-32 only matches
 //! with the next epoch (an epoch's first frames are definitions), and moves on to it. A frame
