@@ -388,8 +388,6 @@ struct Sender<'a, L> {
     attempt: u32,
     /// When the first request for the first ready batch was made.
     first_attempt: Option<Instant>,
-    /// Set once delivery stopped for good: batches are then counted as failed, not posted.
-    stopped: bool,
 }
 
 impl<'a, L: SourceLocation> Sender<'a, L> {
@@ -404,7 +402,6 @@ impl<'a, L: SourceLocation> Sender<'a, L> {
             failed: 0,
             attempt: 0,
             first_attempt: None,
-            stopped: false,
         }
     }
 
@@ -413,7 +410,10 @@ impl<'a, L: SourceLocation> Sender<'a, L> {
             if self.ready.is_empty() {
                 self.fill();
             }
-            let shutdown = self.outbox.progress().shutdown;
+            let (shutdown, stopped) = {
+                let progress = self.outbox.progress();
+                (progress.shutdown, progress.stopped.is_some())
+            };
             if shutdown.is_some_and(|deadline| Instant::now() >= deadline) {
                 break;
             }
@@ -426,7 +426,8 @@ impl<'a, L: SourceLocation> Sender<'a, L> {
                 std::thread::park_timeout(IDLE_WAIT);
                 continue;
             };
-            if self.stopped {
+            // Once delivery has stopped for good, batches are counted as failed, not posted.
+            if stopped {
                 self.discard(&batch, markers);
                 continue;
             }
@@ -523,8 +524,7 @@ impl<'a, L: SourceLocation> Sender<'a, L> {
 
     /// Stops delivering for good because of `error`: from now on batches are counted as
     /// failed, not posted.
-    fn stop(&mut self, error: DeliveryError) {
-        self.stopped = true;
+    fn stop(&self, error: DeliveryError) {
         let after = self.outbox.give_up_after.unwrap_or_default().as_secs_f64();
         let why = match &error {
             DeliveryError::Unauthorized => None, // `problem` names the key
