@@ -110,12 +110,18 @@
 //! assert!(!second.uncertain);
 //! ```
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::hash::Hash;
 
 use crate::clock::{Epoch, Incarnation, VectorClock, DEFAULT_CAPACITY};
 use crate::event::{Direction, Event, Kind, ThreadId};
-use crate::generations::{Generations, Lookup};
+use crate::generations::{Generations, Hasher, Lookup};
+
+/// The replay's own tables (threads, finished runs, pending edges): hashed, as they are looked
+/// up on every event and grow to a million entries on a long-running service, where a B-tree's
+/// search through cold nodes took a third of the analyzer's time.
+type Map<K, V> = hashbrown::HashMap<K, V, Hasher>;
 
 /// Spawns remembered until the child's first event (oldest evicted first).
 pub const MAX_PENDING_SPAWNS: usize = 4096;
@@ -192,7 +198,7 @@ impl From<Epoch> for Stamp {
 /// Replays events in stream order and keeps every thread's vector clock.
 #[derive(Debug)]
 pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
-    threads: BTreeMap<ThreadId, ThreadState<N>>,
+    threads: Map<ThreadId, ThreadState<N>>,
     next_incarnation: u64,
     locks: Generations<u64, LockState<N>>,
     /// Lock components handed out so far.
@@ -310,7 +316,7 @@ impl<const N: usize> HappensBefore<N> {
     /// A replay that has seen nothing.
     pub fn new() -> Self {
         HappensBefore {
-            threads: BTreeMap::new(),
+            threads: Map::default(),
             next_incarnation: 1,
             locks: Generations::new(MAX_LOCKS),
             locks_seen: 0,
@@ -750,7 +756,7 @@ struct Finished {
 /// Finished runs, newest [`MAX_RETIRABLE_THREADS`] of them.
 #[derive(Debug, Default)]
 struct Retirable {
-    finished: BTreeMap<Incarnation, Finished>,
+    finished: Map<Incarnation, Finished>,
     order: VecDeque<Incarnation>,
 }
 
@@ -798,8 +804,8 @@ pub fn message_edge(kind: &Kind) -> Option<(Direction, Edge)> {
 /// the next [`MAX_LOST_KEYS`] older ones, so a late consumer learns its edge was lost.
 #[derive(Debug)]
 struct Pending<K, const N: usize> {
-    live: BTreeMap<K, (u64, VectorClock<N>)>,
-    lost: BTreeMap<K, u64>,
+    live: Map<K, (u64, VectorClock<N>)>,
+    lost: Map<K, u64>,
     /// Every insertion, oldest first, tagged with its sequence number: an entry whose tag no
     /// longer matches the maps was consumed or superseded.
     order: VecDeque<(u64, K)>,
@@ -813,11 +819,11 @@ enum Taken<const N: usize> {
     Missing,
 }
 
-impl<K: Ord + Copy, const N: usize> Pending<K, N> {
+impl<K: Hash + Eq + Copy, const N: usize> Pending<K, N> {
     fn new(capacity: usize) -> Self {
         Pending {
-            live: BTreeMap::new(),
-            lost: BTreeMap::new(),
+            live: Map::default(),
+            lost: Map::default(),
             order: VecDeque::new(),
             capacity,
             evicted: 0,

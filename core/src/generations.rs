@@ -48,7 +48,7 @@ use hashbrown::HashTable;
 
 /// Keys are names and ids the program chose, not an attacker: a fast hash, fixed so that a
 /// replay of the same stream reaches the same verdicts.
-type Hasher = FixedState;
+pub(crate) type Hasher = FixedState;
 
 /// A map that keeps entries touched in the current or the previous generation (see the
 /// [module docs](self)).
