@@ -27,7 +27,7 @@
 //! Clocks are keyed by [`Incarnation`]: the replay numbers each run of a logical thread, from
 //! its first event to its `ThreadEnd` (or [`forget`](HappensBefore::forget)). A thread id that
 //! records again after its end is a new run that knows nothing of the old one, so ids the
-//! program recycles never make old accesses look ordered. Ended runs cost nothing but 16 bytes
+//! program recycles never make old accesses look ordered. Ended runs cost nothing but 24 bytes
 //! in a bounded table ([`MAX_RETIRABLE_THREADS`]) that lets clocks *retire* them: a clock that
 //! has seen a finished run's last access keeps it as part of a range instead of an entry (see
 //! [`crate::clock`]). That is what keeps a `join_all` over thousands of tasks, or a lock that
@@ -73,7 +73,8 @@
 //! * messages and HTTP exchanges not received yet: [`MAX_PENDING_MESSAGES`];
 //! * spawned threads that ended and are not joined yet: [`MAX_JOINABLE_THREADS`] (request
 //!   contexts nobody spawned are never kept);
-//! * last accesses of ended runs, for retiring: [`MAX_RETIRABLE_THREADS`].
+//! * last accesses of ended runs, for retiring: those of the newest [`MAX_RETIRABLE_THREADS`]
+//!   runs.
 //!
 //! An edge that is never consumed is normal (a request to an uninstrumented service, a task that
 //! records nothing, a detached thread), so evicting the oldest pending edge only counts it
@@ -110,6 +111,7 @@
 //! assert!(!second.uncertain);
 //! ```
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::hash::Hash;
@@ -118,9 +120,9 @@ use crate::clock::{Epoch, Incarnation, VectorClock, DEFAULT_CAPACITY};
 use crate::event::{Direction, Event, Kind, ThreadId};
 use crate::generations::{Generations, Hasher, Lookup};
 
-/// The replay's own tables (threads, finished runs, pending edges): hashed, as they are looked
-/// up on every event and grow to a million entries on a long-running service, where a B-tree's
-/// search through cold nodes took a third of the analyzer's time.
+/// The replay's tables of live threads and pending edges: hashed, as they are looked up on
+/// every event, where a B-tree's search through cold nodes cost more than the rest of the
+/// replay on request-shaped streams.
 type Map<K, V> = hashbrown::HashMap<K, V, Hasher>;
 
 /// Spawns remembered until the child's first event (oldest evicted first).
@@ -134,7 +136,7 @@ pub const MAX_LOST_KEYS: usize = 65_536;
 /// any number of ended requests between a spawn and its join costs nothing here.
 pub const MAX_JOINABLE_THREADS: usize = 65_536;
 /// Finished threads whose last access is remembered, so that clocks can retire their entries
-/// (see [`crate::clock`]); oldest forgotten first. 16 bytes each.
+/// (see [`crate::clock`]): those of the newest this many runs started. 24 bytes each.
 pub const MAX_RETIRABLE_THREADS: usize = 1 << 20;
 /// Locks whose last release is kept: a lock released at least once per
 /// `MAX_LOCKS / 2` releases of other locks is never forgotten (see [`crate::generations`]).
@@ -753,26 +755,70 @@ struct Finished {
     cover: Option<Epoch>,
 }
 
-/// Finished runs, newest [`MAX_RETIRABLE_THREADS`] of them.
+/// Finished runs of the newest [`MAX_RETIRABLE_THREADS`] incarnations, direct-mapped: an
+/// incarnation has one slot (its number modulo the cap), in chunks allocated as incarnations
+/// reach them. Every operation is one memory access and nothing is ever moved: a hash map of a
+/// million finished requests stalled the replay for milliseconds whenever it grew or rehashed,
+/// long enough for recording threads' lanes to fill, and a B-tree's search through cold nodes
+/// was a third of a service's drain thread.
 #[derive(Debug, Default)]
 struct Retirable {
-    finished: Map<Incarnation, Finished>,
-    order: VecDeque<Incarnation>,
+    chunks: Vec<Option<Box<[RetiredSlot]>>>,
+}
+
+/// Slots per chunk of [`Retirable`].
+const RETIRABLE_CHUNK: usize = 1024;
+
+/// One slot of [`Retirable`]: 24 bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct RetiredSlot {
+    /// The run it holds (0: none).
+    run: u64,
+    /// [`Finished::cover`]'s component (0: none) and its count.
+    cover_run: u64,
+    cover_tick: u32,
+    last_point: u32,
 }
 
 impl Retirable {
+    fn slot_of(run: Incarnation) -> (usize, usize) {
+        let index = run.0 as usize & (MAX_RETIRABLE_THREADS - 1);
+        (index / RETIRABLE_CHUNK, index % RETIRABLE_CHUNK)
+    }
+
     fn insert(&mut self, run: Incarnation, finished: Finished) {
-        self.finished.insert(run, finished);
-        self.order.push_back(run);
-        if self.order.len() > MAX_RETIRABLE_THREADS {
-            if let Some(oldest) = self.order.pop_front() {
-                self.finished.remove(&oldest);
-            }
+        let (chunk, at) = Self::slot_of(run);
+        if self.chunks.len() <= chunk {
+            self.chunks.resize_with(chunk + 1, || None);
+        }
+        let slots = self.chunks[chunk]
+            .get_or_insert_with(|| alloc::vec![RetiredSlot::default(); RETIRABLE_CHUNK].into());
+        let slot = &mut slots[at];
+        // A run that finishes after a run a whole cap newer keeps out of its slot: the newer
+        // one is the likelier to be asked about. Either way the other is only not retired.
+        if slot.run < run.0 {
+            let (cover_run, cover_tick) = finished
+                .cover
+                .map_or((0, 0), |epoch| (epoch.incarnation.0, epoch.tick));
+            *slot = RetiredSlot {
+                run: run.0,
+                cover_run,
+                cover_tick,
+                last_point: finished.last_point,
+            };
         }
     }
 
     fn get(&self, run: Incarnation) -> Option<Finished> {
-        self.finished.get(&run).copied()
+        let (chunk, at) = Self::slot_of(run);
+        let slot = self.chunks.get(chunk)?.as_ref()?[at];
+        (slot.run == run.0 && run.0 != 0).then(|| Finished {
+            last_point: slot.last_point,
+            cover: (slot.cover_run != 0).then_some(Epoch {
+                incarnation: Incarnation(slot.cover_run),
+                tick: slot.cover_tick,
+            }),
+        })
     }
 }
 
@@ -895,6 +941,41 @@ mod tests {
         assert!(matches!(pending.take(&0), Taken::Missing));
         assert!(matches!(pending.take(&2), Taken::Found(_)));
         assert!(matches!(pending.take(&9), Taken::Missing));
+    }
+
+    #[test]
+    fn retirable_keeps_the_newest_run_of_each_slot() {
+        let finished = |last_point| Finished {
+            last_point,
+            cover: Some(Epoch {
+                incarnation: Incarnation::of_lock(3),
+                tick: 9,
+            }),
+        };
+        let (old, new) = (
+            Incarnation(5),
+            Incarnation(5 + MAX_RETIRABLE_THREADS as u64),
+        );
+        let mut retirable = Retirable::default();
+        assert!(retirable.get(old).is_none());
+        retirable.insert(old, finished(1));
+        let found = retirable.get(old).expect("just inserted");
+        assert_eq!((found.last_point, found.cover), (1, finished(1).cover));
+        // A run a whole cap newer takes the slot; the older one is then unknown, not mistaken.
+        retirable.insert(new, finished(2));
+        assert!(retirable.get(old).is_none());
+        assert_eq!(retirable.get(new).map(|f| f.last_point), Some(2));
+        // An older run finishing late does not push the newer one out.
+        retirable.insert(
+            Incarnation(5 + 2 * MAX_RETIRABLE_THREADS as u64),
+            finished(3),
+        );
+        retirable.insert(new, finished(4));
+        assert!(retirable.get(new).is_none());
+        // Neither lock components nor runs never finished are found.
+        assert!(retirable.get(Incarnation::of_lock(5)).is_none());
+        assert!(retirable.get(Incarnation(6)).is_none());
+        assert!(retirable.get(Incarnation(0)).is_none());
     }
 
     #[test]
