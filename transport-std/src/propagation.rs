@@ -77,7 +77,7 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::hash::BuildHasher;
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -608,7 +608,9 @@ impl Context {
                 span_number(self.span_id()),
                 ExchangeEnd::Response,
             );
-            let value = format!("{};{depth}", event_link_text(event));
+            // Written once into a buffer of the right size: this runs on every response.
+            let mut value = String::with_capacity(48);
+            let _ = write!(value, "{};{depth}", TraceId::from_bytes(event));
             headers.set_header(RACEWAY_EVENT_HEADER, &value);
         }
     }
