@@ -16,7 +16,9 @@
 //! * `service/tower_http_trace` — what a user would otherwise pick: `tower-http`'s `TraceLayer`
 //!   and a `tracing-subscriber` fmt layer writing to a sink; untracked handler.
 //!
-//! Each prints requests per second and the p50 and p99 request latency over its iterations.
+//! Each prints requests per second and the p50 and p99 request latency over its iterations;
+//! Raceway's also print the CPU time its drain and sender threads took per event, a figure
+//! that depends less than throughput on how the two cores happened to be shared.
 //! The server runs on a two-worker tokio runtime, the load generator on the bench thread, so
 //! all of them share the machine's cores as a service and its clients on one box would.
 //!
