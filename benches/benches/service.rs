@@ -9,9 +9,9 @@
 //! * `service/untraced` — no instrumentation: a `std::sync::Mutex`, no layer.
 //! * `service/raceway_server` — `RacewayLayer`, the ten accesses tracked (`track_read`,
 //!   `track_write`) under a tracked `raceway::sync::Mutex`, delivered over HTTP to the loopback
-//!   `TestReceiver`. The receiver reads every batch and answers 200 without validating or
-//!   keeping it, as a remote server's work is not the service's cost (and a run must not keep
-//!   millions of events in memory).
+//!   `TestReceiver`. The receiver keeps connections alive, as HTTP/1.1 servers do by default,
+//!   reads every batch and answers 200 without validating or keeping it, as a remote server's
+//!   work is not the service's cost (and a run must not keep millions of events in memory).
 //! * `service/raceway_analyzer` — the same, delivered to the local analyzer instead.
 //! * `service/tower_http_trace` — what a user would otherwise pick: `tower-http`'s `TraceLayer`
 //!   and a `tracing-subscriber` fmt layer writing to a sink; untracked handler.
@@ -33,7 +33,7 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use raceway::middleware::RacewayLayer;
 use raceway::{Client, Config};
-use raceway_test_receiver::{Answer, TestReceiver};
+use raceway_test_receiver::{Answer, ReceiverConfig, TestReceiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -140,7 +140,9 @@ impl Service {
     }
 
     fn raceway_server() -> Self {
-        let receiver = TestReceiver::start();
+        let mut config = ReceiverConfig::default();
+        config.keep_alive = true;
+        let receiver = TestReceiver::with_config(config);
         receiver.script_for(Duration::from_secs(24 * 3600), Answer::status(200));
         let config = Config::builder()
             .server_url(receiver.url())

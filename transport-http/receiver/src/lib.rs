@@ -2,7 +2,8 @@
 //! and benches (never published: the libraries users depend on do not carry it).
 //!
 //! [`TestReceiver`] is a real HTTP/1.1 server on `127.0.0.1:<free port>` (hyper on a small
-//! tokio runtime of its own, `Connection: close` on every answer) that judges requests the way
+//! tokio runtime of its own, `Connection: close` on every answer unless
+//! [`ReceiverConfig::keep_alive`]) that judges requests the way
 //! the Raceway server does ([`ReceiverConfig::judge`]):
 //!
 //! 1. auth, when a key is configured: `Authorization: Bearer <key>`, or `X-Raceway-Key: <key>`
@@ -81,6 +82,10 @@ pub struct ReceiverConfig {
     /// event received so far, is deeper than this (a root is depth 1). `None`: no limit, as
     /// the server (which instead crashes on deep chains when the trace is read).
     pub max_parent_depth: Option<u32>,
+    /// Keep connections open between requests, as the server does. Off by default: one
+    /// request per connection (`Connection: close`) makes every request of a test meet the
+    /// script on its own; benches that measure delivery turn it on.
+    pub keep_alive: bool,
 }
 
 impl Default for ReceiverConfig {
@@ -90,6 +95,7 @@ impl Default for ReceiverConfig {
             api_key: None,
             max_body_bytes: MAX_BODY_BYTES,
             max_parent_depth: None,
+            keep_alive: false,
         }
     }
 }

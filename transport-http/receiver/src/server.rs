@@ -1,4 +1,5 @@
-//! The HTTP side: hyper serves each connection (HTTP/1.1, one request, `Connection: close`) and
+//! The HTTP side: hyper serves each connection (HTTP/1.1, one request and `Connection: close`
+//! unless [`ReceiverConfig::keep_alive`](crate::ReceiverConfig::keep_alive)) and
 //! hands the request to the contract ([`answer`]), which judges it or plays a scripted answer.
 
 use std::collections::VecDeque;
@@ -61,11 +62,12 @@ pub(crate) async fn accept(listener: TcpListener, shared: Arc<Shared>) {
             }
         };
         let shared = Arc::clone(&shared);
+        let keep_alive = shared.config.keep_alive;
         tokio::spawn(async move {
             let service = service_fn(move |request| answer(request, Arc::clone(&shared)));
             // A cut or stalled answer ends the connection with an error: nothing to report.
             let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(false)
+                .keep_alive(keep_alive)
                 .max_buf_size(MAX_HEAD_BYTES)
                 .timer(TokioTimer::new())
                 .header_read_timeout(IO_TIMEOUT)
@@ -124,7 +126,7 @@ async fn answer(
         Decision::Respond {
             verdict,
             retry_after,
-        } => Ok(respond(verdict, retry_after)),
+        } => Ok(respond(verdict, retry_after, shared.config.keep_alive)),
         Decision::Stall(duration) => {
             tokio::time::sleep(duration).await;
             Err(Hangup)
@@ -280,7 +282,7 @@ fn respond_with(verdict: Verdict) -> Decision {
 }
 
 /// The answer on the wire: JSON messages as `application/json`, the rest as text.
-fn respond(verdict: Verdict, retry_after: Option<u64>) -> Response<Full<Bytes>> {
+fn respond(verdict: Verdict, retry_after: Option<u64>, keep_alive: bool) -> Response<Full<Bytes>> {
     let content_type = if verdict.message.starts_with('{') {
         "application/json"
     } else {
@@ -291,7 +293,9 @@ fn respond(verdict: Verdict, retry_after: Option<u64>) -> Response<Full<Bytes>> 
         StatusCode::from_u16(verdict.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    if !keep_alive {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(seconds) = retry_after {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
