@@ -209,7 +209,7 @@ impl<K: Hash + Eq + Copy, V> Rest<K, V> {
     ) -> &'a mut (K, V) {
         if young.len() >= self.half {
             // The next generation fills up as this one did: sized for it now, it never stops
-            // to grow and rehash (growing to half a million entries took 10–20 ms at a time).
+            // to grow and rehash, a stall of its own at half a million entries.
             let next = HashTable::with_capacity(self.half);
             let old = core::mem::replace(&mut self.old, core::mem::replace(young, next));
             self.evicted += old.len() as u64;
