@@ -82,7 +82,7 @@ pub struct ReceiverConfig {
     /// event received so far, is deeper than this (a root is depth 1). `None`: no limit, as
     /// the server (which instead crashes on deep chains when the trace is read).
     pub max_parent_depth: Option<u32>,
-    /// Keep connections open between requests, as the server does. Off by default: one
+    /// Keep connections open between requests, as HTTP/1.1 servers do by default. Off here: one
     /// request per connection (`Connection: close`) makes every request of a test meet the
     /// script on its own; benches that measure delivery turn it on.
     pub keep_alive: bool,

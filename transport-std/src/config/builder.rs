@@ -247,24 +247,19 @@ impl ConfigBuilder {
             env,
         } = self;
         let tls_root_certificates = tls_root_certificates.or(env.ca_cert.map(PathBuf::from));
-        let batch_size = match (batch_size, env.batch_size) {
-            (None, Some(value)) => Some(number(value, "RACEWAY_BATCH_SIZE")?),
-            (code, _) => code,
-        };
-        let flush_interval = match (flush_interval, env.flush_interval_ms) {
-            (None, Some(value)) => Some(Duration::from_millis(number(
-                value,
-                "RACEWAY_FLUSH_INTERVAL_MS",
-            )?)),
-            (code, _) => code,
-        };
-        let give_up_after = match (give_up_after, env.give_up_after_ms) {
-            (None, Some(value)) => Some(Duration::from_millis(number(
-                value,
-                "RACEWAY_GIVE_UP_AFTER_MS",
-            )?)),
-            (code, _) => code,
-        };
+        let batch_size = code_or_env(batch_size, env.batch_size, "RACEWAY_BATCH_SIZE", |n| n)?;
+        let flush_interval = code_or_env(
+            flush_interval,
+            env.flush_interval_ms,
+            "RACEWAY_FLUSH_INTERVAL_MS",
+            Duration::from_millis,
+        )?;
+        let give_up_after = code_or_env(
+            give_up_after,
+            env.give_up_after_ms,
+            "RACEWAY_GIVE_UP_AFTER_MS",
+            Duration::from_millis,
+        )?;
         let tags = match env.tags {
             Some(value) => {
                 let mut merged = parse_tags(value)?;
@@ -370,6 +365,21 @@ fn flag(
             }),
         },
         (None, None) => Ok(None),
+    }
+}
+
+/// What code set, else the variable's whole number in `unit`: code wins over the environment.
+fn code_or_env<N: std::str::FromStr, T>(
+    code: Option<T>,
+    value: Option<String>,
+    variable: &'static str,
+    unit: impl FnOnce(N) -> T,
+) -> Result<Option<T>, ConfigError> {
+    match code {
+        Some(code) => Ok(Some(code)),
+        None => value
+            .map(|value| number(value, variable).map(unit))
+            .transpose(),
     }
 }
 
