@@ -81,7 +81,9 @@
 //! ([`evicted_edges`](HappensBefore::evicted_edges)) and remembers its key
 //! ([`MAX_LOST_KEYS`] of them); if its consumer turns up later the edge is
 //! [lost](HappensBefore::lost_edges) and results become uncertain. Evicting a live thread makes
-//! results uncertain at once, because what it records next starts a new run.
+//! results uncertain at once, because what it records next starts a new run. The response to an
+//! HTTP request that came from no sender in the stream (an untraced client, as for most of a
+//! service's requests) is not kept at all: only that request's sender could be waiting for it.
 //!
 //! # Examples
 //!
@@ -237,6 +239,9 @@ struct ThreadState<const N: usize> {
     last_active: u64,
     /// Started by a [`Kind::Spawn`]: someone may join it.
     spawned: bool,
+    /// The span of an HTTP request this run received from no sender that the replay knows (an
+    /// untraced client; 0: none). Its response's edge could reach no one, so it is not kept.
+    unanswerable: u64,
 }
 
 #[derive(Debug)]
@@ -459,6 +464,8 @@ impl<const N: usize> HappensBefore<N> {
                 }
             }
             kind => match message_edge(&kind) {
+                Some((Direction::Outbound, Edge::Response(span))) if span == state.unanswerable => {
+                }
                 Some((Direction::Outbound, edge)) => self.messages.insert(edge, self.events, clock),
                 Some((Direction::Inbound, edge)) => match self.messages.take(&edge) {
                     Taken::Found(sent) => {
@@ -469,7 +476,11 @@ impl<const N: usize> HappensBefore<N> {
                         self.lost_edges += 1;
                         self.uncertain = true;
                     }
-                    Taken::Missing => {}
+                    Taken::Missing => {
+                        if let Edge::Request(span) = edge {
+                            state.unanswerable = span;
+                        }
+                    }
                 },
                 None => {}
             },
@@ -618,6 +629,7 @@ impl<const N: usize> HappensBefore<N> {
             cover: Cover::Empty,
             last_active: 0,
             spawned,
+            unanswerable: 0,
         };
         self.threads.insert(thread, state);
     }

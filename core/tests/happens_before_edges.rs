@@ -262,6 +262,41 @@ fn an_http_exchange_orders_request_and_response() {
 }
 
 #[test]
+fn answers_to_untraced_clients_take_no_room_from_a_pending_call() {
+    let mut s = Stream::new();
+    let before_call = s.write(A);
+    s.http(A, false, Direction::Outbound, 1);
+    // Meanwhile B serves many more requests than pending edges are kept, each from a client
+    // that sent no trace context: nobody is waiting for those answers.
+    for request in 0..2 * MAX_PENDING_MESSAGES as u32 {
+        let context = ThreadId::from_raw(100 + request);
+        s.http(
+            context,
+            false,
+            Direction::Inbound,
+            1_000 + u64::from(request),
+        );
+        s.http(
+            context,
+            true,
+            Direction::Inbound,
+            1_000 + u64::from(request),
+        );
+        s.record(context, Kind::ThreadEnd);
+    }
+    assert_eq!(s.hb.evicted_edges(), 0);
+    // The traced call still reaches its callee, and the callee's answer its caller.
+    s.http(B, false, Direction::Inbound, 1);
+    let handled = s.write(B);
+    assert!(s.ordered(before_call, B));
+    s.http(B, true, Direction::Inbound, 1);
+    s.http(A, true, Direction::Outbound, 1);
+    s.write(A);
+    assert!(s.ordered(handled, A));
+    assert!(!s.hb.uncertain());
+}
+
+#[test]
 fn http_without_a_span_carries_no_edge() {
     let mut s = Stream::new();
     let before_call = s.write(A);
