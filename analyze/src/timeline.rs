@@ -178,6 +178,9 @@ pub(crate) struct Recorder<L> {
     releases: HashMap<u64, Point<L>>,
     lock_names: HashMap<u64, Name>,
     pending: HashMap<Key, Point<L>>,
+    /// Every insertion into `pending`, oldest first: an entry leaves `pending` once
+    /// [`MAX_PENDING`] newer ones came, so edges nobody receives never crowd out new ones.
+    pending_order: VecDeque<(u64, Key)>,
     /// How many of `pending` are spawns (none: a thread's event needs no look-up there).
     spawns_pending: usize,
     /// Emptied logs of forgotten threads, for new threads to reuse: a service starts a thread
@@ -194,6 +197,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             releases: HashMap::default(),
             lock_names: HashMap::default(),
             pending: HashMap::default(),
+            pending_order: VecDeque::new(),
             spawns_pending: 0,
             spare: Vec::new(),
         }
@@ -331,10 +335,13 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             },
         }
         if let Some((key, what)) = sent {
-            if (self.pending.len() < MAX_PENDING || self.pending.contains_key(&key))
-                && self.pending.insert(key, point(what)).is_none()
-            {
-                self.spawns_pending += usize::from(matches!(key, Key::Spawn(_)));
+            // Only an edge the replay keeps can be received.
+            let kept = match key {
+                Key::Spawn(_) => true,
+                Key::Message(edge) => hb.awaits(&edge),
+            };
+            if kept {
+                self.await_receipt(key, point(what));
             }
             marks[1] = Some(Mark {
                 at: point(what),
@@ -362,6 +369,28 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                         marks.clear();
                         self.spare.push(marks);
                     }
+                }
+            }
+        }
+    }
+
+    /// Keeps `sent` until the event that receives `key`, or until [`MAX_PENDING`] newer sends.
+    fn await_receipt(&mut self, key: Key, sent: Point<L>) {
+        let index = sent.index;
+        if self.pending.insert(key, sent).is_none() {
+            self.spawns_pending += usize::from(matches!(key, Key::Spawn(_)));
+        }
+        self.pending_order.push_back((index, key));
+        if self.pending_order.len() > MAX_PENDING {
+            if let Some((index, key)) = self.pending_order.pop_front() {
+                // Unless it was received, or a newer send of the same key took its place.
+                if self
+                    .pending
+                    .get(&key)
+                    .is_some_and(|sent| sent.index == index)
+                {
+                    self.pending.remove(&key);
+                    self.spawns_pending -= usize::from(matches!(key, Key::Spawn(_)));
                 }
             }
         }
@@ -571,5 +600,45 @@ fn describe_access(access: Access, old: Value, new: Value) -> String {
         format!("{} saw {}", access.as_str(), shown(new))
     } else {
         access.as_str().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raceway_core::event::Direction::Inbound;
+
+    #[test]
+    fn edges_nobody_receives_take_bounded_room() {
+        let mut hb = HappensBefore::new();
+        let mut recorder = Recorder::new();
+        let mut index = 0;
+        let mut observe = |thread: u32, kind: Kind| {
+            let event = Event::new(0, ThreadId::from_raw(thread), kind);
+            let epoch = hb.observe(&event).epoch.expect("a thread's event");
+            recorder.observe(&event, index, epoch, &hb);
+            index += 1;
+        };
+        for i in 0..3 * MAX_PENDING as u32 {
+            observe(1, Kind::Send { message: i.into() });
+            observe(
+                2,
+                Kind::Spawn {
+                    child: ThreadId::from_raw(1_000_000 + i),
+                },
+            );
+            let response = Kind::HttpResponse {
+                status: 200,
+                duration_ns: 0,
+                direction: Inbound,
+                span: (i + 1).into(),
+            };
+            observe(3, response);
+        }
+        assert!(recorder.pending.len() <= MAX_PENDING);
+        assert!(recorder.pending_order.len() <= MAX_PENDING);
+        let spawns = recorder.pending.keys();
+        let spawns = spawns.filter(|key| matches!(key, Key::Spawn(_))).count();
+        assert_eq!(recorder.spawns_pending, spawns);
     }
 }

@@ -573,6 +573,12 @@ impl<const N: usize> HappensBefore<N> {
         self.dropped_events
     }
 
+    /// Whether the replay keeps `edge` for its receiving end: sent and not received, evicted
+    /// or left unkept (the answer to a request from no known sender).
+    pub fn awaits(&self, edge: &Edge) -> bool {
+        self.messages.live.contains_key(edge)
+    }
+
     /// How many spawn, join and message edges were evicted before being consumed (most are
     /// never consumed at all; see [`lost_edges`](Self::lost_edges)).
     pub fn evicted_edges(&self) -> u64 {
