@@ -7,6 +7,10 @@
 //!   each its own short-lived logical thread (an inbound HTTP request, a lock, five reads and
 //!   five writes under it, the response, the end), 15 events each. What dominates here is
 //!   per-request setup and retirement, not long-lived threads.
+//! * `analyze/joins` — [`Analyzer::observe`] over a fan-out and join of three million tasks, so
+//!   that the table of joined runs changes generation three times (see
+//!   [`MAX_JOINED_RUNS`]). The run then prints the longest single `observe`: the stall the
+//!   drain thread meets while the lanes fill.
 //!
 //! The trace: 1 M events from 16 logical threads over 1 000 variables. A third of the steps
 //! are critical sections (one of 16 mutexes guarding its share of 496 variables, one to four
@@ -17,10 +21,11 @@
 //! Run: `cargo bench -p raceway-benches --bench analyze -- --warm-up-time 1 --measurement-time 5`.
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use raceway_analyze::Analyzer;
-use raceway_core::causality::HappensBefore;
+use raceway_core::causality::{HappensBefore, MAX_JOINED_RUNS};
 use raceway_core::event::Direction;
 use raceway_core::event::{Event, Site};
 use raceway_core::{Access, Kind, LockKind, ThreadId, Value};
@@ -221,6 +226,39 @@ fn requests() -> Vec<Event<Site>> {
     events
 }
 
+/// Tasks in `analyze/joins`: three changes of the joined runs' generation.
+const JOINS: u32 = 3 * (MAX_JOINED_RUNS / 2) as u32;
+
+/// Hands `observe` the events of `analyze/joins`, made as they are needed (kept, they would
+/// take a gigabyte): a parent spawns a task, the task writes its result and ends, the parent
+/// joins it and reads the result. Task ids are reused as a runtime reuses them.
+fn joins(mut observe: impl FnMut(&Event<Site>)) {
+    let site = Site {
+        file: "src/fan_out.rs",
+        line: 1,
+        column: 1,
+    };
+    let parent = ThreadId::from_raw(1);
+    let result = |access| Kind::StateChange {
+        variable: "result".into(),
+        access,
+        old: Value::None,
+        new: Value::None,
+    };
+    for task in 0..JOINS {
+        let child = ThreadId::from_raw(1_000 + task % 50_000);
+        for (thread, kind) in [
+            (parent, Kind::Spawn { child }),
+            (child, result(Access::Write)),
+            (child, Kind::ThreadEnd),
+            (parent, Kind::Join { child }),
+            (parent, result(Access::Read)),
+        ] {
+            observe(&Event::new(u64::from(task), thread, kind).with_location(site));
+        }
+    }
+}
+
 /// Requests in `analyze/requests`.
 const REQUESTS: u64 = 100_000;
 
@@ -257,7 +295,28 @@ fn analyze(c: &mut Criterion) {
             black_box(analyzer.report().races.len())
         })
     });
+    group.throughput(Throughput::Elements(5 * u64::from(JOINS)));
+    group.bench_function("joins", |b| {
+        b.iter(|| {
+            let mut analyzer = Analyzer::new();
+            joins(|event| analyzer.observe(event));
+            black_box(analyzer.report().races.len())
+        })
+    });
     group.finish();
+
+    let (mut analyzer, mut longest) = (Analyzer::new(), Duration::ZERO);
+    joins(|event| {
+        let start = Instant::now();
+        analyzer.observe(event);
+        longest = longest.max(start.elapsed());
+    });
+    let report = analyzer.report();
+    println!(
+        "joins: longest observe {longest:.1?}; {} races, {} uncertain events",
+        report.races.len(),
+        report.summary.uncertain_events
+    );
 
     let report = Analyzer::analyze(&events);
     println!(

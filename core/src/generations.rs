@@ -9,16 +9,18 @@
 //! long as it is touched at least once per generation, so a working set up to half the
 //! capacity is never evicted; every operation is O(1).
 //!
-//! Dropped keys are marked in a filter, so a lookup of a recently dropped key says
-//! [`Lookup::Forgotten`] instead of [`Lookup::Missing`]: that is how a caller counts the
-//! results that may have depended on what was forgotten. The filter has two halves of 32 bits
-//! per entry of capacity (four bits per key, all on one cache line, allocated at the first
-//! drop); each takes `capacity` dropped keys, then the older half is cleared for the next ones.
-//! So a key dropped among the last `capacity` to `2 × capacity` drops is always known; one
+//! Keys are marked in a filter as they enter the young generation, so a lookup of a recently
+//! dropped key says [`Lookup::Forgotten`] instead of [`Lookup::Missing`]: that is how a caller
+//! counts the results that may have depended on what was forgotten. Marking as keys come in
+//! rather than when their generation is dropped spreads the work over the inserts: dropping a
+//! generation of a million keys visits none of them (marking them all at once stalled the
+//! replay for 35 ms). Each generation has its own filter of 32 bits per key it can take, four
+//! bits per key, all on one cache line; the filters of the two generations dropped last are
+//! consulted. So a key dropped at one of the last two generation changes is always known; one
 //! dropped longer ago looks new ([`evicted`](Generations::evicted) still counts it, and callers
 //! say that results may have been missed whenever it is not zero). A key never seen shares all
-//! its bits with dropped ones about four times in ten thousand, which costs a needless count,
-//! never a verdict.
+//! its bits with kept or dropped ones about five times in ten thousand, which costs a needless
+//! count, never a verdict.
 //!
 //! # Examples
 //!
@@ -213,69 +215,99 @@ impl<K: Hash + Eq + Copy, V> Rest<K, V> {
             let next = HashTable::with_capacity(self.half);
             let old = core::mem::replace(&mut self.old, core::mem::replace(young, next));
             self.evicted += old.len() as u64;
-            for (key, _) in old {
-                self.forgotten.insert(self.hasher.hash_one(key), self.half);
-            }
+            self.forgotten.turn_over();
         }
+        self.forgotten.mark(hash, self.half);
         let hasher = &self.hasher;
+        if young.len() == young.capacity() && young.len() >= self.half / 16 {
+            // A big first generation: grow to its full size at once, one rehash of a sixteenth
+            // of it instead of ever longer ones (30 ms for the last at half a million).
+            young.reserve(self.half - young.len(), |(key, _)| hasher.hash_one(key));
+        }
         young
             .insert_unique(hash, entry, |(key, _)| hasher.hash_one(key))
             .into_mut()
     }
 }
 
-/// Filter bits set per dropped key.
+/// Filter bits set per key.
 const BITS_PER_KEY: usize = 4;
+/// Generations with a filter: the young one, the old one, and the two dropped last.
+const FILTERS: usize = 4;
 
-/// Recently dropped keys: two halves of a filter, the older cleared when the newer
-/// holds `2 × half` keys.
+/// The keys of the latest generations, each generation's in a filter of its own.
 #[derive(Debug, Clone, Default)]
 struct Forgotten {
-    halves: [Vec<Block>; 2],
-    /// Which half takes new keys, and how many it holds.
-    newer: usize,
-    in_newer: usize,
+    /// By generation number, modulo [`FILTERS`].
+    filters: [Filter; FILTERS],
+    /// The young generation's number.
+    young: usize,
 }
 
 impl Forgotten {
-    fn insert(&mut self, hash: u64, half: usize) {
-        if self.halves[0].is_empty() {
-            // 32 bits per entry of capacity (2 × half), in each half of the filter.
-            let blocks = half.div_ceil(8);
-            self.halves = [
-                alloc::vec![Block::default(); blocks],
-                alloc::vec![Block::default(); blocks],
-            ];
-        }
-        if self.in_newer >= 2 * half {
-            self.newer ^= 1;
-            self.halves[self.newer].fill(Block::default());
-            self.in_newer = 0;
+    /// Marks a key that enters the young generation.
+    fn mark(&mut self, hash: u64, half: usize) {
+        self.filters[self.young % FILTERS].mark(hash, half);
+    }
+
+    /// The young generation turns old and the old one is dropped: the filter of the oldest
+    /// dropped one is freed for the next young generation.
+    fn turn_over(&mut self) {
+        self.young += 1;
+        self.filters[self.young % FILTERS] = Filter::default();
+    }
+
+    /// Whether `hash` was marked in a dropped generation (the young and old generations' filters
+    /// hold keys that are kept).
+    fn contains(&self, hash: u64) -> bool {
+        (2..FILTERS).any(|age| {
+            self.young >= age && self.filters[(self.young - age) % FILTERS].contains(hash)
+        })
+    }
+}
+
+/// One generation's keys: 512-bit blocks, one cache line each.
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    /// The blocks, from the first 64-byte boundary in it (7 words to spare). Words, not an
+    /// aligned block type, so that the allocator hands out zeroed pages it touches only when
+    /// they are marked: a map that keeps a few keys costs a few pages.
+    words: Vec<u64>,
+}
+
+impl Filter {
+    fn mark(&mut self, hash: u64, half: usize) {
+        if self.words.is_empty() {
+            // 32 bits per key: a generation takes `half` of them.
+            self.words = alloc::vec![0; half.div_ceil(16) * 8 + 7];
         }
         let (block, masks) = self.bits(hash);
-        let words = &mut self.halves[self.newer][block].0;
-        for (word, mask) in words.iter_mut().zip(masks) {
+        let start = self.start(block);
+        for (word, mask) in self.words[start..start + 8].iter_mut().zip(masks) {
             *word |= mask;
         }
-        self.in_newer += 1;
     }
 
     fn contains(&self, hash: u64) -> bool {
+        if self.words.is_empty() {
+            return false;
+        }
         let (block, masks) = self.bits(hash);
-        self.halves.iter().any(|filter| {
-            !filter.is_empty()
-                && (filter[block].0.iter())
-                    .zip(masks)
-                    .all(|(word, mask)| word & mask == mask)
-        })
+        let start = self.start(block);
+        (self.words[start..start + 8].iter())
+            .zip(masks)
+            .all(|(word, mask)| word & mask == mask)
     }
 
-    /// The key's [`BITS_PER_KEY`] bits, all in one cache-line block: dropping a generation of
-    /// a million keys then touches a million lines, not four million. Spread over the whole
-    /// filter, marking them took 30–45 ms at once; now dropping the whole generation takes
-    /// about 23 (Intel Xeon VM). Fresh keys look forgotten 0.04 % of the time, as before.
+    /// The first word of `block`.
+    fn start(&self, block: usize) -> usize {
+        let misaligned = (self.words.as_ptr().addr() / 8) % 8;
+        (8 - misaligned) % 8 + 8 * block
+    }
+
+    /// The key's [`BITS_PER_KEY`] bits, all in one block: a key costs one cache line.
     fn bits(&self, hash: u64) -> (usize, [u64; 8]) {
-        let blocks = self.halves[0].len().max(1) as u128;
+        let blocks = (self.words.len() / 8) as u128;
         // The high bits choose the block (a multiply-shift range reduction), the low ones the
         // bits in it, nine bits each.
         let block = ((u128::from(hash) * blocks) >> 64) as usize;
@@ -287,11 +319,6 @@ impl Forgotten {
         (block, masks)
     }
 }
-
-/// 512 bits of the filter, on a cache line of their own.
-#[derive(Clone, Copy, Debug, Default)]
-#[repr(align(64))]
-struct Block([u64; 8]);
 
 #[cfg(test)]
 mod tests {
@@ -310,6 +337,26 @@ mod tests {
         }
         assert_eq!(map.evicted(), 0);
         assert!(map.len() <= 200);
+    }
+
+    #[test]
+    fn keys_dropped_at_either_of_the_last_two_changes_are_known_touched_or_not() {
+        let mut map = Generations::<u32, u32>::new(8);
+        for key in 0..5 {
+            map.insert(key, key); // at 4: 0..4 turn old
+        }
+        assert!(matches!(map.get_mut(&0), Lookup::Found(_))); // touched: young again
+        for key in 5..8 {
+            map.insert(key, key); // at 7: 1, 2, 3 are dropped; 4, 0, 5, 6 turn old
+        }
+        for key in 8..12 {
+            map.insert(key, key); // at 11: 4, 0, 5, 6 are dropped
+        }
+        for key in 0..7 {
+            assert_eq!(map.get(&key), Lookup::Forgotten, "{key}");
+        }
+        assert!(matches!(map.get(&7), Lookup::Found(_)));
+        assert_eq!(map.evicted(), 7);
     }
 
     #[test]
