@@ -94,7 +94,7 @@ struct Service {
     runtime: Runtime,
     addr: SocketAddr,
     client: Option<Client>,
-    _receiver: Option<TestReceiver>,
+    receiver: Option<TestReceiver>,
 }
 
 impl Service {
@@ -119,7 +119,7 @@ impl Service {
             runtime,
             addr,
             client,
-            _receiver: receiver,
+            receiver,
         }
     }
 
@@ -194,6 +194,11 @@ impl Service {
             );
         }
         self.runtime.shutdown_timeout(Duration::from_secs(5));
+        // Its threads may still be reading what the sender posted last: the next
+        // configuration must not share the cores with them.
+        if let Some(receiver) = self.receiver {
+            receiver.shut_down(Duration::from_secs(5));
+        }
     }
 }
 

@@ -321,6 +321,16 @@ impl TestReceiver {
     }
 }
 
+impl TestReceiver {
+    /// Stops the receiver and waits up to `timeout` for its threads to end: what a bench does
+    /// before it measures something else on the same cores.
+    pub fn shut_down(mut self, timeout: Duration) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(timeout);
+        }
+    }
+}
+
 impl Drop for TestReceiver {
     fn drop(&mut self) {
         // Without waiting, so that a receiver can be dropped inside a test's own runtime.
