@@ -69,7 +69,7 @@ use core::ops::Deref;
 
 use crate::event::{Event, Kind};
 use crate::recorder::Stats;
-use crate::ring::{prefetch_for_write, Full, Losses, PREFETCH_AHEAD};
+use crate::ring::{Full, Losses};
 use crate::sync::{spin_loop, AtomicPtr, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
 
 mod merge;
@@ -320,10 +320,11 @@ impl Lanes {
             .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(event)) });
         slot.ticket.with_mut(|cell| unsafe { *cell = ticket });
         p.tail.store(tail.wrapping_add(1), Ordering::Release);
-        // SAFETY: within the lane's slots (the position wraps around the mask).
-        prefetch_for_write(unsafe {
-            &*slots.add(tail.wrapping_add(PREFETCH_AHEAD) & (self.capacity - 1))
-        });
+        // No prefetch of the slots ahead, as the ring does: in a lane that is nearly full, they
+        // are the very slots the consumer is about to read, and taking their lines for writing
+        // made the consumer miss on every one (on the Intel Xeon VM, two producers delivered
+        // 47-49 M events/s with it, 64-66 M without; one producer recorded in 15.5-16.5 ns with
+        // it, 12.8-13.2 without).
         Ok(())
     }
 
