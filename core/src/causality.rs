@@ -573,8 +573,8 @@ impl<const N: usize> HappensBefore<N> {
         self.dropped_events
     }
 
-    /// Whether the replay keeps `edge` for its receiving end: sent and not received, evicted
-    /// or left unkept (the answer to a request from no known sender).
+    /// Whether the replay keeps `edge` for its receiving end: sent, not received yet, and
+    /// neither evicted nor left unkept (as the answer to a request from no known sender is).
     pub fn awaits(&self, edge: &Edge) -> bool {
         self.messages.live.contains_key(edge)
     }

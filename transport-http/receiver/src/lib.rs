@@ -305,6 +305,14 @@ impl TestReceiver {
         self.shared.state().requests.clone()
     }
 
+    /// Stops the receiver and waits up to `timeout` for its threads to end: what a bench does
+    /// before it measures something else on the same cores.
+    pub fn shut_down(mut self, timeout: Duration) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(timeout);
+        }
+    }
+
     /// Waits until at least `count` events were accepted or `timeout` passed; returns whether
     /// they were.
     pub fn wait_for_events(&self, count: usize, timeout: Duration) -> bool {
@@ -317,16 +325,6 @@ impl TestReceiver {
                 return false;
             }
             thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl TestReceiver {
-    /// Stops the receiver and waits up to `timeout` for its threads to end: what a bench does
-    /// before it measures something else on the same cores.
-    pub fn shut_down(mut self, timeout: Duration) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(timeout);
         }
     }
 }
