@@ -24,6 +24,14 @@ pub(crate) const MIN_POLL: Duration = Duration::from_micros(20);
 /// The longest pause when the lanes stay empty.
 pub(crate) const IDLE_POLL: Duration = Duration::from_millis(5);
 
+/// Between batches, while fewer events than this wait in the lanes, the drain lets other
+/// threads have its core first: a drain that runs on through its time slice keeps a woken
+/// request thread waiting. Further behind, it works on, so that the lanes do not fill.
+/// (`service/raceway_analyzer` on the Intel Xeon VM: p99 211–224 → 171–175 µs, drain CPU per
+/// event 244–263 → 168–185 ns, no event dropped; yielding after every batch instead dropped
+/// 700–850 k events a run.)
+const YIELD_BELOW: usize = 1024;
+
 /// How much of the shutdown deadline the drain leaves for reporting what it achieved.
 const REPORT_MARGIN: Duration = Duration::from_millis(50);
 
@@ -101,6 +109,9 @@ impl<'a> Drain<'a> {
                 .is_some_and(|oldest| oldest.elapsed() >= self.flush_interval);
             if full || due {
                 self.deliver(Instant::now() + SEND_BUDGET);
+                if self.consumer.backlog() < YIELD_BELOW {
+                    std::thread::yield_now();
+                }
             }
             if self.shared.take_command() && self.serve() {
                 return;

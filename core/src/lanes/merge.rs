@@ -123,6 +123,16 @@ impl<'a> LanesConsumer<'a> {
         }
     }
 
+    /// Events published in the lanes this consumer reads and not taken yet.
+    pub fn backlog(&self) -> usize {
+        (self.lanes.lanes.iter().zip(&self.cursors))
+            .map(|(lane, cursor)| {
+                let tail = lane.producer.tail.load(Ordering::Acquire);
+                tail.wrapping_sub(cursor.head)
+            })
+            .sum()
+    }
+
     /// Whether this consumer has taken everything up to `mark`.
     pub fn reached(&self, mark: &Mark) -> bool {
         mark.0.iter().enumerate().all(|(index, &tail)| {

@@ -49,6 +49,23 @@ fn a_lane_is_fifo_across_many_laps() {
 }
 
 #[test]
+fn the_backlog_counts_what_every_lane_holds_for_the_consumer() {
+    let lanes = Lanes::new(8, 2);
+    let (first, second) = (lanes.lease().unwrap(), lanes.lease().unwrap());
+    let mut consumer = lanes.consumer().unwrap();
+    assert_eq!(consumer.backlog(), 0);
+    for i in 0..3 {
+        first.push(custom(1, i), false).unwrap();
+    }
+    second.push(custom(2, 9), false).unwrap();
+    assert_eq!(consumer.backlog(), 4);
+    consumer.pop().unwrap();
+    assert_eq!(consumer.backlog(), 3);
+    assert_eq!(numbers(consumer.by_ref()).len(), 3);
+    assert_eq!(consumer.backlog(), 0);
+}
+
+#[test]
 fn global_events_come_out_in_ticket_order() {
     let lanes = Lanes::new(16, 2);
     let (a, b) = (lanes.lease().unwrap(), lanes.lease().unwrap());
