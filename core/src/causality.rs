@@ -464,6 +464,7 @@ impl<const N: usize> HappensBefore<N> {
                 }
             }
             kind => match message_edge(&kind) {
+                // The answer to a request from no known sender: no one can take it.
                 Some((Direction::Outbound, Edge::Response(span))) if span == state.unanswerable => {
                 }
                 Some((Direction::Outbound, edge)) => self.messages.insert(edge, self.events, clock),

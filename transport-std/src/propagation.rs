@@ -447,10 +447,10 @@ fn parse_event_header(value: &str) -> Option<([u8; 16], u32)> {
     parse_event_link(id, depth.parse().ok()?)
 }
 
-/// An event id as text (a hyphenated UUID), as [`RACEWAY_EVENT_HEADER`] and `raceway-clock`
-/// carry it.
-fn event_link_text(event: [u8; 16]) -> String {
-    TraceId::from_bytes(event).to_string()
+/// An event id as [`RACEWAY_EVENT_HEADER`] and `raceway-clock` carry it: displayed, a
+/// hyphenated UUID.
+fn event_link(event: [u8; 16]) -> TraceId {
+    TraceId::from_bytes(event)
 }
 
 /// Reads the propagation headers of a received request. Never fails: anything missing or
@@ -512,7 +512,7 @@ fn write_headers<H: HeaderSink + ?Sized>(ctx: &Context, span: SpanId, headers: &
         service: config.service_name().to_owned(),
         instance: config.instance_id().to_owned(),
         clock: ctx.clock(),
-        parent_event_id: parent_event.map(|id| event_link_text(id).into()),
+        parent_event_id: parent_event.map(|id| event_link(id).to_string().into()),
         parent_event_depth: parent_event.map(|_| depth.into()),
     };
     match serde_json::to_vec(&payload) {
@@ -610,7 +610,7 @@ impl Context {
             );
             // Written once into a buffer of the right size: this runs on every response.
             let mut value = String::with_capacity(48);
-            let _ = write!(value, "{};{depth}", TraceId::from_bytes(event));
+            let _ = write!(value, "{};{depth}", event_link(event));
             headers.set_header(RACEWAY_EVENT_HEADER, &value);
         }
     }
