@@ -17,8 +17,9 @@
 //!   and a `tracing-subscriber` fmt layer writing to a sink; untracked handler.
 //!
 //! Each prints requests per second and the p50 and p99 request latency over its iterations;
-//! Raceway's also print the CPU time its drain and sender threads took per event, a figure
-//! that depends less than throughput on how the two cores happened to be shared.
+//! Raceway's also print the CPU time its drain and sender threads (and the loopback receiver)
+//! took per event, a figure that depends less than throughput on how the two cores happened to
+//! be shared.
 //! The server runs on a two-worker tokio runtime, the load generator on the bench thread, so
 //! all of them share the machine's cores as a service and its clients on one box would.
 //!
@@ -180,17 +181,20 @@ impl Service {
         if let Some(client) = &self.client {
             let drain = cpu_time("raceway-drain");
             let sender = cpu_time("raceway-sender");
+            let receiver = cpu_time("raceway-test-receiver");
             let report = client.shutdown(Duration::from_secs(30));
             let stats = report.stats;
             let per_event = |cpu: Duration| cpu.as_nanos() as f64 / stats.recorded.max(1) as f64;
             eprintln!(
                 "{id}: {} events recorded, {} dropped in the lanes, {} delivered; \
-                 CPU per event recorded: drain {:.0} ns, sender {:.0} ns",
+                 CPU per event recorded: drain {:.0} ns, sender {:.0} ns, \
+                 receiver {:.0} ns (the server's work, here on the service's cores)",
                 stats.recorded,
                 stats.dropped_in_lanes,
                 stats.sent,
                 per_event(drain),
-                per_event(sender)
+                per_event(sender),
+                per_event(receiver)
             );
         }
         self.runtime.shutdown_timeout(Duration::from_secs(5));
@@ -211,7 +215,9 @@ fn cpu_time(name: &str) -> Duration {
     tasks
         .flatten()
         .filter(|task| {
-            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
+            // Linux keeps the first 15 bytes of a thread's name.
+            let kept = &name.as_bytes()[..name.len().min(15)];
+            std::fs::read(task.path().join("comm")).is_ok_and(|comm| comm.trim_ascii() == kept)
         })
         .filter_map(|task| {
             let schedstat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;

@@ -10,6 +10,11 @@
 //! takes; a 206 (the server's queue overflowed) holds back the next request. 413 splitting, the
 //! 401 stop and the 2 MiB body limit are the delivery client's.
 //!
+//! A request carries every event waiting when it is made, up to the 2 MiB limit: at a quiet
+//! service that is one drain batch ([`Config::batch_size`]); a sender that has fallen behind
+//! catches up in a few large requests rather than many small ones, each of which costs the
+//! service and the server the same whatever it carries.
+//!
 //! ```text
 //! drain thread (client) ──┐                    sender thread
 //!                         ├─▶ send ─▶ retry buffer ─▶ encode ─▶ POST /events ─▶ server
@@ -140,7 +145,7 @@ impl<L: SourceLocation + Send> fmt::Debug for ServerSink<L> {
 }
 
 impl ServerSink {
-    /// A sink for `config`'s server, service, instance, environment, tags, API key, batch size,
+    /// A sink for `config`'s server, service, instance, environment, tags, API key,
     /// retry buffer and [give-up time](Config::give_up_after), with its sender thread started.
     /// Fails if the URL cannot be used (e.g. `https://` without the `tls` feature).
     ///
@@ -164,7 +169,7 @@ impl<L: SourceLocation + Send + 'static> ServerSink<L> {
         encoding.environment = config.environment().to_owned();
         encoding.tags = config.tags().clone();
         encoding.limits = BatchLimits {
-            max_events: config.batch_size(),
+            max_events: usize::MAX,
             max_bytes: MAX_BODY_BYTES,
         };
         let mut delivery = HttpClientConfig::new(config.server_url().as_str());

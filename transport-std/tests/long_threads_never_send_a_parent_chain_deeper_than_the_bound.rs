@@ -70,7 +70,9 @@ fn twenty_thousand_events_on_one_thread_stay_within_the_bound_and_parented() {
     assert_eq!(report.undelivered, 0, "{report:?}");
     assert_eq!(report.stats.dropped_in_lanes, 0, "{report:?}");
     let requests = receiver.requests();
-    assert!(requests.len() > 10, "many batches: {}", requests.len());
+    // A sender that falls behind posts up to 2 MiB at once; these events fill several.
+    let sizes: Vec<usize> = requests.iter().map(|r| r.body.len()).collect();
+    assert!(requests.len() >= 4, "many batches: {sizes:?}");
     assert!(
         requests.iter().all(|r| r.status == Some(200)),
         "every batch accepted: {:?}",

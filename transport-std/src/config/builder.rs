@@ -104,7 +104,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Events per batch (at least 1).
+    /// Events the drain hands to the sinks at a time (at least 1): what a server request
+    /// carries at a quiet service; a sender that has fallen behind posts all that waits, up to
+    /// the server's 2 MiB, in one request.
     pub fn batch_size(mut self, size: usize) -> Self {
         self.batch_size = Some(size);
         self
