@@ -143,6 +143,7 @@ impl Service {
     fn raceway_server() -> Self {
         let mut config = ReceiverConfig::default();
         config.keep_alive = true;
+        config.keep_bodies = false;
         let receiver = TestReceiver::with_config(config);
         receiver.script_for(Duration::from_secs(24 * 3600), Answer::status(200));
         let config = Config::builder()

@@ -86,6 +86,10 @@ pub struct ReceiverConfig {
     /// request per connection (`Connection: close`) makes every request of a test meet the
     /// script on its own; benches that measure delivery turn it on.
     pub keep_alive: bool,
+    /// Keep each request's body in [`RecordedRequest::body`]. On here, for tests that look at
+    /// what was sent; a bench that posts for minutes turns it off, so that the receiver's
+    /// memory (and the page faults of growing it, on the service's cores) stays flat.
+    pub keep_bodies: bool,
 }
 
 impl Default for ReceiverConfig {
@@ -96,6 +100,7 @@ impl Default for ReceiverConfig {
             max_body_bytes: MAX_BODY_BYTES,
             max_parent_depth: None,
             keep_alive: false,
+            keep_bodies: true,
         }
     }
 }
@@ -168,7 +173,7 @@ pub struct RecordedRequest {
     pub path: String,
     /// Header names (lowercase) and values, in order.
     pub headers: Vec<(String, String)>,
-    /// The body as received.
+    /// The body as received (empty unless [`ReceiverConfig::keep_bodies`]).
     pub body: Vec<u8>,
     /// The status answered (`None`: the connection was cut or stalled).
     pub status: Option<u16>,

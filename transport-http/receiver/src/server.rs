@@ -257,7 +257,7 @@ fn decide(
         method,
         path,
         headers,
-        body,
+        body: if config.keep_bodies { body } else { Vec::new() },
         status: match &decision {
             Decision::Respond { verdict, .. } => Some(verdict.status),
             Decision::Stall(_) | Decision::Cut => None,

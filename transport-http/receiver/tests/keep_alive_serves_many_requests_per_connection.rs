@@ -1,6 +1,7 @@
 //! With `keep_alive` the receiver answers request after request on one connection, as an
 //! HTTP/1.1 server does; by default it answers one and closes, so that scripted faults meet
-//! each request of a test on a connection of its own.
+//! each request of a test on a connection of its own. A bench that keeps connections for
+//! minutes also turns `keep_bodies` off: requests are recorded without their bodies.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -67,4 +68,19 @@ fn by_default_each_connection_carries_one_request() {
     let mut rest = Vec::new();
     // The receiver has closed its end: nothing more arrives.
     assert_eq!(stream.read_to_end(&mut rest).unwrap(), 0);
+}
+
+#[test]
+fn bodies_are_recorded_unless_turned_off() {
+    for keep_bodies in [true, false] {
+        let mut config = ReceiverConfig::default();
+        config.keep_alive = true;
+        config.keep_bodies = keep_bodies;
+        let receiver = TestReceiver::with_config(config);
+        let mut stream = connect(&receiver);
+        assert_eq!(exchange(&mut stream), (200, false));
+        let requests = receiver.requests();
+        let kept: &[u8] = if keep_bodies { BODY.as_bytes() } else { b"" };
+        assert_eq!(requests[0].body, kept, "keep_bodies: {keep_bodies}");
+    }
 }
