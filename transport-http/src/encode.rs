@@ -354,7 +354,8 @@ struct Inherited {
 pub struct JsonEncoder {
     limits: BatchLimits,
     time_to_unix_nanos: TimeToUnixNanos,
-    /// `service#instance`, JSON-escaped, without quotes.
+    /// `"service#instance#t`, JSON-escaped: a component without its run number and closing
+    /// quote.
     component_prefix: Vec<u8>,
     /// `"process_id":…,"service_name":…,"environment":…,"tags":{…},"instance_id":…`
     static_metadata: Vec<u8>,
@@ -406,10 +407,11 @@ impl JsonEncoder {
         let service = truncate(&config.service_name, MAX_NAME_BYTES);
         let instance = truncate(&config.instance_id, MAX_NAME_BYTES);
 
-        let mut component_prefix = Vec::new();
+        let mut component_prefix = vec![b'"'];
         escape_into(&mut component_prefix, service);
         component_prefix.push(b'#');
         escape_into(&mut component_prefix, instance);
+        component_prefix.extend_from_slice(b"#t");
 
         let mut tags: BTreeMap<&str, &str> = config
             .tags

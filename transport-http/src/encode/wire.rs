@@ -39,11 +39,10 @@ pub(super) fn write_uuid(out: &mut Vec<u8>, id: Uuid) {
     out.push(b'"');
 }
 
-/// `"service#instance#t7"`.
+/// `"service#instance#t7"`, from the prefix `"service#instance#t` (written whole: a clock of
+/// twenty entries writes twenty of them per event).
 pub(super) fn write_component(out: &mut Vec<u8>, prefix: &[u8], run: u64) {
-    out.push(b'"');
     out.extend_from_slice(prefix);
-    out.extend_from_slice(b"#t");
     json::uint(out, run);
     out.push(b'"');
 }
