@@ -213,7 +213,6 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         hb: &HappensBefore,
     ) {
         let thread = event.thread;
-        let clock = hb.clock(thread);
         // A spawned thread's first event (whatever it is) receives the spawn edge.
         let spawned = match self.spawns_pending {
             0 => None,
@@ -237,6 +236,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             // Accesses and the like: the analyzer has them; nothing to log (the fast path).
             return;
         }
+        let clock = hb.clock(thread);
         let point = |what| Point {
             thread,
             index,

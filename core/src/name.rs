@@ -208,9 +208,10 @@ impl PartialEq for Name {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (self.0, other.0) {
-            // Equal text has equal hashes; different text differs unless the hashes collide,
-            // which identity treats as impossible (2⁻⁶⁴).
-            (Repr::Text(a), Repr::Text(b)) => a == b,
+            // One literal or interned text is one pointer and length: no bytes to compare.
+            // Otherwise equal text has equal hashes; different text differs unless the hashes
+            // collide, which identity treats as impossible (2⁻⁶⁴).
+            (Repr::Text(a), Repr::Text(b)) => core::ptr::eq(a, b) || a == b,
             _ => self.id() == other.id(),
         }
     }
