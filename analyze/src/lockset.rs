@@ -39,9 +39,18 @@ pub(crate) struct Locksets {
     sets: Vec<Box<[Held]>>,
     ids: HashMap<Box<[Held]>, LocksetId>,
     threads: HashMap<ThreadId, Holding>,
+    /// Emptied hold lists of threads that let go of everything, for the next thread to take a
+    /// lock: a service's request takes one and lets it go, and allocating and freeing a list
+    /// for each was most of what a lock cost here.
+    spare: Vec<Vec<(u64, LockKind, u32)>>,
+    /// Where [`refresh`](Self::refresh) builds a set to look it up.
+    scratch: Vec<Held>,
     /// Locksets that did not fit in the table and were treated as empty.
     pub(crate) capped: u64,
 }
+
+/// Emptied hold lists kept for reuse.
+const MAX_SPARE: usize = 64;
 
 impl Locksets {
     pub(crate) const EMPTY: LocksetId = 0;
@@ -52,6 +61,8 @@ impl Locksets {
             sets: vec![empty.clone()],
             ids: HashMap::from_iter([(empty, Self::EMPTY)]),
             threads: HashMap::default(),
+            spare: Vec::new(),
+            scratch: Vec::new(),
             capped: 0,
         }
     }
@@ -63,7 +74,11 @@ impl Locksets {
 
     pub(crate) fn acquire(&mut self, thread: ThreadId, lock: Name, kind: LockKind) {
         let lock = lock.id();
-        let holding = self.threads.entry(thread).or_default();
+        let spare = &mut self.spare;
+        let holding = self.threads.entry(thread).or_insert_with(|| Holding {
+            holds: spare.pop().unwrap_or_default(),
+            id: Self::EMPTY,
+        });
         match holding
             .holds
             .iter_mut()
@@ -92,7 +107,11 @@ impl Locksets {
             }
         }
         if holding.holds.is_empty() {
-            self.threads.remove(&thread);
+            if let Some(Holding { holds, .. }) = self.threads.remove(&thread) {
+                if self.spare.len() < MAX_SPARE {
+                    self.spare.push(holds);
+                }
+            }
         } else {
             self.refresh(thread);
         }
@@ -132,7 +151,8 @@ impl Locksets {
         let Some(holding) = self.threads.get_mut(&thread) else {
             return;
         };
-        let mut set: Vec<Held> = Vec::with_capacity(holding.holds.len());
+        let set = &mut self.scratch;
+        set.clear();
         for &(lock, kind, _) in &holding.holds {
             match set.iter_mut().find(|held| held.lock == lock) {
                 Some(held) => held.exclusive |= kind.is_exclusive(),
@@ -143,11 +163,11 @@ impl Locksets {
             }
         }
         set.sort_unstable();
-        let set = set.into_boxed_slice();
-        holding.id = match self.ids.get(&set) {
+        holding.id = match self.ids.get(set.as_slice()) {
             Some(&id) => id,
             None if self.sets.len() < MAX_LOCKSETS => {
                 let id = self.sets.len() as LocksetId;
+                let set: Box<[Held]> = set.as_slice().into();
                 self.sets.push(set.clone());
                 self.ids.insert(set, id);
                 id

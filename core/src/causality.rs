@@ -157,6 +157,9 @@ pub const MAX_THREADS: usize = 65_536;
 const LOCK_CLOCK_ROOM: usize = 8;
 /// Exclusive locks a thread holds at once that stamp its events (the outermost one stamps).
 const MAX_HELD: usize = 16;
+/// Ended runs' buffers kept for new runs: enough for runs that end in bursts, and no memory
+/// worth counting (each clock holds at most `N` entries).
+const MAX_SPARE: usize = 64;
 
 /// What [`HappensBefore::observe`] learned about one event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,6 +218,10 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     messages: Pending<Edge, N>,
     joinable: Pending<ThreadId, N>,
     retirable: Retirable,
+    /// Emptied clocks and held-lock lists of ended runs, for new runs to reuse: a service
+    /// starts a run per request, and growing each one's clock and freeing it again was most of
+    /// the replay's allocations.
+    spare: Vec<(VectorClock<N>, Vec<(u64, Epoch)>)>,
     /// Events observed so far: the "last active" time of threads.
     events: u64,
     dropped_events: u64,
@@ -333,6 +340,7 @@ impl<const N: usize> HappensBefore<N> {
             messages: Pending::new(MAX_PENDING_MESSAGES),
             joinable: Pending::new(MAX_JOINABLE_THREADS),
             retirable: Retirable::default(),
+            spare: Vec::new(),
             events: 0,
             dropped_events: 0,
             evicted_threads: 0,
@@ -617,14 +625,15 @@ impl<const N: usize> HappensBefore<N> {
         if self.threads.len() >= MAX_THREADS {
             self.evict_idle_threads();
         }
+        let (fresh_clock, held) = self.spare.pop().unwrap_or_default();
         let (clock, spawned) = match self.spawns.take(&thread) {
             Taken::Found(clock) => (clock, true),
             Taken::Lost => {
                 self.lost_edges += 1;
                 self.uncertain = true;
-                (VectorClock::new(), true)
+                (fresh_clock, true)
             }
-            Taken::Missing => (VectorClock::new(), false),
+            Taken::Missing => (fresh_clock, false),
         };
         let incarnation = Incarnation(self.next_incarnation);
         self.next_incarnation += 1;
@@ -632,7 +641,7 @@ impl<const N: usize> HappensBefore<N> {
             incarnation,
             clock,
             last_point: 0,
-            held: Vec::new(),
+            held,
             cover: Cover::Empty,
             last_active: 0,
             spawned,
@@ -660,6 +669,16 @@ impl<const N: usize> HappensBefore<N> {
         );
         if state.spawned {
             self.joinable.insert(thread, self.events, &state.clock);
+        }
+        if self.spare.len() < MAX_SPARE {
+            let ThreadState {
+                mut clock,
+                mut held,
+                ..
+            } = state;
+            clock.clear();
+            held.clear();
+            self.spare.push((clock, held));
         }
     }
 
@@ -946,6 +965,39 @@ mod tests {
         let mut clock = VectorClock::new();
         clock.tick(Incarnation(u64::from(thread.to_raw())));
         clock
+    }
+
+    #[test]
+    fn a_run_that_reuses_an_ended_runs_memory_knows_nothing_of_it() {
+        let mut hb = HappensBefore::<4>::new();
+        let write = |thread| {
+            let (variable, access) = ("x".into(), crate::Access::Write);
+            let (old, new) = (crate::Value::None, crate::Value::None);
+            Event::new(
+                0,
+                thread,
+                Kind::StateChange {
+                    variable,
+                    access,
+                    old,
+                    new,
+                },
+            )
+        };
+        let Some(first) = hb.observe(&write(t(1))).stamp() else {
+            unreachable!("an access has a stamp")
+        };
+        hb.observe(&Event::new(0, t(1), Kind::ThreadEnd));
+        // The next run, of another thread or of the same id, starts with the ended run's clock
+        // memory: emptied, or the two unordered writes would look ordered.
+        for thread in [t(2), t(1)] {
+            hb.observe(&write(thread));
+            let Some(clock) = hb.clock(thread) else {
+                unreachable!("the run is live")
+            };
+            assert!(!hb.happens_before(first, clock));
+            hb.observe(&Event::new(0, thread, Kind::ThreadEnd));
+        }
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl fmt::Display for Epoch {
 }
 
 /// A vector clock of at most `N` explicit entries (see the [module docs](self)).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct VectorClock<const N: usize = DEFAULT_CAPACITY> {
     /// Non-zero entries of threads known partly (or not yet retired), sorted by incarnation.
     entries: Vec<(Incarnation, u32)>,
@@ -185,6 +185,16 @@ impl<const N: usize> VectorClock<N> {
             forgotten_locks: 0,
             retired_at: 0,
         }
+    }
+
+    /// Makes this the clock that has seen nothing, keeping its memory for reuse.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.complete.clear();
+        self.owner = None;
+        self.forgotten = 0;
+        self.forgotten_locks = 0;
+        self.retired_at = 0;
     }
 
     /// The explicit counter of `incarnation` (0 if the clock has no entry for it; a retired
@@ -245,41 +255,50 @@ impl<const N: usize> VectorClock<N> {
         if other.entries.is_empty() {
             return;
         }
-        // One linear merge of the two sorted lists, then the oldest entries go if it is too long.
-        let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());
-        let (mut mine, mut theirs) = (
-            self.entries.iter().copied().peekable(),
-            other.entries.iter().copied().peekable(),
-        );
-        loop {
-            let next = match (mine.peek(), theirs.peek()) {
-                (Some(&(a, x)), Some(&(b, y))) if a == b => {
-                    mine.next();
-                    theirs.next();
+        // One linear merge of the two sorted lists, from the back and in place: the entries
+        // grow by `other`'s length, and each merged entry is written where it ends up, so a
+        // join allocates nothing once the clock has room (a request's thread joins the lock's
+        // clock on every acquire).
+        let mine = self.entries.len();
+        let theirs = &other.entries;
+        let total = mine + theirs.len();
+        self.entries.resize(total, (Incarnation(0), 0));
+        let (mut i, mut j, mut write) = (mine, theirs.len(), total);
+        while j > 0 {
+            let (b, y) = theirs[j - 1];
+            let next = match i.checked_sub(1).map(|last| self.entries[last]) {
+                Some((a, x)) if a > b => {
+                    i -= 1;
+                    (a, x)
+                }
+                Some((a, x)) if a == b => {
+                    i -= 1;
+                    j -= 1;
                     (a, x.max(y))
                 }
-                (Some(&(a, _)), Some(&(b, _))) if a < b => mine.next().unwrap_or((a, 0)),
-                (_, Some(_)) => match theirs.next() {
-                    Some((b, _)) if self.is_complete(b) => continue,
-                    Some(entry) => entry,
-                    None => break,
-                },
-                (Some(_), None) => match mine.next() {
-                    Some(entry) => entry,
-                    None => break,
-                },
-                (None, None) => break,
+                _ => {
+                    j -= 1;
+                    if self.is_complete(b) {
+                        continue;
+                    }
+                    (b, y)
+                }
             };
-            merged.push(next);
+            // `write - i` never falls below the entries of `other` still to place: no write
+            // lands on an entry of `self` not read yet.
+            write -= 1;
+            self.entries[write] = next;
         }
-        while merged.len() > N {
-            let Some(victim) = victim(&merged, self.owner) else {
+        // The rest of `self`, `..i`, is in place already: close the gap after it.
+        self.entries.copy_within(write.., i);
+        self.entries.truncate(i + (total - write));
+        while self.entries.len() > N {
+            let Some(victim) = victim(&self.entries, self.owner) else {
                 break;
             };
-            let (gone, _) = merged.remove(victim);
+            let (gone, _) = self.entries.remove(victim);
             self.forget(gone);
         }
-        self.entries = merged;
     }
 
     /// Retires finished threads: `last_access(i)` is `Some(tick of its last access, or 0)` for a
@@ -482,6 +501,26 @@ fn forgetting_order(incarnation: Incarnation) -> (bool, u64) {
     (!incarnation.is_lock(), incarnation.0)
 }
 
+impl<const N: usize> Clone for VectorClock<N> {
+    fn clone(&self) -> Self {
+        VectorClock {
+            entries: self.entries.clone(),
+            complete: self.complete.clone(),
+            ..*self
+        }
+    }
+
+    /// Reuses `self`'s memory: a lock's clock takes its holder's at every release.
+    fn clone_from(&mut self, source: &Self) {
+        self.entries.clone_from(&source.entries);
+        self.complete.clone_from(&source.complete);
+        self.owner = source.owner;
+        self.forgotten = source.forgotten;
+        self.forgotten_locks = source.forgotten_locks;
+        self.retired_at = source.retired_at;
+    }
+}
+
 impl<const N: usize> Default for VectorClock<N> {
     fn default() -> Self {
         Self::new()
@@ -569,6 +608,51 @@ mod tests {
         assert_eq!(b.compare(&a), Causality::Before);
         assert_eq!(a.compare(&b), Causality::After);
         assert!(b.happens_before(&a) && !a.happens_before(&b));
+    }
+
+    #[test]
+    fn join_interleaves_both_lists_and_skips_runs_known_completely() {
+        let mut own = VectorClock::<8>::new();
+        for (thread, counter) in [(2, 1), (5, 3), (9, 1)] {
+            own.raise(t(thread), counter);
+        }
+        own.tick(t(7));
+        // Run 2 finished with its last access at tick 1, which `own` has seen.
+        own.retire(|incarnation| (incarnation == t(2)).then_some(1));
+        let mut other = VectorClock::<8>::new();
+        for (thread, counter) in [(1, 4), (2, 5), (5, 1), (6, 2), (10, 1)] {
+            other.raise(t(thread), counter);
+        }
+        own.join(&other);
+        assert_eq!(
+            own.iter().collect::<Vec<_>>(),
+            [
+                (t(1), 4),
+                (t(5), 3),
+                (t(6), 2),
+                (t(7), 1),
+                (t(9), 1),
+                (t(10), 1)
+            ]
+        );
+        assert!(own.knows(epoch(2, 5)), "run 2 is known completely");
+        // Joining what it already knows changes nothing.
+        let before = own.clone();
+        own.join(&other);
+        assert_eq!(own, before);
+    }
+
+    #[test]
+    fn a_cleared_clock_is_the_clock_that_has_seen_nothing() {
+        let mut clock = VectorClock::<2>::new();
+        clock.tick(t(1));
+        clock.tick(t(2));
+        clock.retire(|incarnation| (incarnation == t(1)).then_some(1));
+        clock.raise(t(3), 1);
+        clock.raise(t(4), 1);
+        assert!(clock.overflowed() && clock.ranges() > 0);
+        clock.clear();
+        assert!(clock == VectorClock::new() && !clock.overflowed());
     }
 
     #[test]
