@@ -44,9 +44,14 @@
 //! ```
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
 
 use crate::batch::Batch;
 use crate::url::{ApiKey, ServerUrl};
@@ -382,7 +387,11 @@ impl HttpClient {
             Some(pem) => agent.tls_config(trusting(pem)?),
             None => agent,
         };
-        let agent: ureq::Agent = agent.build().into();
+        let agent = ureq::Agent::with_parts(
+            agent.build(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            LiteralFirst::default(),
+        );
         let authorization = config
             .api_key
             .as_ref()
@@ -733,6 +742,44 @@ fn parse_partial(body: &str, events: usize) -> Option<usize> {
 }
 
 /// `{server_url}/events`, checked.
+/// ureq's resolver, except for a host given as an IP address: ureq looks every host up on a
+/// thread of its own whenever the request has a deadline, as every request here has, and that
+/// was a thread started and ended per request for a server on `127.0.0.1` too.
+#[derive(Debug, Default)]
+struct LiteralFirst(DefaultResolver);
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        match ip_literal(uri) {
+            Some(address) => {
+                let mut addresses = self.empty();
+                addresses.push(address);
+                Ok(addresses)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
+}
+
+/// The socket address of a URI whose host is an IP address (IPv6 in brackets).
+fn ip_literal(uri: &Uri) -> Option<SocketAddr> {
+    let host = uri.host()?;
+    let host = (host.strip_prefix('[').and_then(|h| h.strip_suffix(']'))).unwrap_or(host);
+    let ip: IpAddr = host.parse().ok()?;
+    let port = match (uri.port_u16(), uri.scheme_str()) {
+        (Some(port), _) => port,
+        (None, Some("http")) => 80,
+        (None, Some("https")) => 443,
+        (None, _) => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
 fn endpoint(server_url: &str) -> Result<String, HttpConfigError> {
     let url = ServerUrl::parse(server_url)
         .map_err(|reason| HttpConfigError::InvalidUrl(reason.to_string()))?;
@@ -745,6 +792,25 @@ fn endpoint(server_url: &str) -> Result<String, HttpConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ip_addresses_skip_the_lookup() {
+        let literal = |uri: &str| ip_literal(&uri.parse().unwrap());
+        let address = |text: &str| Some(text.parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            literal("http://127.0.0.1:8080/events"),
+            address("127.0.0.1:8080")
+        );
+        assert_eq!(literal("http://10.1.2.3/events"), address("10.1.2.3:80"));
+        assert_eq!(literal("https://[::1]/events"), address("[::1]:443"));
+        assert_eq!(
+            literal("https://[fd00::7]:9443/events"),
+            address("[fd00::7]:9443")
+        );
+        assert_eq!(literal("http://localhost:8080/events"), None);
+        assert_eq!(literal("https://raceway.internal/events"), None);
+        assert_eq!(literal("http://127.0.0.1.nip.io/events"), None);
+    }
 
     #[test]
     fn endpoints() {
