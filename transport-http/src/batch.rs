@@ -103,6 +103,12 @@ impl Batch {
         self.body.len()
     }
 
+    /// The bytes the body holds without growing.
+    #[cfg(test)]
+    pub(crate) fn body_capacity(&self) -> usize {
+        self.body.capacity()
+    }
+
     /// The encoded events, in order.
     pub fn events(&self) -> impl Iterator<Item = &[u8]> + '_ {
         (0..self.len()).map(move |i| self.event(i))

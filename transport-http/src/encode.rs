@@ -692,8 +692,16 @@ impl JsonEncoder {
             return None;
         }
         self.stats.batches += 1;
-        // The next batch will likely be the size of this one: reserve that much up front.
-        let next = Batch::with_capacity(self.batch.body_len(), self.batch.len());
+        // The next batch will likely be the size of this one: reserve that much up front, and
+        // all the limit allows once this one came past half of it, so that a full batch never
+        // grows (growing copies the body into memory the sender has not touched yet).
+        let body = self.batch.body_len();
+        let room = if body > self.limits.max_bytes / 2 {
+            self.limits.max_bytes
+        } else {
+            body
+        };
+        let next = Batch::with_capacity(room, self.batch.len());
         Some(std::mem::replace(&mut self.batch, next))
     }
 
@@ -874,5 +882,57 @@ fn deepest(kind: &Kind, exchange: bool, base: u32) -> u32 {
         MAX_PARENT_DEPTH - 1
     } else {
         MAX_PARENT_DEPTH
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use raceway_core::{Access, Kind, ThreadId, Value};
+
+    use super::*;
+
+    fn write(i: u64) -> Event {
+        let (variable, access) = ("accounts.balance".into(), Access::Write);
+        let (old, new) = (Value::U64(i), Value::U64(i + 1));
+        Event::new(
+            i,
+            ThreadId::from_raw(1),
+            Kind::StateChange {
+                variable,
+                access,
+                old,
+                new,
+            },
+        )
+    }
+
+    #[test]
+    fn after_a_full_batch_the_next_has_room_up_to_the_limit_and_after_a_small_one_less() {
+        let max_bytes = 64 * 1024;
+        let mut config = JsonEncoderConfig::new("bank", "host-1");
+        config.limits = BatchLimits {
+            max_events: usize::MAX,
+            max_bytes,
+        };
+        let mut encoder = JsonEncoder::new(config);
+        let mut i = 0;
+        let full = loop {
+            i += 1;
+            if let Some(batch) = encoder.encode(&write(i)).batch {
+                break batch;
+            }
+        };
+        assert!(full.body_len() > max_bytes / 2);
+        assert!(
+            encoder.batch.body_capacity() >= max_bytes,
+            "a full batch would grow"
+        );
+
+        for i in i + 1..i + 4 {
+            assert!(encoder.encode(&write(i)).batch.is_none());
+        }
+        let small = encoder.flush().expect("three events wait");
+        assert!(encoder.batch.body_capacity() < max_bytes / 2);
+        assert_eq!(small.len(), 4);
     }
 }
