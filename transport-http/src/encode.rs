@@ -131,7 +131,7 @@ use crate::uuid::{Rng, Uuid};
 
 mod wire;
 
-use wire::{write_component, write_head, write_kind, write_upstream};
+use wire::{write_component, write_head, write_kind, write_upstream, ClockWriter};
 
 /// Logical threads whose state is kept at once (least recently active evicted beyond it).
 pub const MAX_THREADS: usize = 65_536;
@@ -376,6 +376,7 @@ pub struct JsonEncoder {
     last_unix_nanos: u64,
     timestamps: TimestampWriter,
     scratch: Vec<u8>,
+    clocks: ClockWriter,
     batch: Batch,
     stats: JsonEncoderStats,
 }
@@ -469,6 +470,7 @@ impl JsonEncoder {
             last_unix_nanos: 0,
             timestamps: TimestampWriter::default(),
             scratch: Vec::with_capacity(1024),
+            clocks: ClockWriter::default(),
             batch: Batch::new(),
             stats: JsonEncoderStats::default(),
         }
@@ -643,17 +645,7 @@ impl JsonEncoder {
         out.extend_from_slice(b"},\"causality_vector\":[");
         let mut first = true;
         if let Some(clock) = self.hb.clock(thread) {
-            for (component, counter) in clock.iter() {
-                if !first {
-                    out.push(b',');
-                }
-                first = false;
-                out.push(b'[');
-                write_component(out, &self.component_prefix, component.0);
-                out.push(b',');
-                json::uint(out, u64::from(counter));
-                out.push(b']');
-            }
+            first = !self.clocks.write(out, &self.component_prefix, clock, run);
         }
         for &(component, counter) in &state.remote {
             if !first {

@@ -2,6 +2,7 @@
 //! fields, and the small values they are made of. The encoder decides what goes where; these
 //! only write it.
 
+use raceway_core::clock::{Incarnation, VectorClock};
 use raceway_core::event::{Direction, Event, Kind, SourceLocation, Value};
 use raceway_core::trace_context::SpanId;
 
@@ -45,6 +46,86 @@ pub(super) fn write_component(out: &mut Vec<u8>, prefix: &[u8], run: u64) {
     out.extend_from_slice(prefix);
     json::uint(out, run);
     out.push(b'"');
+}
+
+/// Writes `causality_vector` entries, remembering for a few recent runs how their clocks'
+/// other entries were written: a run's events between two synchronisations share those
+/// entries (a request under a contended lock carries the lock's last twenty holders on every
+/// event), so each event copies them and formats only the run's own entry.
+#[derive(Debug, Default)]
+pub(super) struct ClockWriter {
+    /// By run number, modulo the count: runs whose events interleave (one per worker thread)
+    /// keep theirs.
+    recent: [Written; 8],
+}
+
+/// How one run's clock was written, but for the run's own entry.
+#[derive(Debug, Default)]
+struct Written {
+    run: u64,
+    /// The clock's other entries, in clock order.
+    others: Vec<(Incarnation, u32)>,
+    /// Those before the run's own entry, each followed by a comma.
+    before: Vec<u8>,
+    /// Those after it, each preceded by a comma.
+    after: Vec<u8>,
+}
+
+impl ClockWriter {
+    /// Writes the entries of `clock`, the clock of `run`, joined by commas; returns whether
+    /// there were any.
+    pub(super) fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        prefix: &[u8],
+        clock: &VectorClock,
+        run: u64,
+    ) -> bool {
+        let own = clock.get(Incarnation(run));
+        if own == 0 {
+            // Not the run's own clock (no event of it ticked it): nothing to share.
+            let mut any = false;
+            for (component, counter) in clock.iter() {
+                if any {
+                    out.push(b',');
+                }
+                any = true;
+                write_entry(out, prefix, component.0, counter);
+            }
+            return any;
+        }
+        let written = &mut self.recent[(run % 8) as usize];
+        let others = || clock.iter().filter(|(component, _)| component.0 != run);
+        if written.run != run || !others().eq(written.others.iter().copied()) {
+            written.run = run;
+            written.others.clear();
+            written.before.clear();
+            written.after.clear();
+            for (component, counter) in others() {
+                written.others.push((component, counter));
+                if component.0 < run {
+                    write_entry(&mut written.before, prefix, component.0, counter);
+                    written.before.push(b',');
+                } else {
+                    written.after.push(b',');
+                    write_entry(&mut written.after, prefix, component.0, counter);
+                }
+            }
+        }
+        out.extend_from_slice(&written.before);
+        write_entry(out, prefix, run, own);
+        out.extend_from_slice(&written.after);
+        true
+    }
+}
+
+/// `["service#instance#t7",3]`.
+fn write_entry(out: &mut Vec<u8>, prefix: &[u8], run: u64, counter: u32) {
+    out.push(b'[');
+    write_component(out, prefix, run);
+    out.push(b',');
+    json::uint(out, u64::from(counter));
+    out.push(b']');
 }
 
 /// `"file:line"`.
