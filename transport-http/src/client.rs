@@ -741,7 +741,6 @@ fn parse_partial(body: &str, events: usize) -> Option<usize> {
     Some(errors.min(events))
 }
 
-/// `{server_url}/events`, checked.
 /// ureq's resolver, except for a host given as an IP address: ureq looks every host up on a
 /// thread of its own whenever the request has a deadline, as every request here has, and that
 /// was a thread started and ended per request for a server on `127.0.0.1` too.
@@ -780,6 +779,7 @@ fn ip_literal(uri: &Uri) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
+/// `{server_url}/events`, checked.
 fn endpoint(server_url: &str) -> Result<String, HttpConfigError> {
     let url = ServerUrl::parse(server_url)
         .map_err(|reason| HttpConfigError::InvalidUrl(reason.to_string()))?;

@@ -56,8 +56,11 @@ pub(super) fn write_component(out: &mut Vec<u8>, prefix: &[u8], run: u64) {
 pub(super) struct ClockWriter {
     /// By run number, modulo the count: runs whose events interleave (one per worker thread)
     /// keep theirs.
-    recent: [Written; 8],
+    recent: [Written; RECENT_RUNS],
 }
+
+/// Runs whose clocks [`ClockWriter`] remembers.
+const RECENT_RUNS: usize = 8;
 
 /// How one run's clock was written, but for the run's own entry.
 #[derive(Debug, Default)]
@@ -83,7 +86,8 @@ impl ClockWriter {
     ) -> bool {
         let own = clock.get(Incarnation(run));
         if own == 0 {
-            // Not the run's own clock (no event of it ticked it): nothing to share.
+            // Without the run's own entry (not a clock this encoder's replay gives a live
+            // run) there is nothing the cache can split around: write it whole.
             let mut any = false;
             for (component, counter) in clock.iter() {
                 if any {
@@ -94,7 +98,7 @@ impl ClockWriter {
             }
             return any;
         }
-        let written = &mut self.recent[(run % 8) as usize];
+        let written = &mut self.recent[(run % RECENT_RUNS as u64) as usize];
         let others = || clock.iter().filter(|(component, _)| component.0 != run);
         if written.run != run || !others().eq(written.others.iter().copied()) {
             written.run = run;
