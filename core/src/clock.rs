@@ -55,6 +55,7 @@
 
 use alloc::vec::Vec;
 use core::fmt;
+use core::mem::take;
 
 /// How many partly known threads a clock keeps before it retires or forgets entries, unless a
 /// capacity is chosen. The same number of slots as ThreadSanitizer's v3 runtime, but only the
@@ -189,12 +190,14 @@ impl<const N: usize> VectorClock<N> {
 
     /// Makes this the clock that has seen nothing, keeping its memory for reuse.
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-        self.complete.clear();
-        self.owner = None;
-        self.forgotten = 0;
-        self.forgotten_locks = 0;
-        self.retired_at = 0;
+        let (mut entries, mut complete) = (take(&mut self.entries), take(&mut self.complete));
+        entries.clear();
+        complete.clear();
+        *self = VectorClock {
+            entries,
+            complete,
+            ..Self::new()
+        };
     }
 
     /// The explicit counter of `incarnation` (0 if the clock has no entry for it; a retired
@@ -512,12 +515,14 @@ impl<const N: usize> Clone for VectorClock<N> {
 
     /// Reuses `self`'s memory: a lock's clock takes its holder's at every release.
     fn clone_from(&mut self, source: &Self) {
-        self.entries.clone_from(&source.entries);
-        self.complete.clone_from(&source.complete);
-        self.owner = source.owner;
-        self.forgotten = source.forgotten;
-        self.forgotten_locks = source.forgotten_locks;
-        self.retired_at = source.retired_at;
+        let (mut entries, mut complete) = (take(&mut self.entries), take(&mut self.complete));
+        entries.clone_from(&source.entries);
+        complete.clone_from(&source.complete);
+        *self = VectorClock {
+            entries,
+            complete,
+            ..*source
+        };
     }
 }
 
