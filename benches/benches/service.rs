@@ -16,14 +16,20 @@
 //! * `service/tower_http_trace` — what a user would otherwise pick: `tower-http`'s `TraceLayer`
 //!   and a `tracing-subscriber` fmt layer writing to a sink; untracked handler.
 //!
-//! Each prints requests per second and the p50 and p99 request latency over its iterations;
-//! Raceway's also print the CPU time its drain and sender threads (and the loopback receiver)
-//! took per event, a figure that depends less than throughput on how the two cores happened to
-//! be shared.
+//! Each prints requests per second and the p50 and p99 request latency over its iterations,
+//! and the CPU time the service's two worker threads took per request; Raceway's also print
+//! the CPU time its drain and sender threads (and the loopback receiver) took per event.
 //! The server runs on a two-worker tokio runtime, the load generator on the bench thread, so
 //! all of them share the machine's cores as a service and its clients on one box would.
 //!
-//! Run: `cargo bench -p raceway-benches --bench service`.
+//! On two cores the loop is bound by latency, not CPU: nearly every request wakes a thread on
+//! the other core. Where waking an idle core is dear, as in a virtual machine whose idle vCPUs
+//! halt, the figures then depend on how busy other threads keep the cores as much as on the
+//! work done, and the workers' CPU per request shows it. Pinned to one core (`taskset -c 0`),
+//! the loop is bound by CPU, and each configuration's requests per second is its cost.
+//!
+//! Run: `cargo bench -p raceway-benches --bench service` (and, for the CPU cost alone,
+//! `taskset -c 0 cargo bench -p raceway-benches --bench service`).
 
 use std::net::SocketAddr;
 use std::sync::Mutex as StdMutex;
@@ -107,6 +113,7 @@ impl Service {
     ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .thread_name("service-worker")
             .enable_all()
             .on_thread_start(on_thread_start)
             .build()
@@ -177,8 +184,15 @@ impl Service {
         Self::start(router, on_start, None, None)
     }
 
-    /// Stops the service and says what Raceway lost, if it was traced.
-    fn stop(self, id: &str) {
+    /// Stops the service after it has served `served` requests (warm-up included), and says
+    /// how much CPU its worker threads took per request and, if it was traced, what Raceway
+    /// lost.
+    fn stop(self, id: &str, served: u64) {
+        let workers = cpu_time("service-worker");
+        eprintln!(
+            "{id}: the service's worker threads took {:.2} µs of CPU per request",
+            workers.as_nanos() as f64 / served.max(1) as f64 / 1e3
+        );
         if let Some(client) = &self.client {
             let drain = cpu_time("raceway-drain");
             let sender = cpu_time("raceway-sender");
@@ -285,6 +299,8 @@ struct Load {
     latencies: Vec<Duration>,
     requests: u64,
     elapsed: Duration,
+    /// Every request sent, warm-up included: what the service's threads' CPU time covers.
+    served: u64,
 }
 
 impl Load {
@@ -306,6 +322,7 @@ impl Load {
             latencies: Vec::new(),
             requests: 0,
             elapsed: Duration::ZERO,
+            served: 0,
         }
     }
 
@@ -333,7 +350,9 @@ impl Load {
             self.connections.push(connection);
             self.latencies.extend(latencies);
         }
-        self.requests += (REQUESTS / CONNECTIONS * CONNECTIONS) as u64;
+        let sent = (REQUESTS / CONNECTIONS * CONNECTIONS) as u64;
+        self.requests += sent;
+        self.served += sent;
         self.elapsed += elapsed;
         elapsed
     }
@@ -379,8 +398,9 @@ fn service(c: &mut Criterion) {
         });
         let id = format!("service/{name}");
         load.report(&id);
+        let served = load.served;
         drop(load);
-        service.stop(&id);
+        service.stop(&id, served);
     }
     group.finish();
 }
