@@ -248,3 +248,31 @@ fn http_header_maps_work_both_ways() {
         .unwrap()
         .starts_with("v1;"));
 }
+
+/// The header map reads and writes the propagation headers through names made at compile time,
+/// and any other name through `http`'s own parsing: each must land under its own text.
+#[cfg(feature = "http")]
+#[test]
+fn http_header_maps_keep_every_header_under_its_own_name() {
+    use raceway::propagation::{
+        HeaderSink, HeaderSource, RACEWAY_CLOCK_HEADER, RACEWAY_EVENT_HEADER,
+    };
+    use raceway::raceway_core::trace_context::{TRACEPARENT_HEADER, TRACESTATE_HEADER};
+    for name in [
+        TRACEPARENT_HEADER,
+        TRACESTATE_HEADER,
+        RACEWAY_CLOCK_HEADER,
+        RACEWAY_EVENT_HEADER,
+        "x-request-id",
+    ] {
+        let mut headers = http::HeaderMap::new();
+        headers.set_header(name, "value");
+        headers.set_header(name, "replaced");
+        assert_eq!(headers.len(), 1, "{name}");
+        assert_eq!(headers[name], "replaced", "{name}");
+        headers.append(name, http::HeaderValue::from_static("second"));
+        let mut seen = Vec::new();
+        headers.for_each_value(name, &mut |value| seen.push(value.to_vec()));
+        assert_eq!(seen, [&b"replaced"[..], b"second"], "{name}");
+    }
+}
