@@ -15,6 +15,11 @@
 //!   collecting `tracing_subscriber::Layer`.
 //! * `baseline/crossbeam_2_producers` — crossbeam's `ArrayQueue` of the same event type under
 //!   the same two-producer contention.
+//! * `merge/requests_2_lanes`, `merge/requests_64_lanes`, `merge/requests_256_lanes` — the
+//!   consumer alone, taking request-shaped runs (12 plain events and 4 that take a ticket)
+//!   that two lanes hold, while that many lanes are in use (the others' threads recorded once
+//!   and are idle, as a service's thread pool is between requests). The std client leases up
+//!   to 256 lanes; the merge looks at every lane in use for each event that takes a ticket.
 //!
 //! Run: `cargo bench -p raceway-benches --bench record`.
 
@@ -471,5 +476,63 @@ fn report_drops(id: &str, stats: Stats) {
     eprintln!("{id}: {dropped} of {recorded} events dropped during the run ({percent:.1} %)");
 }
 
-criterion_group!(benches, floor, record, ring, baselines);
+/// Runs of one request, as a service records them: 4 of the 16 events take a ticket.
+const REQUEST: [bool; 16] = [
+    true, false, false, false, true, false, false, false, false, false, false, false, true, false,
+    true, false,
+];
+/// Requests the busy lanes hold per iteration.
+const MERGED_REQUESTS: usize = 256;
+
+fn merge(c: &mut Criterion) {
+    let mut group = c.benchmark_group("merge");
+    group.throughput(Throughput::Elements(
+        (MERGED_REQUESTS * REQUEST.len()) as u64,
+    ));
+    for in_use in [2, 64, 256] {
+        let lanes = Lanes::new(LANE_CAPACITY, 256);
+        let leases: Vec<Lease<&Lanes>> = (0..in_use)
+            .map(|_| lanes.lease().expect("a free lane"))
+            .collect();
+        let mut consumer = lanes.consumer().expect("the only consumer");
+        for (t, lease) in leases.iter().enumerate() {
+            let _ = lease.push(
+                Event::new(0, ThreadId::from_raw(t as u32 + 1), state_change(0)),
+                false,
+            );
+        }
+        while consumer.pop().is_some() {}
+        group.bench_function(format!("requests_{in_use}_lanes"), |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    for request in 0..MERGED_REQUESTS {
+                        let lease = &leases[request % 2];
+                        let thread = ThreadId::from_raw(request as u32 % 2 + 1);
+                        for (i, &ticket) in REQUEST.iter().enumerate() {
+                            let kind = if ticket {
+                                Kind::Send { message: i as u64 }
+                            } else {
+                                state_change(i as u64)
+                            };
+                            let _ = lease.push(Event::new(0, thread, kind), false);
+                        }
+                    }
+                    let start = Instant::now();
+                    let mut taken = 0;
+                    while let Some(event) = consumer.pop() {
+                        black_box(event.time);
+                        taken += 1;
+                    }
+                    elapsed += start.elapsed();
+                    assert_eq!(taken, MERGED_REQUESTS * REQUEST.len());
+                }
+                elapsed
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, floor, record, ring, baselines, merge);
 criterion_main!(benches);
