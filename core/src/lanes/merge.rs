@@ -177,7 +177,13 @@ impl<'a> LanesConsumer<'a> {
                 return Some(event);
             }
             self.publish(self.current);
-            self.current = (self.current + 1) % in_use;
+            // The next lane, wrapping without a division: this runs once per lane in use for
+            // every event that takes a ticket.
+            self.current = if self.current + 1 == in_use {
+                0
+            } else {
+                self.current + 1
+            };
             let end = if up_to_limit {
                 self.cursors[self.current].limit
             } else {
