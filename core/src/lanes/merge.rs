@@ -98,6 +98,13 @@ impl<'a> LanesConsumer<'a> {
             if let Some(event) = self.plain_head(self.current) {
                 return Some(event);
             }
+            // Next common: it holds the next ticket at its head. Seen published, so the search
+            // over every lane in use has nothing to add: bound the lanes and wait for it.
+            let current = self.current;
+            if self.cursors[current].has_more() && self.ticket_at(current) == self.next_ticket {
+                self.bound(current);
+                self.waiting = Some(current);
+            }
         }
         loop {
             if let Some(lane) = self.waiting {
@@ -256,9 +263,15 @@ impl<'a> LanesConsumer<'a> {
         let Some(found) = found else {
             return if plain { Seek::Plain } else { Seek::NotYet };
         };
-        // Everything published before the global event was is visible now: bound it, so that a
-        // busy lane can't keep the global event waiting. That includes lanes first leased after
-        // `in_use` was read above, by a thread the global event's producer synchronised with.
+        self.bound(found);
+        Seek::Found(found)
+    }
+
+    /// Sets every lane's limit for the next ticket, seen published at lane `found`'s head.
+    /// Everything published before it is visible now: bound it, so that a busy lane can't keep
+    /// the global event waiting. That includes lanes first leased after `in_use` was last read,
+    /// by a thread the global event's producer synchronised with.
+    fn bound(&mut self, found: usize) {
         let in_use = self.in_use();
         for (lane, cursor) in self.lanes.lanes[..in_use]
             .iter()
@@ -267,7 +280,6 @@ impl<'a> LanesConsumer<'a> {
             cursor.limit = lane.producer.tail.load(Ordering::Acquire);
         }
         self.cursors[found].limit = self.cursors[found].head;
-        Seek::Found(found)
     }
 
     fn slots(&mut self, index: usize) -> *const LaneSlot {

@@ -95,6 +95,22 @@ fn what_a_lane_published_before_a_global_event_elsewhere_comes_first() {
 }
 
 #[test]
+fn a_global_event_in_the_lane_being_read_waits_for_what_other_lanes_published_before_it() {
+    let lanes = Lanes::new(16, 2);
+    let (a, b) = (lanes.lease().unwrap(), lanes.lease().unwrap());
+    let mut consumer = lanes.consumer().unwrap();
+    a.push(custom(1, 0), false).unwrap();
+    assert_eq!(numbers(consumer.pop().into_iter()), [0]);
+    // Lane a was looked at before these; lane b's visit will hold its global event at its
+    // head, the next ticket, while 1 and 2, published before it, wait in lane a.
+    b.push(custom(2, 100), false).unwrap();
+    a.push(custom(1, 1), false).unwrap();
+    a.push(custom(1, 2), false).unwrap();
+    b.push(send(2, 3), false).unwrap();
+    assert_eq!(numbers(consumer), [100, 1, 2, 3]);
+}
+
+#[test]
 fn marking_an_event_global_orders_it_after_everything_visible() {
     let lanes = Lanes::new(16, 2);
     let (a, b) = (lanes.lease().unwrap(), lanes.lease().unwrap());
