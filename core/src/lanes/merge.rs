@@ -16,10 +16,9 @@ struct Cursor {
     head: usize,
     /// How far the producer has been told the consumer read.
     published: usize,
-    /// How far this visit of the lane may read (the tail read on arrival).
+    /// How far this visit of the lane may read (the tail read on arrival; while a global event
+    /// waits, the tail read once it was seen, how far the lane must be emptied before it).
     end: usize,
-    /// While a global event waits: how far the lane must be emptied before it.
-    limit: usize,
     /// Where the lane's first unreported loss happened, as seen on arrival: its marker is due
     /// when the head gets there.
     loss_at: Option<usize>,
@@ -27,8 +26,7 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Whether this visit may read another event. `end` can lag behind `head`: a limit set
-    /// before the waiting global event was taken.
+    /// Whether this visit may read another event.
     fn has_more(&self) -> bool {
         self.end.wrapping_sub(self.head) as isize > 0
     }
@@ -58,6 +56,11 @@ pub struct LanesConsumer<'a> {
     current: usize,
     /// The lane whose head holds `next_ticket`, once found.
     waiting: Option<usize>,
+    /// While a global event waits: its lane, then the lanes that hold events (or a loss) it
+    /// must wait for, and how many of them are done. Idle lanes are not in it, so a pass over
+    /// it costs what the busy lanes hold, not what the lanes in use number.
+    bounded: Vec<usize>,
+    bounded_done: usize,
     drained: u64,
 }
 
@@ -85,6 +88,8 @@ impl<'a> LanesConsumer<'a> {
             publish_mask: (lanes.capacity / 4).clamp(1, PUBLISH_EVERY) - 1,
             current: 0,
             waiting: None,
+            bounded: Vec::new(),
+            bounded_done: 0,
             drained: lanes.totals.drained.load(Ordering::Acquire),
         };
         consumer.in_use();
@@ -108,14 +113,16 @@ impl<'a> LanesConsumer<'a> {
         }
         loop {
             if let Some(lane) = self.waiting {
-                if let Some(event) = self.next_plain(true) {
+                if let Some(event) = self.next_bounded() {
                     return Some(event);
                 }
                 self.waiting = None;
                 self.next_ticket += 1;
+                // Its lane's visit goes on after it.
+                self.current = lane;
                 return Some(self.take_head(lane));
             }
-            if let Some(event) = self.next_plain(false) {
+            if let Some(event) = self.next_plain() {
                 return Some(event);
             }
             match self.find_next_ticket() {
@@ -164,7 +171,6 @@ impl<'a> LanesConsumer<'a> {
                 head,
                 published: head,
                 end: head,
-                limit: head,
                 loss_at: None,
                 slots: core::ptr::null(),
             });
@@ -173,8 +179,8 @@ impl<'a> LanesConsumer<'a> {
     }
 
     /// A visible plain event or loss marker from any lane, read lane after lane: each visit
-    /// reads up to the tail seen on arrival (or up to `limit` while a global event waits).
-    fn next_plain(&mut self, up_to_limit: bool) -> Option<Event> {
+    /// reads up to the tail seen on arrival.
+    fn next_plain(&mut self) -> Option<Event> {
         let in_use = self.in_use();
         if self.current >= in_use {
             self.current = 0;
@@ -191,15 +197,25 @@ impl<'a> LanesConsumer<'a> {
             } else {
                 self.current + 1
             };
-            let end = if up_to_limit {
-                self.cursors[self.current].limit
-            } else {
-                self.lanes.lanes[self.current]
-                    .producer
-                    .tail
-                    .load(Ordering::Acquire)
-            };
+            let end = self.lanes.lanes[self.current]
+                .producer
+                .tail
+                .load(Ordering::Acquire);
             self.arrive(self.current, end);
+        }
+        None
+    }
+
+    /// While a global event waits: the next loss marker or plain event of the lanes it bounds,
+    /// each emptied up to its bound in turn.
+    fn next_bounded(&mut self) -> Option<Event> {
+        while let Some(&index) = self.bounded.get(self.bounded_done) {
+            self.current = index;
+            if let Some(event) = self.plain_head(index) {
+                return Some(event);
+            }
+            self.publish(index);
+            self.bounded_done += 1;
         }
         None
     }
@@ -267,19 +283,36 @@ impl<'a> LanesConsumer<'a> {
         Seek::Found(found)
     }
 
-    /// Sets every lane's limit for the next ticket, seen published at lane `found`'s head.
-    /// Everything published before it is visible now: bound it, so that a busy lane can't keep
-    /// the global event waiting. That includes lanes first leased after `in_use` was last read,
-    /// by a thread the global event's producer synchronised with.
+    /// Bounds what must come out before the next ticket, seen published at lane `found`'s
+    /// head: everything published before it is visible now. Every other lane's visit is made
+    /// to end at the tail it has now, so that a busy lane can't keep the global event waiting;
+    /// that includes lanes first leased after `in_use` was last read, by a thread the global
+    /// event's producer synchronised with. Lanes with nothing to read, no loss to report and no
+    /// progress to publish are left out of [`bounded`](Self::bounded): visiting them would do
+    /// nothing. Lane `found` comes first, for a loss marker due at its head; its own visit goes
+    /// on (the ticket at its head keeps what follows from coming out before it).
     fn bound(&mut self, found: usize) {
         let in_use = self.in_use();
-        for (lane, cursor) in self.lanes.lanes[..in_use]
+        self.bounded.clear();
+        self.bounded.push(found);
+        self.bounded_done = 0;
+        for (index, (lane, cursor)) in self.lanes.lanes[..in_use]
             .iter()
             .zip(self.cursors.iter_mut())
+            .enumerate()
         {
-            cursor.limit = lane.producer.tail.load(Ordering::Acquire);
+            if index == found {
+                continue;
+            }
+            // As `arrive` does: the losses are looked for after the tail is read.
+            let tail = lane.producer.tail.load(Ordering::Acquire);
+            let loss_at = lane.losses.pending_at();
+            if tail != cursor.head || loss_at.is_some() || cursor.published != cursor.head {
+                cursor.end = tail;
+                cursor.loss_at = loss_at;
+                self.bounded.push(index);
+            }
         }
-        self.cursors[found].limit = self.cursors[found].head;
     }
 
     fn slots(&mut self, index: usize) -> *const LaneSlot {

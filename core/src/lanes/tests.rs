@@ -111,6 +111,27 @@ fn a_global_event_in_the_lane_being_read_waits_for_what_other_lanes_published_be
 }
 
 #[test]
+fn a_loss_in_an_idle_lane_is_marked_before_a_later_global_event_elsewhere() {
+    let lanes = Lanes::new(64, 2);
+    let (a, b) = (lanes.lease().unwrap(), lanes.lease().unwrap());
+    let mut consumer = lanes.consumer().unwrap();
+    for n in 0..64 {
+        a.push(custom(1, n), false).unwrap();
+    }
+    // Lane a's visit starts here, seeing no loss; the loss comes after, at position 64.
+    assert_eq!(numbers(consumer.by_ref().take(1)), [0]);
+    assert!(a.push(custom(1, 64), false).is_err());
+    assert_eq!(
+        numbers(consumer.by_ref().take(63)),
+        (1..64).collect::<Vec<_>>()
+    );
+    // Lane a is read to the loss and idle. Lane b's visit holds the next ticket at its head.
+    b.push(custom(2, 100), false).unwrap();
+    b.push(send(2, 200), false).unwrap();
+    assert_eq!(numbers(consumer.by_ref()), [100, 1_000_001, 200]);
+}
+
+#[test]
 fn marking_an_event_global_orders_it_after_everything_visible() {
     let lanes = Lanes::new(16, 2);
     let (a, b) = (lanes.lease().unwrap(), lanes.lease().unwrap());
