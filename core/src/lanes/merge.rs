@@ -34,8 +34,8 @@ impl Cursor {
 
 /// What the consumer found when it looked for the next ticket.
 enum Seek {
-    /// At the head of this lane.
-    Found(usize),
+    /// At a lane's head: the lanes are [bounded](LanesConsumer::bound) for it.
+    Found,
     /// Not at any lane's head, but a plain event is: it was published after the last look.
     Plain,
     /// Nowhere yet: its producer is between taking the ticket and publishing the event, or
@@ -54,11 +54,10 @@ pub struct LanesConsumer<'a> {
     publish_mask: usize,
     /// The lane being read.
     current: usize,
-    /// The lane whose head holds `next_ticket`, once found.
-    waiting: Option<usize>,
-    /// While a global event waits: its lane, then the lanes that hold events (or a loss) it
-    /// must wait for, and how many of them are done. Idle lanes are not in it, so a pass over
-    /// it costs what the busy lanes hold, not what the lanes in use number.
+    /// Once the lane whose head holds `next_ticket` is found: that lane, then the lanes that
+    /// hold events (or a loss) the ticket's event must wait for, and how many of them are done.
+    /// Idle lanes are not in it, so a pass over it costs what the busy lanes hold, not what the
+    /// lanes in use number. Empty while no ticket waits.
     bounded: Vec<usize>,
     bounded_done: usize,
     drained: u64,
@@ -87,7 +86,6 @@ impl<'a> LanesConsumer<'a> {
             cursors: Vec::new(),
             publish_mask: (lanes.capacity / 4).clamp(1, PUBLISH_EVERY) - 1,
             current: 0,
-            waiting: None,
             bounded: Vec::new(),
             bounded_done: 0,
             drained: lanes.totals.drained.load(Ordering::Acquire),
@@ -99,7 +97,7 @@ impl<'a> LanesConsumer<'a> {
     /// The next event or loss marker, or `None` if nothing more can be emitted yet.
     pub fn pop(&mut self) -> Option<Event> {
         // The common case: the lane being read has more plain events in this visit.
-        if self.waiting.is_none() {
+        if self.bounded.is_empty() {
             if let Some(event) = self.plain_head(self.current) {
                 return Some(event);
             }
@@ -108,15 +106,14 @@ impl<'a> LanesConsumer<'a> {
             let current = self.current;
             if self.cursors[current].has_more() && self.ticket_at(current) == self.next_ticket {
                 self.bound(current);
-                self.waiting = Some(current);
             }
         }
         loop {
-            if let Some(lane) = self.waiting {
+            if let Some(&lane) = self.bounded.first() {
                 if let Some(event) = self.next_bounded() {
                     return Some(event);
                 }
-                self.waiting = None;
+                self.bounded.clear();
                 self.next_ticket += 1;
                 // Its lane's visit goes on after it.
                 self.current = lane;
@@ -126,9 +123,9 @@ impl<'a> LanesConsumer<'a> {
                 return Some(event);
             }
             match self.find_next_ticket() {
-                Seek::Found(lane) => self.waiting = Some(lane),
-                // Published since the last look: take it first.
-                Seek::Plain => {}
+                // Found: its wait starts at the top of the loop. Plain: published since the last
+                // look, taken first.
+                Seek::Found | Seek::Plain => {}
                 Seek::NotYet => {
                     self.publish_all();
                     return None;
@@ -258,8 +255,8 @@ impl<'a> LanesConsumer<'a> {
         Some(event)
     }
 
-    /// The lane whose head holds the next ticket, with every lane's limit set to what is
-    /// visible now.
+    /// Looks for the next ticket at every lane's head, and [bounds](Self::bound) the lanes for
+    /// it when it is found.
     fn find_next_ticket(&mut self) -> Seek {
         let in_use = self.in_use();
         let mut plain = false;
@@ -280,7 +277,7 @@ impl<'a> LanesConsumer<'a> {
             return if plain { Seek::Plain } else { Seek::NotYet };
         };
         self.bound(found);
-        Seek::Found(found)
+        Seek::Found
     }
 
     /// Bounds what must come out before the next ticket, seen published at lane `found`'s
