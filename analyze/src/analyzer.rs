@@ -61,9 +61,10 @@
 //! # Uncertainty
 //!
 //! A race is marked uncertain when either access was observed as
-//! [uncertain](raceway_core::causality::Observed::uncertain): after a dropped-events marker,
-//! after a lost happens-before edge, or with an overflowed clock. The report also says from
-//! which event on races may have been missed.
+//! [uncertain](raceway_core::causality::Observed::uncertain) (after a dropped-events marker or
+//! an evicted live thread), or when the later access's clock may lack what could have ordered
+//! the earlier one (it overflowed, or missed an edge lost to capacity). The report also says
+//! from which event on races may have been missed.
 //!
 //! # Examples
 //!
@@ -409,6 +410,7 @@ impl<L: SourceLocation + Eq + std::hash::Hash> Analyzer<L> {
                 first_drop_after: self.first_drop_after,
                 uncertain_events: self.uncertain_events,
                 lost_edges: self.hb.lost_edges(),
+                maybe_lost_edges: self.hb.maybe_lost_edges(),
                 evicted_threads: self.hb.evicted_threads(),
                 clock_overflow: self.hb.overflowed(),
                 capped_reads: self.capped_reads,

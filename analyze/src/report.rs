@@ -17,9 +17,10 @@
 //!     "dropped_events": 0,           // events lost before the analyzer saw them
 //!     "first_drop_after": null,      // events analyzed before the first loss marker
 //!     "uncertain_events": 0,         // events whose happens-before may be wrong
-//!     "lost_edges": 0,               // spawn/message edges lost to capacity
+//!     "lost_edges": 0,               // spawn/message/join edges evicted, then needed
+//!     "maybe_lost_edges": 0,         // consumers that found no edge after some were forgotten
 //!     "evicted_threads": 0,          // live threads evicted for capacity
-//!     "clock_overflow": false,       // whether some vector clock overflowed
+//!     "clock_overflow": false,       // whether some vector clock lacks entries
 //!     "capped_reads": 0,             // read-set entries dropped for capacity
 //!     "capped_locksets": 0,          // locksets treated as empty for capacity
 //!     "races_not_kept": 0,           // race occurrences beyond the distinct-race cap
@@ -29,7 +30,7 @@
 //!     "variable": "accounts.alice.balance",
 //!     "severity": "CRITICAL",        // write/write; "WARNING" for read/write
 //!     "count": 3,                    // occurrences at this pair of source locations
-//!     "uncertain": false,            // may be invented by dropped events or overflow
+//!     "uncertain": false,            // may be invented by dropped events or capacity
 //!     "earlier": ACCESS,             // the access that came first in the stream
 //!     "later": ACCESS
 //!   }]
@@ -116,11 +117,17 @@ pub struct Summary {
     /// Events whose happens-before may be wrong (after a loss, a lost edge, or with an
     /// overflowed clock).
     pub uncertain_events: u64,
-    /// Spawn and message edges lost to capacity and then needed.
+    /// Spawn, message and join edges (and locks' last releases) evicted for capacity and then
+    /// needed.
     pub lost_edges: u64,
+    /// Receives, spawned threads' starts and joins that found no edge after some edge of their
+    /// kind had been forgotten altogether: each may have lost one (or had no sender in the
+    /// stream).
+    pub maybe_lost_edges: u64,
     /// Live threads evicted for capacity.
     pub evicted_threads: u64,
-    /// Whether some vector clock overflowed (more causally connected threads than it holds).
+    /// Whether some vector clock lacks entries: it overflowed (more causally connected threads
+    /// than it holds), or it may have missed an edge lost to capacity.
     pub clock_overflow: bool,
     /// Read-set entries dropped because a variable had too many concurrent readers.
     pub capped_reads: u64,
@@ -228,17 +235,25 @@ impl Report {
                  from there on, and races after it are marked uncertain"
             ));
         }
-        if s.lost_edges > 0 || s.evicted_threads > 0 {
+        if s.lost_edges > 0 || s.maybe_lost_edges > 0 {
             caveats.push(format!(
-                "{} happens-before edges and {} live threads were lost to capacity: later \
-                 races are marked uncertain",
-                s.lost_edges, s.evicted_threads
+                "{} happens-before edges were evicted for capacity before they were needed, and \
+                 {} receives, spawns and joins found no edge after older edges had been \
+                 forgotten: races that such an edge could have ordered are marked uncertain",
+                s.lost_edges, s.maybe_lost_edges
+            ));
+        }
+        if s.evicted_threads > 0 {
+            caveats.push(format!(
+                "{} live threads were evicted for capacity: later races are marked uncertain",
+                s.evicted_threads
             ));
         }
         if s.clock_overflow {
             caveats.push(
-                "a vector clock overflowed (too many causally connected threads): races that \
-                 involve it are marked uncertain and may be false"
+                "some vector clocks lack entries (one overflowed with too many causally \
+                 connected threads, or missed an edge lost to capacity): races that depend on \
+                 them are marked uncertain and may be false"
                     .to_owned(),
             );
         }

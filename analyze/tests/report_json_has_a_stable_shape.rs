@@ -47,6 +47,7 @@ fn report_json_has_a_stable_shape() {
             "forgotten_variables",
             "hashed_names",
             "lost_edges",
+            "maybe_lost_edges",
             "races_not_kept",
             "threads",
             "uncertain_events",

@@ -55,12 +55,15 @@
 //!
 //! * after a [`Kind::Dropped`] marker (for the rest of the stream): the lost events may have
 //!   been accesses (missed races) or releases (invented races);
-//! * after an edge or a live thread was evicted for capacity and turned out to be needed (see
-//!   below).
+//! * after a live thread was evicted for capacity, or a lock's last release was forgotten, and
+//!   turned out to be needed (see below).
 //!
 //! What a clock forgot for capacity is decided per comparison instead:
 //! [`VectorClock::may_have_forgotten`] says whether the clock could have known the earlier
-//! access, so only results that really depend on forgotten entries are uncertain.
+//! access, so only results that really depend on forgotten entries are uncertain. An edge
+//! evicted before its consumer came is the same kind of loss: the consumer's clock then *may
+//! lack* every run and lock component that existed when the edge was evicted (all that its
+//! sender could have known), and comparisons with those are uncertain.
 //!
 //! # Memory
 //!
@@ -78,10 +81,15 @@
 //!
 //! An edge that is never consumed is normal (a request to an uninstrumented service, a task that
 //! records nothing, a detached thread), so evicting the oldest pending edge only counts it
-//! ([`evicted_edges`](HappensBefore::evicted_edges)) and remembers its key
-//! ([`MAX_LOST_KEYS`] of them); if its consumer turns up later the edge is
-//! [lost](HappensBefore::lost_edges) and results become uncertain. Evicting a live thread makes
-//! results uncertain at once, because what it records next starts a new run. The response to an
+//! ([`evicted_edges`](HappensBefore::evicted_edges)) and remembers its key and the replay's
+//! horizon then ([`MAX_LOST_KEYS`] of them); if its consumer turns up later the edge is
+//! [lost](HappensBefore::lost_edges) and the consumer's clock may lack what it carried. Once a
+//! key is forgotten too, a consumer that finds nothing cannot tell a sender outside the stream
+//! from a forgotten one, so it is marked the same way with the newest forgotten key's horizon
+//! ([`maybe_lost_edges`](HappensBefore::maybe_lost_edges)). That horizon trails the stream by
+//! at least [`MAX_LOST_KEYS`] edges, so runs that started since, such as concurrent requests,
+//! still compare with certainty after weeks. Evicting a live thread makes results uncertain at
+//! once, because what it records next starts a new run. The response to an
 //! HTTP request that came from no sender in the stream (an untraced client, as for most of a
 //! service's requests) is not kept at all: only that request's sender could be waiting for it.
 //!
@@ -226,7 +234,7 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     events: u64,
     dropped_events: u64,
     evicted_threads: u64,
-    lost_edges: u64,
+    missed: MissedEdges,
     uncertain: bool,
     overflowed: bool,
 }
@@ -344,7 +352,7 @@ impl<const N: usize> HappensBefore<N> {
             events: 0,
             dropped_events: 0,
             evicted_threads: 0,
-            lost_edges: 0,
+            missed: MissedEdges::default(),
             uncertain: false,
             overflowed: false,
         }
@@ -383,6 +391,7 @@ impl<const N: usize> HappensBefore<N> {
         if !self.threads.contains_key(&thread) {
             self.start(thread);
         }
+        let horizon = self.horizon();
         let Some(state) = self.threads.get_mut(&thread) else {
             unreachable!("the thread was just started")
         };
@@ -400,7 +409,7 @@ impl<const N: usize> HappensBefore<N> {
                     .get_or_insert_with(lock.id(), || LockState::new(locks_seen));
                 if forgotten {
                     // Its last release was dropped for capacity: the hand-over is lost.
-                    self.lost_edges += 1;
+                    self.missed.lost += 1;
                     self.uncertain = true;
                 }
                 clock.join(&state_of_lock.write);
@@ -454,7 +463,7 @@ impl<const N: usize> HappensBefore<N> {
                     }
                 }
             }
-            Kind::Spawn { child } => self.spawns.insert(child, self.events, clock),
+            Kind::Spawn { child } => self.spawns.insert(child, self.events, clock, horizon),
             Kind::Join { .. } => {
                 if let Some(child_clock) = &child_clock {
                     clock.join(child_clock);
@@ -475,18 +484,17 @@ impl<const N: usize> HappensBefore<N> {
                 // The answer to a request from no known sender: no one can take it.
                 Some((Direction::Outbound, Edge::Response(span))) if span == state.unanswerable => {
                 }
-                Some((Direction::Outbound, edge)) => self.messages.insert(edge, self.events, clock),
+                Some((Direction::Outbound, edge)) => {
+                    self.messages.insert(edge, self.events, clock, horizon);
+                }
                 Some((Direction::Inbound, edge)) => match self.messages.take(&edge) {
-                    Taken::Found(sent) => {
+                    Ok(sent) => {
                         clock.join(&sent);
                         joined = true;
                     }
-                    Taken::Lost => {
-                        self.lost_edges += 1;
-                        self.uncertain = true;
-                    }
-                    Taken::Missing => {
-                        if let Edge::Request(span) = edge {
+                    Err(missed) => {
+                        self.missed.mark(missed, clock);
+                        if let (Edge::Request(span), Missed::Unknown(_)) = (edge, missed) {
                             state.unanswerable = span;
                         }
                     }
@@ -570,9 +578,9 @@ impl<const N: usize> HappensBefore<N> {
         self.end(thread);
     }
 
-    /// Whether results from here on may be wrong because events were dropped or an edge or a
-    /// thread was lost to capacity (what clocks forgot is per comparison: see
-    /// [`VectorClock::may_have_forgotten`]).
+    /// Whether results from here on may be wrong because events were dropped, or a live thread
+    /// or a lock's last release was lost to capacity (what clocks forgot or missed is per
+    /// comparison: see [`VectorClock::may_have_forgotten`]).
     pub fn uncertain(&self) -> bool {
         self.uncertain
     }
@@ -594,10 +602,25 @@ impl<const N: usize> HappensBefore<N> {
         self.spawns.evicted + self.messages.evicted + self.joinable.evicted
     }
 
-    /// How many evicted edges (or forgotten locks) were then needed: each made results
-    /// uncertain.
+    /// How many evicted edges (or forgotten locks) were then needed: each made the comparisons
+    /// it could have decided uncertain (a forgotten lock: all later results).
     pub fn lost_edges(&self) -> u64 {
-        self.lost_edges
+        self.missed.lost
+    }
+
+    /// How many consumers (receives, spawned threads' first events, joins) found no edge after
+    /// some edge of their kind had been forgotten altogether for capacity: each may have lost
+    /// one, and comparisons it could have decided are uncertain.
+    pub fn maybe_lost_edges(&self) -> u64 {
+        self.missed.maybe_lost
+    }
+
+    /// The newest run and lock component any clock can know now.
+    fn horizon(&self) -> Horizon {
+        Horizon {
+            runs: self.next_incarnation - 1,
+            lock_components: self.locks_seen,
+        }
     }
 
     /// How many live (never ended) threads were evicted for capacity.
@@ -625,15 +648,16 @@ impl<const N: usize> HappensBefore<N> {
         if self.threads.len() >= MAX_THREADS {
             self.evict_idle_threads();
         }
-        let (fresh_clock, held) = self.spare.pop().unwrap_or_default();
-        let (clock, spawned) = match self.spawns.take(&thread) {
-            Taken::Found(clock) => (clock, true),
-            Taken::Lost => {
-                self.lost_edges += 1;
-                self.uncertain = true;
-                (fresh_clock, true)
+        let (mut clock, held) = self.spare.pop().unwrap_or_default();
+        let spawned = match self.spawns.take(&thread) {
+            Ok(sent) => {
+                clock = sent;
+                true
             }
-            Taken::Missing => (fresh_clock, false),
+            Err(missed) => {
+                self.missed.mark(missed, &mut clock);
+                matches!(missed, Missed::Lost(_))
+            }
         };
         let incarnation = Incarnation(self.next_incarnation);
         self.next_incarnation += 1;
@@ -668,7 +692,9 @@ impl<const N: usize> HappensBefore<N> {
             },
         );
         if state.spawned {
-            self.joinable.insert(thread, self.events, &state.clock);
+            let horizon = self.horizon();
+            self.joinable
+                .insert(thread, self.events, &state.clock, horizon);
         }
         if self.spare.len() < MAX_SPARE {
             let ThreadState {
@@ -692,13 +718,12 @@ impl<const N: usize> HappensBefore<N> {
             return Some(clock);
         }
         match self.joinable.take(&child) {
-            Taken::Found(clock) => Some(clock),
-            Taken::Lost => {
-                self.lost_edges += 1;
-                self.uncertain = true;
-                None
+            Ok(clock) => Some(clock),
+            Err(missed) => {
+                // A clock that knows nothing but what the lost edge may have carried.
+                let mut clock = VectorClock::new();
+                self.missed.mark(missed, &mut clock).then_some(clock)
             }
-            Taken::Missing => None,
         }
     }
 
@@ -883,23 +908,76 @@ pub fn message_edge(kind: &Kind) -> Option<(Direction, Edge)> {
     }
 }
 
+/// The newest run and lock component that some clock of the replay could know at one point:
+/// all that an edge sent before then can carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Horizon {
+    runs: u64,
+    lock_components: u64,
+}
+
+impl Horizon {
+    /// Marks in `clock` that it may lack what an edge within this horizon carried.
+    fn forget_in<const N: usize>(self, clock: &mut VectorClock<N>) {
+        clock.forget_up_to(self.runs, self.lock_components);
+    }
+}
+
 /// Edges waiting for their consumer: the newest `capacity` with their clocks, then the keys of
-/// the next [`MAX_LOST_KEYS`] older ones, so a late consumer learns its edge was lost.
+/// the next [`MAX_LOST_KEYS`] older ones, so a late consumer learns its edge was lost and what
+/// the sender could have known.
 #[derive(Debug)]
 struct Pending<K, const N: usize> {
     live: Map<K, (u64, VectorClock<N>)>,
-    lost: Map<K, u64>,
+    /// Evicted edges: their sequence numbers and the replay's horizon when they were evicted.
+    lost: Map<K, (u64, Horizon)>,
     /// Every insertion, oldest first, tagged with its sequence number: an entry whose tag no
     /// longer matches the maps was consumed or superseded.
     order: VecDeque<(u64, K)>,
     capacity: usize,
     evicted: u64,
+    /// The newest horizon of an edge forgotten altogether (its key left `lost`): a consumer
+    /// that finds nothing may have lost such an edge (`None`: none was forgotten).
+    forgotten: Option<Horizon>,
 }
 
-enum Taken<const N: usize> {
-    Found(VectorClock<N>),
-    Lost,
-    Missing,
+/// Why a consumer found no edge kept for it.
+#[derive(Clone, Copy, Debug)]
+enum Missed {
+    /// Evicted for capacity: its sender knew no more than the horizon.
+    Lost(Horizon),
+    /// Never sent in the stream, or sent and then forgotten altogether within the horizon
+    /// (`None`: no edge was forgotten, so it was never sent).
+    Unknown(Option<Horizon>),
+}
+
+/// Edges that consumers did not find.
+#[derive(Debug, Default)]
+struct MissedEdges {
+    /// Evicted ones (and forgotten locks) that were then needed.
+    lost: u64,
+    /// Ones whose consumers found nothing after some edge had been forgotten altogether.
+    maybe_lost: u64,
+}
+
+impl MissedEdges {
+    /// Counts `missed` and marks in `clock`, its consumer's, what the edge may have carried, so
+    /// that only the comparisons it could have decided are uncertain. Whether it was marked.
+    fn mark<const N: usize>(&mut self, missed: Missed, clock: &mut VectorClock<N>) -> bool {
+        let horizon = match missed {
+            Missed::Lost(horizon) => {
+                self.lost += 1;
+                horizon
+            }
+            Missed::Unknown(Some(horizon)) => {
+                self.maybe_lost += 1;
+                horizon
+            }
+            Missed::Unknown(None) => return false,
+        };
+        horizon.forget_in(clock);
+        true
+    }
 }
 
 impl<K: Hash + Eq + Copy, const N: usize> Pending<K, N> {
@@ -910,10 +988,12 @@ impl<K: Hash + Eq + Copy, const N: usize> Pending<K, N> {
             order: VecDeque::new(),
             capacity,
             evicted: 0,
+            forgotten: None,
         }
     }
 
-    fn insert(&mut self, key: K, seq: u64, clock: &VectorClock<N>) {
+    /// Keeps `clock` for the consumer of `key`; `now` is the replay's horizon.
+    fn insert(&mut self, key: K, seq: u64, clock: &VectorClock<N>, now: Horizon) {
         // A repeated key supersedes the older edge: ordering after only the newer send can
         // invent a race but never hide one.
         self.live.insert(key, (seq, clock.clone()));
@@ -929,26 +1009,28 @@ impl<K: Hash + Eq + Copy, const N: usize> Pending<K, N> {
         {
             if self.live.get(&key).is_some_and(|&(live, _)| live == seq) {
                 self.live.remove(&key);
-                self.lost.insert(key, seq);
+                self.lost.insert(key, (seq, now));
                 self.evicted += 1;
             }
         }
         if self.order.len() > self.capacity + MAX_LOST_KEYS {
             if let Some((seq, key)) = self.order.pop_front() {
-                if self.lost.get(&key) == Some(&seq) {
+                if let Some(&(_, horizon)) = self.lost.get(&key).filter(|&&(lost, _)| lost == seq) {
                     self.lost.remove(&key);
+                    // Keys leave in eviction order, so horizons only grow.
+                    self.forgotten = Some(horizon);
                 }
             }
         }
     }
 
-    fn take(&mut self, key: &K) -> Taken<N> {
+    fn take(&mut self, key: &K) -> Result<VectorClock<N>, Missed> {
         if let Some((_, clock)) = self.live.remove(key) {
-            Taken::Found(clock)
-        } else if self.lost.remove(key).is_some() {
-            Taken::Lost
+            Ok(clock)
+        } else if let Some((_, horizon)) = self.lost.remove(key) {
+            Err(Missed::Lost(horizon))
         } else {
-            Taken::Missing
+            Err(Missed::Unknown(self.forgotten))
         }
     }
 }
@@ -1000,17 +1082,47 @@ mod tests {
         }
     }
 
+    fn horizon(runs: u64) -> Horizon {
+        Horizon {
+            runs,
+            lock_components: runs + 1,
+        }
+    }
+
     #[test]
     fn pending_keeps_the_newest_and_remembers_evicted_keys() {
         let mut pending = Pending::<u64, 4>::new(2);
         for key in 0..3 {
-            pending.insert(key, key, &clock_of(t(1)));
+            pending.insert(key, key, &clock_of(t(1)), horizon(key));
         }
         assert_eq!(pending.evicted, 1);
-        assert!(matches!(pending.take(&0), Taken::Lost));
-        assert!(matches!(pending.take(&0), Taken::Missing));
-        assert!(matches!(pending.take(&2), Taken::Found(_)));
-        assert!(matches!(pending.take(&9), Taken::Missing));
+        // Key 0 went when key 2 came: its sender knew no more than the replay did then.
+        assert!(matches!(pending.take(&0), Err(Missed::Lost(h)) if h == horizon(2)));
+        assert!(matches!(pending.take(&0), Err(Missed::Unknown(None))));
+        assert!(pending.take(&2).is_ok());
+        assert!(matches!(pending.take(&9), Err(Missed::Unknown(None))));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "65 536 insertions: too slow under Miri")]
+    fn a_key_forgotten_altogether_leaves_its_horizon_to_every_consumer_that_finds_nothing() {
+        let mut pending = Pending::<u64, 4>::new(2);
+        // Key 0 is evicted by key 2, and its key forgotten by key 2 + MAX_LOST_KEYS.
+        let last = 2 + MAX_LOST_KEYS as u64;
+        for key in 0..last {
+            pending.insert(key, key, &clock_of(t(1)), horizon(key));
+        }
+        assert!(matches!(
+            pending.take(&u64::MAX),
+            Err(Missed::Unknown(None))
+        ));
+        pending.insert(last, last, &clock_of(t(1)), horizon(last));
+        // Key 0's consumer cannot tell it from a key never sent, and neither can any other.
+        for key in [0, u64::MAX] {
+            assert!(matches!(pending.take(&key), Err(Missed::Unknown(Some(h))) if h == horizon(2)));
+        }
+        assert!(matches!(pending.take(&1), Err(Missed::Lost(h)) if h == horizon(3)));
+        assert!(pending.take(&last).is_ok());
     }
 
     #[test]
@@ -1052,8 +1164,8 @@ mod tests {
     fn consumed_edges_are_not_evicted() {
         let mut pending = Pending::<u64, 4>::new(2);
         for key in 0..10 {
-            pending.insert(key, key, &clock_of(t(1)));
-            assert!(matches!(pending.take(&key), Taken::Found(_)));
+            pending.insert(key, key, &clock_of(t(1)), horizon(key));
+            assert!(pending.take(&key).is_ok());
         }
         assert_eq!(pending.evicted, 0);
         assert!(pending.live.is_empty() && pending.lost.is_empty());
@@ -1062,14 +1174,14 @@ mod tests {
     #[test]
     fn superseded_edge_is_not_evicted_twice() {
         let mut pending = Pending::<u64, 4>::new(2);
-        pending.insert(7, 0, &clock_of(t(1)));
-        pending.insert(7, 1, &clock_of(t(2)));
-        pending.insert(8, 2, &clock_of(t(1)));
+        pending.insert(7, 0, &clock_of(t(1)), horizon(0));
+        pending.insert(7, 1, &clock_of(t(2)), horizon(1));
+        pending.insert(8, 2, &clock_of(t(1)), horizon(2));
         // The first (superseded) insertion of 7 aged out, the live one did not.
         assert_eq!(pending.evicted, 0);
         match pending.take(&7) {
-            Taken::Found(clock) => assert_eq!(clock.get(Incarnation(2)), 1),
-            _ => panic!("the newer edge must survive"),
+            Ok(clock) => assert_eq!(clock.get(Incarnation(2)), 1),
+            Err(_) => panic!("the newer edge must survive"),
         }
     }
 

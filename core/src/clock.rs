@@ -223,6 +223,14 @@ impl<const N: usize> VectorClock<N> {
         }
     }
 
+    /// Records that this clock may lack what it could have known of the runs up to `runs` and
+    /// the lock components up to `lock_components` (the `n` of [`Incarnation::of_lock`]): an
+    /// edge that may have reached it was forgotten for capacity, and its sender knew no more.
+    pub fn forget_up_to(&mut self, runs: u64, lock_components: u64) {
+        self.forgotten = self.forgotten.max(runs);
+        self.forgotten_locks = self.forgotten_locks.max(lock_components);
+    }
+
     /// Whether this clock ever forgot anything for capacity (or saturated a counter).
     pub fn overflowed(&self) -> bool {
         self.forgotten > 0 || self.forgotten_locks > 0

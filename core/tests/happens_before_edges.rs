@@ -1,7 +1,7 @@
 //! Replaying event streams as real threads record them yields exactly the happens-before edges
 //! of locks, spawn/join, messages and HTTP exchanges, and says when it cannot be sure.
 
-use raceway_core::causality::{HappensBefore, Observed, MAX_PENDING_MESSAGES};
+use raceway_core::causality::{HappensBefore, Observed, MAX_LOST_KEYS, MAX_PENDING_MESSAGES};
 use raceway_core::clock::{Epoch, Incarnation};
 use raceway_core::event::Direction;
 use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
@@ -9,6 +9,8 @@ use raceway_core::{Access, Event, Kind, LockKind, ThreadId, Value};
 const A: ThreadId = ThreadId::from_raw(1);
 const B: ThreadId = ThreadId::from_raw(2);
 const C: ThreadId = ThreadId::from_raw(3);
+const D: ThreadId = ThreadId::from_raw(4);
+const E: ThreadId = ThreadId::from_raw(5);
 
 /// The replay, plus a clock for the stream's timestamps.
 struct Stream {
@@ -400,13 +402,14 @@ fn a_full_clock_says_what_it_forgot_and_keeps_epochs_exact() {
 }
 
 #[test]
-fn an_edge_evicted_before_its_receive_makes_results_uncertain() {
+fn an_edge_evicted_before_its_receive_leaves_the_receiver_unsure_of_what_the_sender_knew() {
     let mut s = Stream::new();
+    let sent = s.write(A);
     for message in 0..=MAX_PENDING_MESSAGES as u64 {
         s.record(A, Kind::Send { message });
     }
     assert_eq!(s.hb.evicted_edges(), 1);
-    assert!(!s.hb.uncertain(), "an edge nobody receives is not a loss");
+    let after_eviction = s.write(C);
 
     let kept = s.record(
         B,
@@ -415,9 +418,60 @@ fn an_edge_evicted_before_its_receive_makes_results_uncertain() {
         },
     );
     assert!(!kept.uncertain);
-    let lost = s.record(B, Kind::Receive { message: 0 });
-    assert!(lost.uncertain);
+    assert!(s.ordered(sent, B));
+    s.write(D);
+    let lost = s.record(D, Kind::Receive { message: 0 });
     assert_eq!(s.hb.lost_edges(), 1);
+    assert!(!s.ordered(sent, D));
+    let clock = s.hb.clock(D).expect("D has recorded");
+    assert!(
+        s.hb.may_have_forgotten(sent, clock),
+        "the lost edge could have ordered A's write"
+    );
+    assert!(
+        !s.hb.may_have_forgotten(after_eviction, clock),
+        "a run that started after the eviction is no business of the lost edge"
+    );
+    assert!(
+        !lost.uncertain && !s.hb.uncertain(),
+        "a lost edge is a per-comparison loss, not a stream-wide one"
+    );
+}
+
+#[test]
+fn a_receive_that_finds_nothing_after_edges_were_forgotten_may_have_lost_one() {
+    let mut s = Stream::new();
+    let sent = s.write(A);
+    s.record(A, Kind::Send { message: 0 });
+    // Before any edge is forgotten, a receive that finds nothing had no sender in the stream.
+    s.record(B, Kind::Receive { message: u64::MAX });
+    assert!(!s.hb.may_have_forgotten(sent, s.hb.clock(B).unwrap()));
+    assert_eq!(s.hb.maybe_lost_edges(), 0);
+
+    // Messages nobody receives (calls to an uninstrumented service): message 0 is evicted, a
+    // new run starts, and more messages make the replay forget message 0 altogether.
+    let mut unanswered = (1..).map(|message| Kind::Send { message });
+    for kind in unanswered.by_ref().take(MAX_PENDING_MESSAGES) {
+        s.record(C, kind);
+    }
+    assert_eq!(s.hb.evicted_edges(), 1);
+    let later_run = s.write(E);
+    for kind in unanswered.take(MAX_LOST_KEYS) {
+        s.record(C, kind);
+    }
+    s.write(D);
+    let missed = s.record(D, Kind::Receive { message: 0 });
+    assert_eq!((s.hb.lost_edges(), s.hb.maybe_lost_edges()), (0, 1));
+    let clock = s.hb.clock(D).expect("D has recorded");
+    assert!(
+        s.hb.may_have_forgotten(sent, clock),
+        "a forgotten sender cannot be told from one outside the stream"
+    );
+    assert!(
+        !s.hb.may_have_forgotten(later_run, clock),
+        "runs that started after the forgotten edge's eviction stay certain"
+    );
+    assert!(!missed.uncertain && !s.hb.uncertain());
 }
 
 #[test]
