@@ -127,7 +127,8 @@ pub struct Summary {
     /// Live threads evicted for capacity.
     pub evicted_threads: u64,
     /// Whether some vector clock lacks entries: it overflowed (more causally connected threads
-    /// than it holds), or it may have missed an edge lost to capacity.
+    /// than it holds), relied on a join that was forgotten, or may have missed an edge lost to
+    /// capacity.
     pub clock_overflow: bool,
     /// Read-set entries dropped because a variable had too many concurrent readers.
     pub capped_reads: u64,
@@ -252,8 +253,8 @@ impl Report {
         if s.clock_overflow {
             caveats.push(
                 "some vector clocks lack entries (one overflowed with too many causally \
-                 connected threads, or missed an edge lost to capacity): races that depend on \
-                 them are marked uncertain and may be false"
+                 connected threads, relied on a join long forgotten, or missed an edge lost to \
+                 capacity): races that depend on them are marked uncertain and may be false"
                     .to_owned(),
             );
         }

@@ -134,6 +134,7 @@ use crate::generations::{Generations, Hasher, Lookup};
 /// every event. As B-trees, searches through their cold nodes were about a third of the drain
 /// thread's time in a traced service (perf, `service/raceway_analyzer`).
 type Map<K, V> = hashbrown::HashMap<K, V, Hasher>;
+type Set<K> = hashbrown::HashSet<K, Hasher>;
 
 /// Spawns remembered until the child's first event (oldest evicted first).
 pub const MAX_PENDING_SPAWNS: usize = 4096;
@@ -222,6 +223,15 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     shed_holders: bool,
     /// Joined runs: the join that their whole run happens before.
     joined: Generations<Incarnation, Epoch>,
+    /// Runs up to this one may have been joined and their join dropped from `joined` (0: none
+    /// was): a comparison that misses one of them is uncertain unless the run is live.
+    joins_dropped_up_to: u64,
+    /// The newest run when `joined` last turned over: its next turnover drops only runs joined
+    /// before then.
+    runs_at_joined_turnover: u64,
+    /// Live runs, once joins were dropped: a live run was never joined, so a missing join says
+    /// nothing about it.
+    live_runs: Option<Set<Incarnation>>,
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
     joinable: Pending<ThreadId, N>,
@@ -344,6 +354,9 @@ impl<const N: usize> HappensBefore<N> {
             locks_seen: 0,
             shed_holders: true,
             joined: Generations::new(MAX_JOINED_RUNS),
+            joins_dropped_up_to: 0,
+            runs_at_joined_turnover: 0,
+            live_runs: None,
             spawns: Pending::new(MAX_PENDING_SPAWNS),
             messages: Pending::new(MAX_PENDING_MESSAGES),
             joinable: Pending::new(MAX_JOINABLE_THREADS),
@@ -391,7 +404,6 @@ impl<const N: usize> HappensBefore<N> {
         if !self.threads.contains_key(&thread) {
             self.start(thread);
         }
-        let horizon = self.horizon();
         let Some(state) = self.threads.get_mut(&thread) else {
             unreachable!("the thread was just started")
         };
@@ -401,6 +413,7 @@ impl<const N: usize> HappensBefore<N> {
         let tick = clock.tick(incarnation);
 
         let mut joined = false;
+        let mut joined_turned_over = false;
         match event.kind {
             Kind::LockAcquire { lock, lock_kind } => {
                 let locks_seen = &mut self.locks_seen;
@@ -463,7 +476,10 @@ impl<const N: usize> HappensBefore<N> {
                     }
                 }
             }
-            Kind::Spawn { child } => self.spawns.insert(child, self.events, clock, horizon),
+            Kind::Spawn { child } => {
+                let now = Horizon::of(self.next_incarnation, self.locks_seen);
+                self.spawns.insert(child, self.events, clock, now);
+            }
             Kind::Join { .. } => {
                 if let Some(child_clock) = &child_clock {
                     clock.join(child_clock);
@@ -471,7 +487,9 @@ impl<const N: usize> HappensBefore<N> {
                     // own entry says so, and the child's entry would only take room.
                     if let Some(child) = child_clock.owner().filter(|&c| c != incarnation) {
                         clock.remove(child);
+                        let turnovers = self.joined.turnovers();
                         self.joined.insert(child, Epoch { incarnation, tick });
+                        joined_turned_over = self.joined.turnovers() != turnovers;
                     }
                     // The join is a point that comparisons reach through the child, and no
                     // stamp stands for it.
@@ -485,7 +503,8 @@ impl<const N: usize> HappensBefore<N> {
                 Some((Direction::Outbound, Edge::Response(span))) if span == state.unanswerable => {
                 }
                 Some((Direction::Outbound, edge)) => {
-                    self.messages.insert(edge, self.events, clock, horizon);
+                    let now = Horizon::of(self.next_incarnation, self.locks_seen);
+                    self.messages.insert(edge, self.events, clock, now);
                 }
                 Some((Direction::Inbound, edge)) => match self.messages.take(&edge) {
                     Ok(sent) => {
@@ -512,6 +531,9 @@ impl<const N: usize> HappensBefore<N> {
         }
 
         self.overflowed |= clock.overflowed();
+        if joined_turned_over {
+            self.joined_turned_over();
+        }
         let observed = Observed {
             epoch: Some(Epoch { incarnation, tick }),
             held,
@@ -566,10 +588,30 @@ impl<const N: usize> HappensBefore<N> {
             match self.joined.get(&epoch.incarnation) {
                 Lookup::Found(&join) => epoch = join,
                 Lookup::Forgotten => return Err(true),
-                Lookup::Missing => return Err(forgotten),
+                Lookup::Missing => return Err(forgotten || self.join_may_be_dropped(epoch)),
             }
         }
         Err(true)
+    }
+
+    /// Whether the run of `epoch` may have been joined, and the join dropped from `joined`.
+    fn join_may_be_dropped(&self, epoch: Epoch) -> bool {
+        let run = epoch.incarnation;
+        run.0 <= self.joins_dropped_up_to
+            && !self
+                .live_runs
+                .as_ref()
+                .is_some_and(|live| live.contains(&run))
+    }
+
+    /// After `joined` turned over: what it dropped was joined before the turnover before.
+    fn joined_turned_over(&mut self) {
+        self.joins_dropped_up_to = self.runs_at_joined_turnover;
+        self.runs_at_joined_turnover = self.next_incarnation - 1;
+        if self.joins_dropped_up_to > 0 && self.live_runs.is_none() {
+            let live = self.threads.values().map(|state| state.incarnation);
+            self.live_runs = Some(live.collect());
+        }
     }
 
     /// Drops what is kept for `thread`, which promises to record nothing more: the way to free a
@@ -615,22 +657,15 @@ impl<const N: usize> HappensBefore<N> {
         self.missed.maybe_lost
     }
 
-    /// The newest run and lock component any clock can know now.
-    fn horizon(&self) -> Horizon {
-        Horizon {
-            runs: self.next_incarnation - 1,
-            lock_components: self.locks_seen,
-        }
-    }
-
     /// How many live (never ended) threads were evicted for capacity.
     pub fn evicted_threads(&self) -> u64 {
         self.evicted_threads
     }
 
-    /// Whether any clock forgot something for capacity.
+    /// Whether any clock forgot something for capacity, or joins that clocks relied on were
+    /// dropped.
     pub fn overflowed(&self) -> bool {
-        self.overflowed
+        self.overflowed || self.joins_dropped_up_to > 0
     }
 
     /// How many runs of logical threads the stream has had so far.
@@ -661,6 +696,9 @@ impl<const N: usize> HappensBefore<N> {
         };
         let incarnation = Incarnation(self.next_incarnation);
         self.next_incarnation += 1;
+        if let Some(live) = &mut self.live_runs {
+            live.insert(incarnation);
+        }
         let state = ThreadState {
             incarnation,
             clock,
@@ -680,6 +718,9 @@ impl<const N: usize> HappensBefore<N> {
         let Some(state) = self.threads.remove(&thread) else {
             return;
         };
+        if let Some(live) = &mut self.live_runs {
+            live.remove(&state.incarnation);
+        }
         let cover = match state.cover {
             Cover::By(hand_over) => Some(hand_over),
             Cover::Empty | Cover::Mixed => None,
@@ -692,9 +733,8 @@ impl<const N: usize> HappensBefore<N> {
             },
         );
         if state.spawned {
-            let horizon = self.horizon();
-            self.joinable
-                .insert(thread, self.events, &state.clock, horizon);
+            let now = Horizon::of(self.next_incarnation, self.locks_seen);
+            self.joinable.insert(thread, self.events, &state.clock, now);
         }
         if self.spare.len() < MAX_SPARE {
             let ThreadState {
@@ -735,7 +775,10 @@ impl<const N: usize> HappensBefore<N> {
             .iter()
             .map(|(&thread, state)| (state.last_active, thread));
         for thread in least_recently_active(active, (MAX_THREADS / 8).max(1)) {
-            if self.threads.remove(&thread).is_some() {
+            if let Some(state) = self.threads.remove(&thread) {
+                if let Some(live) = &mut self.live_runs {
+                    live.remove(&state.incarnation);
+                }
                 // If it records again it starts a new run that knows nothing of the old one.
                 self.evicted_threads += 1;
                 self.uncertain = true;
@@ -917,6 +960,15 @@ struct Horizon {
 }
 
 impl Horizon {
+    /// The horizon of a replay about to hand out `next_incarnation` that has seen `locks_seen`
+    /// lock components.
+    fn of(next_incarnation: u64, locks_seen: u64) -> Self {
+        Horizon {
+            runs: next_incarnation - 1,
+            lock_components: locks_seen,
+        }
+    }
+
     /// Marks in `clock` that it may lack what an edge within this horizon carried.
     fn forget_in<const N: usize>(self, clock: &mut VectorClock<N>) {
         clock.forget_up_to(self.runs, self.lock_components);
@@ -1183,6 +1235,57 @@ mod tests {
             Ok(clock) => assert_eq!(clock.get(Incarnation(2)), 1),
             Err(_) => panic!("the newer edge must survive"),
         }
+    }
+
+    #[test]
+    fn a_join_dropped_long_ago_is_uncertain_but_live_and_newer_runs_stay_certain() {
+        // Joins are remembered in two generations of 4 here, so a few dozen drop the first.
+        let mut hb = HappensBefore::<8> {
+            joined: Generations::new(8),
+            ..HappensBefore::new()
+        };
+        let (main, boot, worker, request) = (t(1), t(2), t(3), t(4));
+        let mut observe = |thread, kind| hb.observe(&Event::new(0, thread, kind));
+        let write = || Kind::StateChange {
+            variable: "x".into(),
+            access: crate::Access::Write,
+            old: crate::Value::None,
+            new: crate::Value::None,
+        };
+        observe(main, Kind::Spawn { child: boot });
+        let boot_write = observe(boot, write()).stamp();
+        observe(boot, Kind::ThreadEnd);
+        observe(main, Kind::Join { child: boot });
+        // A thread that lives on and is never joined.
+        let worker_write = observe(worker, write()).stamp();
+        for raw in 100..140 {
+            let child = t(raw);
+            observe(main, Kind::Spawn { child });
+            observe(child, write());
+            observe(main, Kind::Join { child });
+        }
+        // A run that ends unjoined after the last join that could have been dropped.
+        let newer_write = observe(t(200), write()).stamp();
+        observe(t(200), Kind::ThreadEnd);
+        observe(main, Kind::Spawn { child: request });
+        observe(request, write());
+
+        let (Some(boot_write), Some(worker_write), Some(newer_write)) =
+            (boot_write, worker_write, newer_write)
+        else {
+            unreachable!("accesses have stamps")
+        };
+        let clock = hb.clock(request).expect("the request is live");
+        assert!(
+            !hb.happens_before(boot_write, clock) && hb.may_have_forgotten(boot_write, clock),
+            "the boot task's join was dropped: its write is not known to be ordered, and that is \
+             uncertain, not a certain race"
+        );
+        for unordered in [worker_write, newer_write] {
+            assert!(!hb.happens_before(unordered, clock));
+            assert!(!hb.may_have_forgotten(unordered, clock), "{unordered:?}");
+        }
+        assert!(hb.overflowed());
     }
 
     #[test]

@@ -74,6 +74,7 @@ struct Rest<K, V> {
     forgotten: Forgotten,
     half: usize,
     evicted: u64,
+    turnovers: u64,
 }
 
 impl<K, V> fmt::Debug for Generations<K, V> {
@@ -110,6 +111,7 @@ impl<K: Hash + Eq + Copy, V> Generations<K, V> {
                 forgotten: Forgotten::default(),
                 half: (capacity / 2).max(1),
                 evicted: 0,
+                turnovers: 0,
             },
         }
     }
@@ -191,6 +193,12 @@ impl<K: Hash + Eq + Copy, V> Generations<K, V> {
         self.rest.evicted
     }
 
+    /// Generation changes so far: each drops what was neither inserted nor touched since the
+    /// one before.
+    pub fn turnovers(&self) -> u64 {
+        self.rest.turnovers
+    }
+
     /// Every entry kept, in no particular order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.young
@@ -215,6 +223,7 @@ impl<K: Hash + Eq + Copy, V> Rest<K, V> {
             let next = HashTable::with_capacity(self.half);
             let old = core::mem::replace(&mut self.old, core::mem::replace(young, next));
             self.evicted += old.len() as u64;
+            self.turnovers += 1;
             self.forgotten.turn_over();
         }
         self.forgotten.mark(hash, self.half);
