@@ -628,15 +628,16 @@ impl Context {
                 span_number(self.span_id()),
                 ExchangeEnd::Response,
             );
-            // Written once into a buffer of the right size, without a formatter: this runs on
-            // every response.
+            // Written into a buffer on the stack, without a formatter: this runs on every
+            // response. A UUID, `;` and a `u32` always fit.
             let mut digits = itoa::Buffer::new();
-            let depth = digits.format(depth);
-            let mut value = String::with_capacity(36 + 1 + depth.len());
-            value.push_str(&event_link(event).to_uuid_string());
-            value.push(';');
-            value.push_str(depth);
-            headers.set_header(RACEWAY_EVENT_HEADER, &value);
+            let mut value = heapless::String::<48>::new();
+            let fits = value.push_str(&event_link(event).to_uuid_string()).is_ok()
+                && value.push(';').is_ok()
+                && value.push_str(digits.format(depth)).is_ok();
+            if fits {
+                headers.set_header(RACEWAY_EVENT_HEADER, &value);
+            }
         }
     }
 
