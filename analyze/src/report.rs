@@ -120,9 +120,9 @@ pub struct Summary {
     /// Spawn, message and join edges (and locks' last releases) evicted for capacity and then
     /// needed.
     pub lost_edges: u64,
-    /// Receives, spawned threads' starts and joins that found no edge after some edge of their
-    /// kind had been forgotten altogether: each may have lost one (or had no sender in the
-    /// stream).
+    /// Receives, spawned threads' starts, joins and lock acquisitions that found no edge after
+    /// some edge of their kind had been forgotten altogether: each may have lost one (or had no
+    /// sender in the stream).
     pub maybe_lost_edges: u64,
     /// Live threads evicted for capacity.
     pub evicted_threads: u64,
@@ -239,8 +239,9 @@ impl Report {
         if s.lost_edges > 0 || s.maybe_lost_edges > 0 {
             caveats.push(format!(
                 "{} happens-before edges were evicted for capacity before they were needed, and \
-                 {} receives, spawns and joins found no edge after older edges had been \
-                 forgotten: races that such an edge could have ordered are marked uncertain",
+                 {} receives, spawns, joins and lock acquisitions found no edge after older \
+                 ones had been forgotten: races that such an edge could have ordered are marked \
+                 uncertain",
                 s.lost_edges, s.maybe_lost_edges
             ));
         }
