@@ -13,19 +13,22 @@
 //!
 //! # Memory
 //!
-//! Nothing grows with the length of the stream: per live thread at most [`LOG_LEN`] events,
-//! per ended thread the same for the last [`ENDED_KEPT`] ended threads, one entry per lock
-//! name (as [`HappensBefore`] keeps), and at most
+//! Nothing grows with the length of the stream: per live thread at most [`LOG_LEN`] events
+//! (a thread whose end was lost is dropped once the replay stops following it), per ended
+//! thread the same for the last [`ENDED_KEPT`] ended threads, the names and last
+//! releases of the locks in use (bounded as [`HappensBefore`] bounds its own, by
+//! [`MAX_LOCKS`]), and at most
 //! [`MAX_PENDING`] spawns and messages not received yet. A timeline holds at most
 //! [`MAX_STEPS`] events and [`MAX_LANES`] lanes; [`Timeline::left_out`] counts what did not
 //! fit, and the report says so.
 
 use std::collections::VecDeque;
 
-use raceway_core::causality::{self, message_edge, HappensBefore};
+use raceway_core::causality::{self, message_edge, HappensBefore, MAX_LOCKS};
 use raceway_core::clock::Epoch;
 use raceway_core::event::Direction;
 use raceway_core::event::SourceLocation;
+use raceway_core::generations::{Generations, Lookup};
 use raceway_core::{Access, Event, Kind, Name, ThreadId, Value};
 
 use crate::HashMap;
@@ -36,6 +39,9 @@ pub const LOG_LEN: usize = 32;
 pub const ENDED_KEPT: usize = 4096;
 /// Spawns and messages waiting for their receiving end.
 pub const MAX_PENDING: usize = 4096;
+/// Logs kept before those of threads that vanished without an end are dropped: the replay's
+/// live threads, the ended ones kept, and as many again as slack.
+const MAX_LOGS: usize = causality::MAX_THREADS + 2 * ENDED_KEPT;
 /// Events drawn per race.
 pub const MAX_STEPS: usize = 40;
 /// Lanes drawn per race: the two racing threads and the threads that sent them edges.
@@ -175,8 +181,8 @@ enum Key {
 pub(crate) struct Recorder<L> {
     logs: HashMap<ThreadId, Log<L>>,
     ended: VecDeque<ThreadId>,
-    releases: HashMap<u64, Point<L>>,
-    lock_names: HashMap<u64, Name>,
+    /// Per lock id: its name, and its last release (where the next acquire's edge leaves).
+    locks: Generations<u64, (Name, Option<Point<L>>)>,
     pending: HashMap<Key, Point<L>>,
     /// Every insertion into `pending`, oldest first: an entry leaves `pending` once
     /// [`MAX_PENDING`] newer ones came, so edges nobody receives never crowd out new ones.
@@ -194,8 +200,7 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         Recorder {
             logs: HashMap::default(),
             ended: VecDeque::new(),
-            releases: HashMap::default(),
-            lock_names: HashMap::default(),
+            locks: Generations::new(MAX_LOCKS),
             pending: HashMap::default(),
             pending_order: VecDeque::new(),
             spawns_pending: 0,
@@ -244,6 +249,9 @@ impl<L: SourceLocation + Copy> Recorder<L> {
             epoch,
             what,
         };
+        if self.logs.len() > MAX_LOGS && !self.logs.contains_key(&thread) {
+            self.drop_stale_logs(hb);
+        }
         let spare = &mut self.spare;
         let log = self.logs.entry(thread).or_insert_with(|| Log {
             marks: spare.pop().unwrap_or_default(),
@@ -279,19 +287,20 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 log.request = Some(u64::from_be_bytes(span_id.to_bytes()));
             }
             Kind::LockAcquire { lock, .. } => {
-                self.lock_names.insert(lock.id(), lock);
-                let from = self
-                    .releases
-                    .get(&lock.id())
+                let (kept, _) = self.locks.get_or_insert_with(lock.id(), || (lock, None));
+                kept.0 = lock;
+                let from = kept
+                    .1
                     .filter(|release| release.thread != thread && confirmed(release))
-                    .map(|release| (*release, EdgeKind::Lock));
+                    .map(|release| (release, EdgeKind::Lock));
                 marks[1] = Some(Mark {
                     at: point(What::Acquire(lock)),
                     from,
                 });
             }
             Kind::LockRelease { lock, .. } => {
-                self.releases.insert(lock.id(), point(What::Release(lock)));
+                self.locks
+                    .insert(lock.id(), (lock, Some(point(What::Release(lock)))));
                 marks[1] = Some(Mark {
                     at: point(What::Release(lock)),
                     from: None,
@@ -374,6 +383,15 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         }
     }
 
+    /// Drops the logs of threads that never ended and that the replay no longer follows (their
+    /// end was lost, or the replay evicted them for capacity), which would otherwise pile up
+    /// for good. Called once the logs outgrow what live and recently ended threads fill, so each
+    /// call frees at least [`ENDED_KEPT`] of them.
+    fn drop_stale_logs(&mut self, hb: &HappensBefore) {
+        self.logs
+            .retain(|&thread, log| log.ended || hb.clock(thread).is_some());
+    }
+
     /// Keeps `sent` until the event that receives `key`, or until [`MAX_PENDING`] newer sends.
     fn await_receipt(&mut self, key: Key, sent: Point<L>) {
         let index = sent.index;
@@ -406,7 +424,10 @@ impl<L: SourceLocation + Copy> Recorder<L> {
         let mut timeline = Timeline {
             held: held
                 .into_iter()
-                .filter_map(|lock| self.lock_names.get(&lock))
+                .filter_map(|lock| match self.locks.get(&lock) {
+                    Lookup::Found((name, _)) => Some(name),
+                    Lookup::Forgotten | Lookup::Missing => None,
+                })
                 .map(|name| name.to_string())
                 .collect(),
             ..Timeline::default()
@@ -640,5 +661,44 @@ mod tests {
         let spawns = recorder.pending.keys();
         let spawns = spawns.filter(|key| matches!(key, Key::Spawn(_))).count();
         assert_eq!(recorder.spawns_pending, spawns);
+    }
+
+    #[test]
+    fn threads_that_vanish_without_an_end_take_bounded_room() {
+        let mut hb = HappensBefore::new();
+        let mut recorder = Recorder::new();
+        for raw in 0..(MAX_LOGS + ENDED_KEPT) as u32 {
+            // A send is logged; the thread's end is lost.
+            let kind = Kind::Send {
+                message: raw.into(),
+            };
+            let event = Event::new(0, ThreadId::from_raw(raw + 1), kind);
+            let epoch = hb.observe(&event).epoch.expect("a thread's event");
+            recorder.observe(&event, raw.into(), epoch, &hb);
+            assert!(recorder.logs.len() <= MAX_LOGS + 1);
+        }
+    }
+
+    #[test]
+    fn a_lock_per_object_takes_bounded_room() {
+        let mut hb = HappensBefore::new();
+        let mut recorder = Recorder::new();
+        let thread = ThreadId::from_raw(1);
+        let lock_kind = raceway_core::LockKind::Mutex;
+        for (index, object) in (0..MAX_LOCKS as u64 + 1_000).enumerate() {
+            let lock = Name::forgotten(object);
+            for kind in [
+                Kind::LockAcquire { lock, lock_kind },
+                Kind::LockRelease { lock, lock_kind },
+            ] {
+                let event = Event::new(0, thread, kind);
+                let epoch = hb.observe(&event).epoch.expect("a thread's event");
+                recorder.observe(&event, index as u64, epoch, &hb);
+            }
+        }
+        assert!(recorder.locks.len() <= MAX_LOCKS);
+        // The latest locks keep their names for the picture.
+        let latest = Name::forgotten(MAX_LOCKS as u64 + 999).id();
+        assert!(matches!(recorder.locks.get(&latest), Lookup::Found(_)));
     }
 }
