@@ -42,6 +42,9 @@ pub const MAX_PENDING: usize = 4096;
 /// Logs kept before those of threads that vanished without an end are dropped: the replay's
 /// live threads, the ended ones kept, and as many again as slack.
 const MAX_LOGS: usize = causality::MAX_THREADS + 2 * ENDED_KEPT;
+/// Emptied logs kept for new threads: in a steady stream each ended thread's log goes to the
+/// next new thread, and after a burst of live threads the rest is freed rather than kept.
+const MAX_SPARE_LOGS: usize = 1024;
 /// Events drawn per race.
 pub const MAX_STEPS: usize = 40;
 /// Lanes drawn per race: the two racing threads and the threads that sent them edges.
@@ -375,8 +378,10 @@ impl<L: SourceLocation + Copy> Recorder<L> {
                 };
                 if self.logs.get(&old).is_some_and(|log| log.ended) {
                     if let Some(Log { mut marks, .. }) = self.logs.remove(&old) {
-                        marks.clear();
-                        self.spare.push(marks);
+                        if self.spare.len() < MAX_SPARE_LOGS {
+                            marks.clear();
+                            self.spare.push(marks);
+                        }
                     }
                 }
             }
@@ -677,6 +682,27 @@ mod tests {
             recorder.observe(&event, raw.into(), epoch, &hb);
             assert!(recorder.logs.len() <= MAX_LOGS + 1);
         }
+    }
+
+    #[test]
+    fn a_burst_of_threads_leaves_a_bounded_spare() {
+        let mut hb = HappensBefore::new();
+        let mut recorder = Recorder::new();
+        let mut index = 0;
+        let mut observe = |raw: usize, kind: Kind| {
+            let event = Event::new(0, ThreadId::from_raw(raw as u32 + 1), kind);
+            let epoch = hb.observe(&event).epoch.expect("a thread's event");
+            recorder.observe(&event, index, epoch, &hb);
+            index += 1;
+        };
+        let burst = ENDED_KEPT + 2 * MAX_SPARE_LOGS;
+        for raw in 0..burst {
+            observe(raw, Kind::Send { message: 0 });
+        }
+        for raw in 0..burst {
+            observe(raw, Kind::ThreadEnd);
+        }
+        assert!(recorder.spare.len() <= MAX_SPARE_LOGS);
     }
 
     #[test]
