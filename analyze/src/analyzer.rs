@@ -61,8 +61,8 @@
 //! # Uncertainty
 //!
 //! A race is marked uncertain when either access was observed as
-//! [uncertain](raceway_core::causality::Observed::uncertain) (after a dropped-events marker or
-//! an evicted live thread), or when the later access's clock may lack what could have ordered
+//! [uncertain](raceway_core::causality::Observed::uncertain) (after a dropped-events marker),
+//! or when the later access's clock may lack what could have ordered
 //! the earlier one (it overflowed, or missed an edge lost to capacity). The report also says
 //! from which event on races may have been missed.
 //!

@@ -245,12 +245,6 @@ impl Report {
                 s.lost_edges, s.maybe_lost_edges
             ));
         }
-        if s.evicted_threads > 0 {
-            caveats.push(format!(
-                "{} live threads were evicted for capacity: later races are marked uncertain",
-                s.evicted_threads
-            ));
-        }
         if s.clock_overflow {
             caveats.push(
                 "some vector clocks lack entries (one overflowed with too many causally \

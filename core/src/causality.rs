@@ -52,10 +52,8 @@
 //! # Uncertainty
 //!
 //! [`Observed::uncertain`] says that a result involving the event cannot be trusted either way:
-//!
-//! * after a [`Kind::Dropped`] marker (for the rest of the stream): the lost events may have
-//!   been accesses (missed races) or releases (invented races);
-//! * after a live thread was evicted for capacity and turned out to be needed (see below).
+//! after a [`Kind::Dropped`] marker (for the rest of the stream), the lost events may have been
+//! accesses (missed races) or releases (invented races).
 //!
 //! What a clock forgot for capacity is decided per comparison instead:
 //! [`VectorClock::may_have_forgotten`] says whether the clock could have known the earlier
@@ -89,8 +87,10 @@
 //! from a forgotten one, so it is marked the same way with the newest forgotten key's horizon
 //! ([`maybe_lost_edges`](HappensBefore::maybe_lost_edges)). That horizon trails the stream by
 //! at least [`MAX_LOST_KEYS`] edges, so runs that started since, such as concurrent requests,
-//! still compare with certainty after weeks. Evicting a live thread makes results uncertain at
-//! once, because what it records next starts a new run. The response to an
+//! still compare with certainty after weeks. A live thread evicted for capacity (the least
+//! recently active eighth, once [`MAX_THREADS`] are live) ends its run, and its clock waits
+//! like a spawn for the run that continues it if it records again: an edge like the others,
+//! lost and marked the same way if it waits too long. The response to an
 //! HTTP request that came from no sender in the stream (an untraced client, as for most of a
 //! service's requests) is not kept at all: only that request's sender could be waiting for it.
 //!
@@ -161,6 +161,8 @@ pub const MAX_JOINED_RUNS: usize = 1 << 21;
 const MAX_JOIN_HOPS: usize = 64;
 /// Threads tracked at once; beyond it the least recently active eighth is evicted.
 pub const MAX_THREADS: usize = 65_536;
+/// Live threads evicted in one pass, whose clocks are kept for when they record again.
+const EVICTED_AT_ONCE: usize = MAX_THREADS / 8;
 
 /// Lock clocks shed finished holders once they hold more entries than this (see "Lock
 /// hand-overs" in the [module docs](self)).
@@ -235,6 +237,9 @@ pub struct HappensBefore<const N: usize = DEFAULT_CAPACITY> {
     spawns: Pending<ThreadId, N>,
     messages: Pending<Edge, N>,
     joinable: Pending<ThreadId, N>,
+    /// Live threads evicted for capacity: their clocks, for the run that continues them if they
+    /// record again.
+    evicted: Pending<ThreadId, N>,
     retirable: Retirable,
     /// Emptied clocks and held-lock lists of ended runs, for new runs to reuse: a service
     /// starts a run per request, and growing each one's clock and freeing it again was most of
@@ -360,6 +365,7 @@ impl<const N: usize> HappensBefore<N> {
             spawns: Pending::new(MAX_PENDING_SPAWNS),
             messages: Pending::new(MAX_PENDING_MESSAGES),
             joinable: Pending::new(MAX_JOINABLE_THREADS),
+            evicted: Pending::new(EVICTED_AT_ONCE),
             retirable: Retirable::default(),
             spare: Vec::new(),
             events: 0,
@@ -619,8 +625,8 @@ impl<const N: usize> HappensBefore<N> {
         self.end(thread);
     }
 
-    /// Whether results from here on may be wrong because events were dropped or a live thread
-    /// was lost to capacity (what clocks forgot or missed is per comparison: see
+    /// Whether results from here on may be wrong because events were dropped (what clocks
+    /// forgot or missed for capacity is per comparison: see
     /// [`VectorClock::may_have_forgotten`]).
     pub fn uncertain(&self) -> bool {
         self.uncertain
@@ -656,7 +662,8 @@ impl<const N: usize> HappensBefore<N> {
         self.missed.maybe_lost
     }
 
-    /// How many live (never ended) threads were evicted for capacity.
+    /// How many live (never ended) threads were evicted for capacity (each one's next run, if it
+    /// records again, goes on from its clock).
     pub fn evicted_threads(&self) -> u64 {
         self.evicted_threads
     }
@@ -693,6 +700,13 @@ impl<const N: usize> HappensBefore<N> {
                 matches!(missed, Missed::Lost(_))
             }
         };
+        // A thread evicted for capacity goes on from where it was.
+        match self.evicted.take(&thread) {
+            Ok(before) => clock.join(&before),
+            Err(missed) => {
+                self.missed.mark(missed, &mut clock);
+            }
+        }
         let incarnation = Incarnation(self.next_incarnation);
         self.next_incarnation += 1;
         if let Some(live) = &mut self.live_runs {
@@ -767,20 +781,20 @@ impl<const N: usize> HappensBefore<N> {
     }
 
     /// Evicts the least recently active eighth of the threads in one pass, so that the scan
-    /// costs O(1) per new thread on average.
+    /// costs O(1) per new thread on average. An evicted thread's run ends, and its clock is
+    /// kept as if it spawned the run that continues it.
     fn evict_idle_threads(&mut self) {
         let active = self
             .threads
             .iter()
             .map(|(&thread, state)| (state.last_active, thread));
-        for thread in least_recently_active(active, (MAX_THREADS / 8).max(1)) {
-            if let Some(state) = self.threads.remove(&thread) {
-                if let Some(live) = &mut self.live_runs {
-                    live.remove(&state.incarnation);
-                }
-                // If it records again it starts a new run that knows nothing of the old one.
+        let now = Horizon::of(self.next_incarnation, self.locks_seen);
+        for thread in least_recently_active(active, EVICTED_AT_ONCE) {
+            if let Some(state) = self.threads.get(&thread) {
+                // If it records again, its next run goes on from this clock.
+                self.evicted.insert(thread, self.events, &state.clock, now);
+                self.end(thread);
                 self.evicted_threads += 1;
-                self.uncertain = true;
             }
         }
     }

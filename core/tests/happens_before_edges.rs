@@ -485,25 +485,29 @@ fn a_forgotten_thread_frees_its_clock() {
 }
 
 #[test]
-fn evicting_live_threads_for_capacity_makes_results_uncertain() {
+fn a_live_thread_evicted_for_capacity_goes_on_from_its_clock() {
     use raceway_core::causality::MAX_THREADS;
     let mut s = Stream::new();
-    for raw in 1..=MAX_THREADS as u32 {
+    // The idlest thread received a message before it went quiet.
+    let sent = s.write(C);
+    s.record(C, Kind::Send { message: 7 });
+    s.record(A, Kind::Receive { message: 7 });
+    let first = s.write(A);
+    for raw in 10..10 + MAX_THREADS as u32 {
         s.write(ThreadId::from_raw(raw));
     }
-    assert!(!s.hb.uncertain());
-    let newcomer = s.record(
-        ThreadId::from_raw(MAX_THREADS as u32 + 1),
-        Kind::Custom {
-            name: "x",
-            data: Value::None,
-        },
-    );
-    assert!(newcomer.uncertain);
     assert_eq!(s.hb.evicted_threads(), (MAX_THREADS / 8) as u64);
-    assert!(
-        s.hb.clock(ThreadId::from_raw(1)).is_none(),
-        "the idlest threads go first"
-    );
-    assert!(s.hb.clock(ThreadId::from_raw(MAX_THREADS as u32)).is_some());
+    assert!(s.hb.clock(A).is_none(), "the idlest threads go first");
+    assert!(s
+        .hb
+        .clock(ThreadId::from_raw(9 + MAX_THREADS as u32))
+        .is_some());
+
+    // A records again: a new run, which knows its own past and what that past knew.
+    let again = s.record(A, Kind::Receive { message: 8 });
+    assert!(!again.uncertain && !s.hb.uncertain());
+    assert!(s.ordered(first, A) && s.ordered(sent, A));
+    let clock = s.hb.clock(A).expect("A records again");
+    assert!(!s.hb.may_have_forgotten(first, clock));
+    assert_eq!(s.hb.lost_edges(), 0);
 }
