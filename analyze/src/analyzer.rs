@@ -435,13 +435,16 @@ fn remember<L>(
     set.retain(|old| {
         !(hb.happens_before(old.stamp, clock) && (now.access.is_write() || !old.access.is_write()))
     });
-    set.push(now);
-    if set.len() > MAX_READERS {
+    // Room first, so that the set never grows past its cap: a push beyond it would double the
+    // capacity, and every variable that ever had that many readers would keep it.
+    let dropped = if set.len() >= MAX_READERS {
         set.remove(0);
         1
     } else {
         0
-    }
+    };
+    set.push(now);
+    dropped
 }
 
 /// A location as something that sorts.
@@ -543,5 +546,35 @@ impl<L> fmt::Debug for Analyzer<L> {
             .field("variables", &self.variables.len())
             .field("races", &self.races.found.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raceway_core::generations::Lookup;
+    use raceway_core::{Access, Event, Kind, ThreadId, Value};
+
+    #[test]
+    fn a_variable_with_many_concurrent_readers_keeps_at_most_the_cap() {
+        let mut analyzer = Analyzer::new();
+        let read = Kind::StateChange {
+            variable: "config".into(),
+            access: Access::Read,
+            old: Value::None,
+            new: Value::None,
+        };
+        for raw in 1..=4 * MAX_READERS as u32 {
+            analyzer.observe(&Event::new(0, ThreadId::from_raw(raw), read));
+        }
+        let Lookup::Found(shadow) = analyzer.variables.get(&"config".into()) else {
+            unreachable!("the variable was just read")
+        };
+        assert_eq!(shadow.reads.len(), MAX_READERS);
+        assert!(shadow.reads.capacity() <= MAX_READERS);
+        assert_eq!(
+            analyzer.report().summary.capped_reads,
+            3 * MAX_READERS as u64
+        );
     }
 }
