@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release --example soak` (full size: 10 M request contexts on 8 workers, 1 M
 //! variable names, 100 k lock names, fan-ins of 1 000 tasks, joins after 100 k other contexts,
-//! hostile headers, 64 planted races and 64 planted look-alikes), or `-- --small`.
+//! hostile headers, a call per context to a service that is not instrumented, 64 planted races
+//! and 64 planted look-alikes), or `-- --small`.
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -236,13 +236,24 @@ impl Report {
                  from there on, and races after it are marked uncertain"
             ));
         }
-        if s.lost_edges > 0 || s.maybe_lost_edges > 0 {
+        let mut missed = Vec::new();
+        if s.lost_edges > 0 {
+            missed.push(format!(
+                "{} happens-before edges were evicted for capacity before they were needed",
+                s.lost_edges
+            ));
+        }
+        if s.maybe_lost_edges > 0 {
+            missed.push(format!(
+                "{} receives, spawns, joins and lock acquisitions found no edge after older ones \
+                 had been forgotten (each may have lost one)",
+                s.maybe_lost_edges
+            ));
+        }
+        if !missed.is_empty() {
             caveats.push(format!(
-                "{} happens-before edges were evicted for capacity before they were needed, and \
-                 {} receives, spawns, joins and lock acquisitions found no edge after older \
-                 ones had been forgotten: races that such an edge could have ordered are marked \
-                 uncertain",
-                s.lost_edges, s.maybe_lost_edges
+                "{}: races that such an edge could have ordered are marked uncertain",
+                missed.join(", and ")
             ));
         }
         if s.clock_overflow {

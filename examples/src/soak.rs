@@ -1,7 +1,8 @@
 //! Weeks of a service in minutes: millions of request contexts on many worker threads, a large
 //! working set of dynamic variable and lock names, fan-ins of many tasks, joins long after their
-//! child ended, hostile propagation headers, and planted races beside planted look-alikes that
-//! are correctly ordered. The verdict must be exactly the planted races, none uncertain, with
+//! child ended, hostile propagation headers, calls to a service that is not instrumented (whose
+//! edges nobody receives, so the replay forgets them by the million), and planted races beside
+//! planted look-alikes that are correctly ordered. The verdict must be exactly the planted races, none uncertain, with
 //! memory that stops growing once the working set is warm.
 //!
 //! `cargo run --release --example soak` runs the full size; the tests run [`Params::small`].
@@ -49,6 +50,8 @@ pub struct Params {
     pub late_join_after: u64,
     /// One context in this many arrives with a hostile `raceway-clock` header.
     pub hostile_every: u64,
+    /// Calls each context makes to a service that is not instrumented.
+    pub calls: u64,
     /// Planted races, and as many planted look-alikes.
     pub planted: u64,
 }
@@ -65,6 +68,7 @@ impl Params {
             fan_in_every: 50_000,
             late_join_after: 100_000,
             hostile_every: 100,
+            calls: 1,
             planted: 64,
         }
     }
@@ -80,6 +84,8 @@ impl Params {
             fan_in_every: 5_000,
             late_join_after: 3_000,
             hostile_every: 50,
+            // Enough that the replay forgets unanswered calls altogether before the end.
+            calls: 2,
             planted: 8,
         }
     }
@@ -189,6 +195,14 @@ pub fn run(client: &Client, params: Params) -> Outcome {
     }
 }
 
+/// A call to a service that is not instrumented: no one receives the request's edge, and the
+/// answer comes without Raceway's headers.
+fn call_uninstrumented(ctx: &Context) {
+    let mut headers = Vec::new();
+    ctx.outbound("POST", "http://payments.internal/charge", &mut headers)
+        .finish(200);
+}
+
 struct Worker<'a> {
     client: &'a Client,
     params: Params,
@@ -216,6 +230,9 @@ impl Worker<'_> {
                 self.client.start_trace()
             };
             ctx.run(|| self.request(global));
+            for _ in 0..p.calls {
+                call_uninstrumented(&ctx);
+            }
             let fanned_in = i % p.fan_in_every == p.fan_in_every / 2;
             if fanned_in {
                 self.fan_in(&ctx);
@@ -305,6 +322,9 @@ impl Worker<'_> {
         self.plant.wait();
         if self.worker < 2 {
             let ctx = self.client.start_trace();
+            // Its answer finds no edge: once calls are forgotten, the context's clock may lack
+            // what they carried, yet the race with the other worker's context stays certain.
+            call_uninstrumented(&ctx);
             ctx.run(|| {
                 raceway::track_write(format_args!("planted.race.{k}"), 0, self.worker);
                 let _guard = self.planted_locks[k as usize].lock().unwrap();

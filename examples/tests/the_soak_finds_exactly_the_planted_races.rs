@@ -1,6 +1,7 @@
 //! The soak workload at a small size: the report names exactly the planted races — none of the
 //! correctly ordered look-alikes, none of the pool, fan-in or late-join accesses — and nothing is
-//! uncertain, with the name table overflowing long before the end.
+//! uncertain, with the name table overflowing long before the end and unanswered calls
+//! forgotten altogether before it.
 
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ fn the_soak_finds_exactly_the_planted_races() {
         report.summary.variables > params.names / 2,
         "{}",
         report.summary.variables
+    );
+    assert!(
+        report.summary.maybe_lost_edges > 0,
+        "the replay forgot unanswered calls before the end"
     );
     assert_eq!(
         soak::verdict(&report, &params),
