@@ -62,9 +62,9 @@
 //!
 //! A race is marked uncertain when either access was observed as
 //! [uncertain](raceway_core::causality::Observed::uncertain) (after a dropped-events marker),
-//! or when the later access's clock may lack what could have ordered
-//! the earlier one (it overflowed, or missed an edge lost to capacity). The report also says
-//! from which event on races may have been missed.
+//! or when the later access's clock may lack what could have ordered the earlier one (it
+//! overflowed, relied on a join long forgotten, or missed an edge lost to capacity). The report
+//! also says from which event on races may have been missed.
 //!
 //! # Examples
 //!

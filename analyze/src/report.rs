@@ -114,8 +114,8 @@ pub struct Summary {
     pub dropped_events: u64,
     /// How many events had been analyzed when the first loss marker came (`None`: no loss).
     pub first_drop_after: Option<u64>,
-    /// Events whose happens-before may be wrong (after a loss, a lost edge, or with an
-    /// overflowed clock).
+    /// Events whose happens-before may be wrong (those after a loss marker; what capacity cost
+    /// is per race instead).
     pub uncertain_events: u64,
     /// Spawn, message and join edges (and locks' last releases) evicted for capacity and then
     /// needed.

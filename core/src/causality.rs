@@ -411,7 +411,7 @@ impl<const N: usize> HappensBefore<N> {
             self.start(thread);
         }
         // What an edge or a table entry made now can carry at most.
-        let now = Horizon::of(self.next_incarnation, self.locks_seen);
+        let now = self.horizon();
         let Some(state) = self.threads.get_mut(&thread) else {
             unreachable!("the thread was just started")
         };
@@ -601,15 +601,24 @@ impl<const N: usize> HappensBefore<N> {
             match self.joined.get(&epoch.incarnation) {
                 Lookup::Found(&join) => epoch = join,
                 Lookup::Forgotten => return Err(true),
-                Lookup::Missing => return Err(forgotten || self.join_may_be_dropped(epoch)),
+                Lookup::Missing => {
+                    return Err(forgotten || self.join_may_be_dropped(epoch.incarnation))
+                }
             }
         }
         Err(true)
     }
 
-    /// Whether the run of `epoch` may have been joined, and the join dropped from `joined`.
-    fn join_may_be_dropped(&self, epoch: Epoch) -> bool {
-        let run = epoch.incarnation;
+    /// The newest run and lock component any clock can know now.
+    fn horizon(&self) -> Horizon {
+        Horizon {
+            runs: self.next_incarnation - 1,
+            lock_components: self.locks_seen,
+        }
+    }
+
+    /// Whether `run` may have been joined, and the join dropped from `joined`.
+    fn join_may_be_dropped(&self, run: Incarnation) -> bool {
         self.joins_dropped
             .up_to
             .is_some_and(|dropped| run.0 <= dropped.runs)
@@ -746,7 +755,7 @@ impl<const N: usize> HappensBefore<N> {
             },
         );
         if state.spawned {
-            let now = Horizon::of(self.next_incarnation, self.locks_seen);
+            let now = self.horizon();
             self.joinable.insert(thread, self.events, &state.clock, now);
         }
         if self.spare.len() < MAX_SPARE {
@@ -788,7 +797,7 @@ impl<const N: usize> HappensBefore<N> {
             .threads
             .iter()
             .map(|(&thread, state)| (state.last_active, thread));
-        let now = Horizon::of(self.next_incarnation, self.locks_seen);
+        let now = self.horizon();
         for thread in least_recently_active(active, EVICTED_AT_ONCE) {
             if let Some(state) = self.threads.get(&thread) {
                 // If it records again, its next run goes on from this clock.
@@ -973,15 +982,6 @@ struct Horizon {
 }
 
 impl Horizon {
-    /// The horizon of a replay about to hand out `next_incarnation` that has seen `locks_seen`
-    /// lock components.
-    fn of(next_incarnation: u64, locks_seen: u64) -> Self {
-        Horizon {
-            runs: next_incarnation - 1,
-            lock_components: locks_seen,
-        }
-    }
-
     /// Marks in `clock` that it may lack what an edge within this horizon carried.
     fn forget_in<const N: usize>(self, clock: &mut VectorClock<N>) {
         clock.forget_up_to(self.runs, self.lock_components);

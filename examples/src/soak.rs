@@ -2,8 +2,8 @@
 //! working set of dynamic variable and lock names, fan-ins of many tasks, joins long after their
 //! child ended, hostile propagation headers, calls to a service that is not instrumented (whose
 //! edges nobody receives, so the replay forgets them by the million), and planted races beside
-//! planted look-alikes that are correctly ordered. The verdict must be exactly the planted races, none uncertain, with
-//! memory that stops growing once the working set is warm.
+//! planted look-alikes that are correctly ordered. The verdict must be exactly the planted
+//! races, none uncertain, with memory that stops growing once the working set is warm.
 //!
 //! `cargo run --release --example soak` runs the full size; the tests run [`Params::small`].
 //!
