@@ -182,3 +182,27 @@ fn batches_split_by_bytes_and_count_and_keep_parents_first() {
     assert_eq!(batches.iter().map(|b| b.len()).sum::<usize>(), 1000);
     assert_eq!(encoder.stats().batches, batches.len() as u64);
 }
+
+#[test]
+fn an_event_too_large_for_any_request_is_dropped_and_the_batch_around_it_stays_whole() {
+    let text = |len| {
+        let interner = Box::leak(Box::new(Interner::<1, 65_536>::new()));
+        Value::Str(interner.intern(huge(len)).unwrap())
+    };
+    let blob = |thread, data| event(thread, Kind::Custom { name: "blob", data });
+    // Events of about 1 KB into bodies of 8 KiB; the third one alone would take 36 KB.
+    let mut events: Vec<_> = (0..5).map(|i| blob(1 + i % 2, text(100))).collect();
+    events.insert(2, blob(1, text(6_000)));
+    events.insert(3, blob(2, text(100)));
+    let mut encoder = encoder_with(BatchLimits {
+        max_events: 100,
+        max_bytes: 8 * 1024,
+    });
+    let batches = encode_all(&mut encoder, &events);
+    assert_eq!(encoder.stats().oversized, 1);
+    assert!(batches.iter().all(|batch| batch.body_len() <= 8 * 1024));
+    let wire = wire_events(&batches);
+    assert_eq!(wire.len(), events.len() - 1);
+    let sizes: Vec<usize> = batches.iter().map(|batch| batch.len()).collect();
+    assert_eq!(sizes, [6], "the events on either side share one batch");
+}
