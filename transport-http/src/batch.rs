@@ -114,48 +114,19 @@ impl Batch {
         (0..self.len()).map(move |i| self.event(i))
     }
 
-    /// Appends one encoded event.
-    pub(crate) fn push(&mut self, event: &[u8]) {
-        self.open().extend_from_slice(event);
-        self.close();
+    /// The body size after pushing an event of `event_len` bytes.
+    pub(crate) fn len_with(&self, event_len: usize) -> usize {
+        self.body.len() + event_len + usize::from(!self.is_empty())
     }
 
-    /// Starts an event written in place, saving the copy out of a buffer of its own: returns
-    /// the body to append the event's bytes to. [`close`](Self::close) ends it, or
-    /// [`take_open`](Self::take_open) takes it back out.
-    pub(crate) fn open(&mut self) -> &mut Vec<u8> {
+    /// Appends one encoded event.
+    pub(crate) fn push(&mut self, event: &[u8]) {
         self.body.truncate(self.body.len() - TAIL.len());
         if !self.is_empty() {
             self.body.push(b',');
         }
         self.starts.push(self.body.len());
-        &mut self.body
-    }
-
-    /// The size of the event being written in place.
-    pub(crate) fn open_len(&self) -> usize {
-        self.body.len() - self.starts.last().copied().unwrap_or(self.body.len())
-    }
-
-    /// The body's size once the event being written in place is closed.
-    pub(crate) fn len_if_closed(&self) -> usize {
-        self.body.len() + TAIL.len()
-    }
-
-    /// Ends the event being written in place.
-    pub(crate) fn close(&mut self) {
-        self.body.extend_from_slice(TAIL);
-    }
-
-    /// Takes the event being written in place back out (appending it to `to`), leaving the
-    /// batch as it was before [`open`](Self::open).
-    pub(crate) fn take_open(&mut self, to: &mut Vec<u8>) {
-        let Some(start) = self.starts.pop() else {
-            return;
-        };
-        to.extend_from_slice(&self.body[start..]);
-        // The comma before the event, if any.
-        self.body.truncate(start - usize::from(!self.is_empty()));
+        self.body.extend_from_slice(event);
         self.body.extend_from_slice(TAIL);
     }
 
@@ -207,21 +178,7 @@ mod tests {
             batch.body(),
             br#"{"events":[{"n":0},{"n":1},{"n":2},{"n":3},{"n":4}]}"#
         );
-        let mut written = batch.clone();
-        written.open().extend_from_slice(br#"{"n":5}"#);
-        assert_eq!(written.open_len(), 7);
-        assert_eq!(written.len_if_closed(), batch.body_len() + 8);
-        let mut taken = Vec::new();
-        written.take_open(&mut taken);
-        assert_eq!(taken, br#"{"n":5}"#);
-        assert_eq!(written, batch);
-        let mut empty = Batch::new();
-        empty.open().extend_from_slice(b"{}");
-        empty.take_open(&mut taken);
-        assert_eq!(empty, Batch::new());
-        empty.open().extend_from_slice(b"{}");
-        empty.close();
-        assert_eq!(empty.body(), br#"{"events":[{}]}"#);
+        assert_eq!(batch.len_with(7), batch.body_len() + 8);
         assert_eq!(
             Batch::len_alone(2),
             Batch::from_events([&b"{}"[..]]).body_len()

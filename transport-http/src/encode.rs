@@ -375,8 +375,7 @@ pub struct JsonEncoder {
     tick: u64,
     last_unix_nanos: u64,
     timestamps: TimestampWriter,
-    /// An event that did not fit in the batch it was written into, on its way to the next.
-    spill: Vec<u8>,
+    scratch: Vec<u8>,
     clocks: ClockWriter,
     batch: Batch,
     stats: JsonEncoderStats,
@@ -470,7 +469,7 @@ impl JsonEncoder {
             tick: 0,
             last_unix_nanos: 0,
             timestamps: TimestampWriter::default(),
-            spill: Vec::new(),
+            scratch: Vec::with_capacity(1024),
             clocks: ClockWriter::default(),
             batch: Batch::new(),
             stats: JsonEncoderStats::default(),
@@ -496,8 +495,9 @@ impl JsonEncoder {
         match event.kind {
             Kind::Dropped { count } => {
                 self.stats.dropped_upstream += u64::from(count);
+                self.scratch.clear();
                 self.write_dropped(event, count);
-                return self.close_event(Fate::Marker);
+                return self.push_scratch(Fate::Marker);
             }
             Kind::ThreadEnd => {
                 self.stats.metadata += 1;
@@ -618,7 +618,8 @@ impl JsonEncoder {
 
         let unix_nanos = (self.time_to_unix_nanos)(event.time);
         self.last_unix_nanos = unix_nanos;
-        let out = self.batch.open();
+        let out = &mut self.scratch;
+        out.clear();
         write_head(
             out,
             id,
@@ -673,7 +674,7 @@ impl JsonEncoder {
                 }
             }
         }
-        self.close_event(Fate::Written)
+        self.push_scratch(Fate::Written)
     }
 
     /// Hands out the batch being filled, if it holds any event (call it on the flush interval
@@ -711,16 +712,14 @@ impl JsonEncoder {
         self.threads.len()
     }
 
-    /// Ends the event written into the batch; if the batch was full without it, moves it into
-    /// the next one and hands the full one out. `fate` is what became of the event if it fits.
-    fn close_event(&mut self, fate: Fate) -> Encoded {
-        let len = self.batch.open_len();
-        if Batch::len_alone(len) > self.limits.max_bytes {
-            self.batch.take_open(&mut self.spill);
-            self.spill.clear();
+    /// Moves the event in `scratch` into the batch, handing out the previous batch if full;
+    /// `fate` is what became of the event if it fits.
+    fn push_scratch(&mut self, fate: Fate) -> Encoded {
+        if Batch::len_alone(self.scratch.len()) > self.limits.max_bytes {
             self.stats.oversized += 1;
             log::error!(
-                "raceway: dropped an event of {len} bytes: larger than the batch limit of {} bytes",
+                "raceway: dropped an event of {} bytes: larger than the batch limit of {} bytes",
+                self.scratch.len(),
                 self.limits.max_bytes
             );
             return Encoded {
@@ -728,20 +727,10 @@ impl JsonEncoder {
                 fate: Fate::Oversized,
             };
         }
-        let before = self.batch.len() - 1;
-        let full =
-            before >= self.limits.max_events || self.batch.len_if_closed() > self.limits.max_bytes;
-        let batch = if full {
-            // Once a batch, not once an event: the copy that writing in place saves.
-            self.batch.take_open(&mut self.spill);
-            let batch = self.flush();
-            self.batch.push(&self.spill);
-            self.spill.clear();
-            batch
-        } else {
-            self.batch.close();
-            None
-        };
+        let full = self.batch.len() >= self.limits.max_events
+            || self.batch.len_with(self.scratch.len()) > self.limits.max_bytes;
+        let batch = if full { self.flush() } else { None };
+        self.batch.push(&self.scratch);
         self.stats.encoded += 1;
         Encoded { batch, fate }
     }
@@ -836,7 +825,7 @@ impl JsonEncoder {
             (self.time_to_unix_nanos)(event.time)
         };
         let id = self.rng.uuid_v4();
-        let out = self.batch.open();
+        let out = &mut self.scratch;
         write_head(
             out,
             id,
