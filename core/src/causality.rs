@@ -981,13 +981,6 @@ struct Horizon {
     lock_components: u64,
 }
 
-impl Horizon {
-    /// Marks in `clock` that it may lack what an edge within this horizon carried.
-    fn forget_in<const N: usize>(self, clock: &mut VectorClock<N>) {
-        clock.forget_up_to(self.runs, self.lock_components);
-    }
-}
-
 /// What a [`Generations`] table of the replay has dropped. A generation that is dropped holds
 /// only entries last used before the turnover before, so the horizon at that turnover bounds
 /// what they carried.
@@ -1079,7 +1072,7 @@ impl MissedEdges {
             }
             Missed::Unknown(None) => return false,
         };
-        horizon.forget_in(clock);
+        clock.forget_up_to(horizon.runs, horizon.lock_components);
         true
     }
 }
